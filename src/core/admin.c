@@ -1,0 +1,354 @@
+/* src/core/admin.c: the admin commands shared by kithctl and kithd. */
+#include "admin.h"
+
+#include "../../storage/queue.h"
+#include "../base/err.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char admin_usage[] =
+    "usage: kithctl [-c FILE] COMMAND\n"
+    "\n"
+    "  init                                  create the data directory and the admin account\n"
+    "  user add NAME [--admin] [--password-stdin]\n"
+    "  user list\n"
+    "  user password NAME [--password-stdin]\n"
+    "  user approve NAME | user reject NAME\n"
+    "  user suspend NAME | user unsuspend NAME\n"
+    "  user role NAME admin|moderator|user\n"
+    "  community add NAME --owner USER [--title TITLE]\n"
+    "  community list\n"
+    "  backup DEST                           consistent copy, also while kithd runs\n"
+    "  restore SRC                           put a backup in place (kithd stopped)\n"
+    "  migrate                               upgrade the database schema (kithd stopped)\n"
+    "  stats\n";
+
+static int usage(struct admin_env *env, const char *what)
+{
+    buf_printf(env->err, "kithctl: %s\n%s", what, admin_usage);
+    return 1;
+}
+
+static int error(struct admin_env *env, const char *msg)
+{
+    buf_printf(env->err, "kithctl: %s\n", msg);
+    return 1;
+}
+
+/* The first line of the client's standard input. */
+static struct str input_line(struct admin_env *env)
+{
+    struct str s = env->input;
+    const char *nl = memchr(s.ptr, '\n', s.len);
+    if (nl)
+        s.len = (size_t)(nl - s.ptr);
+    if (s.len && s.ptr[s.len - 1] == '\r')
+        s.len--;
+    return s;
+}
+
+static const char *role_name(uint8_t role)
+{
+    return role == ROLE_ADMIN ? "admin" : role == ROLE_MODERATOR ? "moderator" : "user";
+}
+
+static const char *state_name(uint8_t state)
+{
+    return state == ACCOUNT_PENDING     ? "pending"
+           : state == ACCOUNT_SUSPENDED ? "suspended"
+                                        : "active";
+}
+
+static void format_time(int64_t t, char *out, size_t n)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M", &tm);
+}
+
+/* ---- user ---- */
+
+static int list_user(const struct account *a, void *arg)
+{
+    struct admin_env *env = arg;
+    char when[32];
+    format_time(a->created_at, when, sizeof(when));
+    buf_printf(env->out, "%-30.*s %-9s %-9s %s\n", (int)a->name.len, a->name.ptr,
+               role_name(a->role), state_name(a->state), when);
+    return 0;
+}
+
+static int cmd_user(struct admin_env *env, int argc, char **argv)
+{
+    struct core *c = env->core;
+    struct core_result res = {{0}};
+    int rc;
+
+    if (argc < 2)
+        return usage(env, "user needs a subcommand");
+    const char *sub = argv[1];
+    if (strcmp(sub, "list") == 0) {
+        struct kv_txn *txn;
+        struct arena a = ARENA_INIT;
+        if (argc != 2)
+            return usage(env, "user list takes no arguments");
+        if ((rc = store_read_begin(c->st, &txn)))
+            return error(env, kith_strerror(rc));
+        buf_printf(env->out, "%-30s %-9s %-9s %s\n", "NAME", "ROLE", "STATE", "CREATED (UTC)");
+        rc = account_each_local(txn, &a, list_user, env);
+        kv_txn_abort(txn);
+        arena_release(&a);
+        return rc ? error(env, kith_strerror(rc)) : 0;
+    }
+    if (argc < 3)
+        return usage(env, "user command needs a NAME");
+    struct str name = str_from(argv[2]);
+
+    if (strcmp(sub, "add") == 0 || strcmp(sub, "password") == 0) {
+        bool admin = false, from_stdin = false;
+        for (int i = 3; i < argc; i++) {
+            if (strcmp(argv[i], "--admin") == 0 && strcmp(sub, "add") == 0)
+                admin = true;
+            else if (strcmp(argv[i], "--password-stdin") == 0)
+                from_stdin = true;
+            else
+                return usage(env, "unknown option for user add/password");
+        }
+        struct str pw = from_stdin ? input_line(env) : STR_NULL;
+        if (from_stdin && pw.len == 0)
+            return error(env, "--password-stdin: no password on standard input");
+        char generated[32] = "";
+        if (strcmp(sub, "add") == 0) {
+            rc = core_user_add(c, name, pw, admin, generated, sizeof(generated), &res);
+            if (rc)
+                return error(env, res.msg);
+            buf_printf(env->out, "added user '%s'%s\n", argv[2], admin ? " (admin)" : "");
+        } else {
+            if (pw.len == 0) {
+                if (core_random_password(generated, 21))
+                    return error(env, "cannot generate a password");
+                pw = str_from(generated);
+            }
+            rc = core_user_password(c, name, pw, &res);
+            if (rc)
+                return error(env, res.msg);
+            buf_printf(env->out, "changed the password of '%s'\n", argv[2]);
+        }
+        if (generated[0])
+            buf_printf(env->out, "password: %s\n", generated);
+        return 0;
+    }
+    if (argc != 3 && strcmp(sub, "role") != 0)
+        return usage(env, "too many arguments");
+    if (strcmp(sub, "approve") == 0)
+        rc = core_user_approve(c, name, &res);
+    else if (strcmp(sub, "reject") == 0)
+        rc = core_user_reject(c, name, &res);
+    else if (strcmp(sub, "suspend") == 0)
+        rc = core_user_suspend(c, name, true, &res);
+    else if (strcmp(sub, "unsuspend") == 0)
+        rc = core_user_suspend(c, name, false, &res);
+    else if (strcmp(sub, "role") == 0) {
+        if (argc != 4)
+            return usage(env, "user role takes NAME and admin, moderator or user");
+        enum account_role role;
+        if (strcmp(argv[3], "admin") == 0)
+            role = ROLE_ADMIN;
+        else if (strcmp(argv[3], "moderator") == 0)
+            role = ROLE_MODERATOR;
+        else if (strcmp(argv[3], "user") == 0)
+            role = ROLE_USER;
+        else
+            return usage(env, "role must be admin, moderator or user");
+        rc = core_user_role(c, name, role, &res);
+    } else {
+        return usage(env, "unknown user subcommand");
+    }
+    if (rc)
+        return error(env, res.msg);
+    buf_printf(env->out, "%s: done for '%s'\n", sub, argv[2]);
+    return 0;
+}
+
+/* ---- community ---- */
+
+struct list_ctx {
+    struct admin_env *env;
+    struct kv_txn *txn;
+    struct arena *a;
+};
+
+static int list_community(const struct community *cm, void *arg)
+{
+    struct list_ctx *l = arg;
+    struct account owner;
+    char when[32];
+    struct str oname = STR_LIT("?");
+    if (account_get(l->txn, cm->owner_id, l->a, &owner) == KITH_OK)
+        oname = owner.name;
+    format_time(cm->created_at, when, sizeof(when));
+    buf_printf(l->env->out, "%-30.*s %-20.*s %s  %.*s\n", (int)cm->name.len, cm->name.ptr,
+               (int)oname.len, oname.ptr, when, (int)cm->title.len, cm->title.ptr);
+    return 0;
+}
+
+static int cmd_community(struct admin_env *env, int argc, char **argv)
+{
+    struct core *c = env->core;
+    struct core_result res = {{0}};
+    int rc;
+
+    if (argc < 2)
+        return usage(env, "community needs a subcommand");
+    if (strcmp(argv[1], "list") == 0) {
+        struct kv_txn *txn;
+        struct arena a = ARENA_INIT;
+        if (argc != 2)
+            return usage(env, "community list takes no arguments");
+        if ((rc = store_read_begin(c->st, &txn)))
+            return error(env, kith_strerror(rc));
+        struct list_ctx l = {env, txn, &a};
+        buf_printf(env->out, "%-30s %-20s %-16s  %s\n", "NAME", "OWNER", "CREATED (UTC)", "TITLE");
+        rc = community_each_local(txn, &a, list_community, &l);
+        kv_txn_abort(txn);
+        arena_release(&a);
+        return rc ? error(env, kith_strerror(rc)) : 0;
+    }
+    if (strcmp(argv[1], "add") != 0)
+        return usage(env, "unknown community subcommand");
+    if (argc < 3)
+        return usage(env, "community add needs a NAME");
+    const char *owner = NULL, *title = "";
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--owner") == 0 && i + 1 < argc)
+            owner = argv[++i];
+        else if (strncmp(argv[i], "--owner=", 8) == 0)
+            owner = argv[i] + 8;
+        else if (strcmp(argv[i], "--title") == 0 && i + 1 < argc)
+            title = argv[++i];
+        else if (strncmp(argv[i], "--title=", 8) == 0)
+            title = argv[i] + 8;
+        else
+            return usage(env, "unknown option for community add");
+    }
+    if (!owner)
+        return usage(env, "community add needs --owner USER");
+    rc = core_community_add(c, str_from(argv[2]), str_from(owner), str_from(title), &res);
+    if (rc)
+        return error(env, res.msg);
+    buf_printf(env->out, "added community '%s' owned by '%s'\n", argv[2], owner);
+    return 0;
+}
+
+/* ---- stats ---- */
+
+struct user_counts {
+    uint64_t total, pending, suspended, admins;
+};
+
+static int count_user(const struct account *a, void *arg)
+{
+    struct user_counts *u = arg;
+    u->total++;
+    u->pending += a->state == ACCOUNT_PENDING;
+    u->suspended += a->state == ACCOUNT_SUSPENDED;
+    u->admins += a->role == ROLE_ADMIN;
+    return 0;
+}
+
+static int cmd_stats(struct admin_env *env)
+{
+    struct store *st = env->core->st;
+    struct kv_txn *txn;
+    struct arena a = ARENA_INIT;
+    struct user_counts u = {0};
+    struct kv_info info;
+    uint64_t communities = 0, posts = 0, votes = 0, follows = 0, inbox = 0, delivery = 0,
+             remote = 0;
+    uint32_t version = 0;
+    int rc = store_read_begin(st, &txn);
+    if (rc)
+        return error(env, kith_strerror(rc));
+    rc = account_each_local(txn, &a, count_user, &u);
+    if (!rc)
+        rc = counter_get(txn, "local_communities", &communities);
+    if (!rc)
+        rc = kv_count(txn, T_POSTS, &posts);
+    if (!rc)
+        rc = kv_count(txn, T_VOTES, &votes);
+    if (!rc)
+        rc = kv_count(txn, T_FOLLOWS, &follows);
+    if (!rc)
+        rc = kv_count(txn, T_ACTOR_URIS, &remote);
+    if (!rc)
+        rc = queue_length(txn, QUEUE_INBOX, &inbox);
+    if (!rc)
+        rc = queue_length(txn, QUEUE_DELIVERY, &delivery);
+    kv_txn_abort(txn);
+    arena_release(&a);
+    if (!rc)
+        rc = store_schema_version(st, &version);
+    if (!rc)
+        rc = kv_info(store_env(st), &info);
+    if (rc)
+        return error(env, kith_strerror(rc));
+    buf_printf(env->out, "users:           %llu (%llu pending, %llu suspended, %llu admins)\n",
+               (unsigned long long)u.total, (unsigned long long)u.pending,
+               (unsigned long long)u.suspended, (unsigned long long)u.admins);
+    buf_printf(env->out, "communities:     %llu\n", (unsigned long long)communities);
+    buf_printf(env->out, "remote actors:   %llu\n", (unsigned long long)remote);
+    buf_printf(env->out, "posts+comments:  %llu\n", (unsigned long long)posts);
+    buf_printf(env->out, "votes:           %llu\n", (unsigned long long)votes);
+    buf_printf(env->out, "follows:         %llu\n", (unsigned long long)follows);
+    buf_printf(env->out, "queues:          inbox %llu, delivery %llu\n", (unsigned long long)inbox,
+               (unsigned long long)delivery);
+    buf_printf(env->out, "database:        %.1f MiB used of a %.0f GiB map, schema version %u\n",
+               (double)info.used_bytes / (1 << 20), (double)info.map_size / (1 << 30), version);
+    if (env->server && env->core->w) {
+        struct writer_stats ws;
+        writer_get_stats(env->core->w, &ws);
+        buf_printf(env->out,
+                   "writer:          %llu commits, %llu writes, largest batch %llu (since start)\n",
+                   (unsigned long long)ws.batches, (unsigned long long)ws.requests,
+                   (unsigned long long)ws.max_batch);
+    }
+    buf_printf(env->out, "kithd:           %s\n", env->server ? "running" : "not running");
+    return 0;
+}
+
+int admin_exec(struct admin_env *env, int argc, char **argv)
+{
+    if (argc < 1)
+        return usage(env, "no command given");
+    const char *cmd = argv[0];
+    if (strcmp(cmd, "user") == 0)
+        return cmd_user(env, argc, argv);
+    if (strcmp(cmd, "community") == 0)
+        return cmd_community(env, argc, argv);
+    if (strcmp(cmd, "stats") == 0) {
+        if (argc != 1)
+            return usage(env, "stats takes no arguments");
+        return cmd_stats(env);
+    }
+    if (strcmp(cmd, "backup") == 0) {
+        char err[512];
+        if (argc != 2)
+            return usage(env, "backup takes one DEST directory");
+        if (store_backup(env->core->st, argv[1], err, sizeof(err)))
+            return error(env, err);
+        buf_printf(env->out, "backup written to '%s'\n", argv[1]);
+        return 0;
+    }
+    if (strcmp(cmd, "init") == 0 || strcmp(cmd, "restore") == 0 || strcmp(cmd, "migrate") == 0) {
+        if (env->server) {
+            buf_printf(env->err, "kithctl: %s needs kithd to be stopped; stop it first\n", cmd);
+            return 1;
+        }
+        return usage(env, "internal: command not handled here");
+    }
+    buf_printf(env->err, "kithctl: unknown command '%s'\n%s", cmd, admin_usage);
+    return 1;
+}

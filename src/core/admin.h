@@ -1,0 +1,32 @@
+/* src/core/admin.h: the admin commands shared by kithctl and kithd.
+ *
+ * Layer: core. kithctl runs these in its own process when no kithd is
+ * running; kithd runs them for kithctl over the admin socket
+ * (src/http/adminsock.c). Either way the same code does the work through
+ * the same writer. Commands that need kithd stopped (init, restore,
+ * migrate) live in src/ctl.c; here they only explain that.
+ * Thread: blocks on the writer: never call from an event loop.
+ */
+#ifndef KITH_CORE_ADMIN_H
+#define KITH_CORE_ADMIN_H
+
+#include "core.h"
+
+#include <stdbool.h>
+
+struct admin_env {
+    struct core *core;
+    bool server;      /* true inside kithd, false in kithctl's own process */
+    struct str input; /* the client's standard input (--password-stdin) */
+    struct buf *out;  /* what to print on standard output */
+    struct buf *err;  /* what to print on standard error */
+};
+
+/* Runs argv (argv[0] is the command, e.g. "user"). Returns the exit status:
+ * 0 on success, 1 on any error (message in env->err). */
+int admin_exec(struct admin_env *env, int argc, char **argv);
+
+/* The usage text, for kithctl --help and usage errors. */
+extern const char admin_usage[];
+
+#endif

@@ -1,0 +1,793 @@
+/* src/http/server.c: evhttp on N loop threads, routing, limits, replies,
+ * access log, graceful stop. */
+#include "server.h"
+
+#include "../base/err.h"
+#include "../base/log.h"
+#include "../base/mem.h"
+#include "../base/netaddr.h"
+#include "../base/ratelimit.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ACCESS_LOG_FLUSH_BYTES (32 << 10)
+#define ACCESS_LOG_FLUSH_MS    250
+#define DRAIN_MS               1000
+#define LISTEN_BACKLOG         1024
+
+/* One evhttp of one thread, for one configured listener. */
+struct http_port {
+    struct http_thread *thread;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound; /* NULL once we stopped accepting */
+    struct evconnlistener *listener;   /* owned by bound */
+    bool tls;
+};
+
+struct http_thread {
+    struct http_server *srv;
+    unsigned index;
+    pthread_t tid;
+    struct event_base *base;
+    struct http_port *ports; /* one per listener */
+    struct event *stop_ev;   /* activated by http_server_stop */
+    struct event *pause_ev;  /* connection cap reached: stop accepting */
+    struct event *resume_ev; /* back under the cap */
+    struct event *flush_ev;  /* access log timer */
+    struct event *drain_ev;  /* end of the drain window after stop */
+    struct kv_txn *rtxn;     /* reusable read transaction */
+    bool rtxn_live;
+    struct buf log;    /* buffered access log lines */
+    unsigned inflight; /* requests dispatched and not yet answered */
+    bool stopping;
+    bool drained; /* the drain window is over */
+};
+
+struct http_server {
+    struct http_server_opts opts;
+    const struct kith_config *cfg;
+    int *fds; /* listening sockets, one per listener */
+    size_t nfds;
+    SSL_CTX *ssl;
+    struct ratelimit *rl;
+    struct http_thread *threads;
+    unsigned nthreads;
+    atomic_uint conns;  /* open client connections, all threads */
+    atomic_bool paused; /* accepting is paused at the connection cap */
+    atomic_bool stopping;
+};
+
+/* ---- connections: counted through a pass-through filter ---- */
+
+struct conn {
+    struct http_thread *thread;
+};
+
+static enum bufferevent_filter_result pass(struct evbuffer *src, struct evbuffer *dst,
+                                           ev_ssize_t lim, enum bufferevent_flush_mode mode,
+                                           void *arg)
+{
+    (void)lim;
+    (void)mode;
+    (void)arg;
+    evbuffer_add_buffer(dst, src);
+    return BEV_OK;
+}
+
+static void set_accepting(struct http_thread *t, bool on)
+{
+    for (size_t i = 0; i < t->srv->nfds; i++) {
+        struct evconnlistener *l = t->ports[i].bound ? t->ports[i].listener : NULL;
+        if (!l)
+            continue;
+        if (on)
+            evconnlistener_enable(l);
+        else
+            evconnlistener_disable(l);
+    }
+}
+
+static void broadcast(struct http_server *s, size_t offset)
+{
+    for (unsigned i = 0; i < s->nthreads; i++) {
+        struct event *ev = *(struct event **)((char *)&s->threads[i] + offset);
+        event_active(ev, EV_READ, 0);
+    }
+}
+
+/* Called by libevent when a connection's bufferevent is freed: for every
+ * connection, whether it completed a request, timed out or failed. */
+static void conn_free(void *arg)
+{
+    struct conn *c = arg;
+    struct http_server *s = c->thread->srv;
+    unsigned n = atomic_fetch_sub(&s->conns, 1) - 1;
+    free(c);
+    if (n < s->cfg->max_connections && atomic_load(&s->paused) && !atomic_load(&s->stopping)) {
+        bool expected = true;
+        if (atomic_compare_exchange_strong(&s->paused, &expected, false))
+            broadcast(s, offsetof(struct http_thread, resume_ev));
+    }
+}
+
+static struct bufferevent *make_bev(struct event_base *base, void *arg)
+{
+    struct http_port *p = arg;
+    struct http_thread *t = p->thread;
+    struct http_server *s = t->srv;
+    struct bufferevent *under, *f;
+
+    if (p->tls) {
+        SSL *ssl = SSL_new(s->ssl);
+        if (!ssl)
+            return NULL;
+        under = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                               BEV_OPT_CLOSE_ON_FREE);
+    } else {
+        under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!under)
+        return NULL;
+    struct conn *c = xmalloc(sizeof(*c));
+    c->thread = t;
+    f = bufferevent_filter_new(under, pass, pass, BEV_OPT_CLOSE_ON_FREE, conn_free, c);
+    if (!f) {
+        free(c);
+        bufferevent_free(under);
+        return NULL;
+    }
+    unsigned n = atomic_fetch_add(&s->conns, 1) + 1;
+    if (n >= s->cfg->max_connections && !atomic_exchange(&s->paused, true))
+        broadcast(s, offsetof(struct http_thread, pause_ev));
+    return f;
+}
+
+static void on_pause(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_thread *t = arg;
+    (void)fd;
+    (void)what;
+    if (atomic_load(&t->srv->paused))
+        set_accepting(t, false);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_thread *t = arg;
+    (void)fd;
+    (void)what;
+    if (!t->stopping && !atomic_load(&t->srv->paused))
+        set_accepting(t, true);
+}
+
+/* ---- access log ---- */
+
+static void flush_log(struct http_thread *t)
+{
+    size_t off = 0;
+    while (off < t->log.len) {
+        ssize_t w = write(STDERR_FILENO, t->log.data + off, t->log.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    buf_reset(&t->log);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    flush_log(arg);
+}
+
+static void log_request(struct http_ctx *ctx)
+{
+    struct http_thread *t = ctx->thread;
+    char ts[32];
+    double ms = (double)(mono_ns() - ctx->start_ns) / 1e6;
+    log_timestamp(ts, sizeof(ts));
+    const char *uri = evhttp_request_get_uri(ctx->req);
+    /* Cap the logged URI: it is attacker-chosen. */
+    buf_printf(&t->log, "%s access %s \"%.*s %.512s\" %d %zu %.3fms\n", ts, ctx->client,
+               (int)ctx->method.len, ctx->method.ptr, uri ? uri : "-", ctx->status, ctx->sent_bytes,
+               ms);
+    if (t->log.len >= ACCESS_LOG_FLUSH_BYTES)
+        flush_log(t);
+}
+
+/* ---- replies ---- */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
+    }
+}
+
+static void finish(struct http_ctx *ctx)
+{
+    struct http_thread *t = ctx->thread;
+    if (t->srv->opts.access_log)
+        log_request(ctx);
+    if (t->rtxn_live) {
+        kv_txn_reset(t->rtxn);
+        t->rtxn_live = false;
+    }
+    arena_release(&ctx->arena);
+    free(ctx);
+    t->inflight--;
+    if (t->stopping && t->drained && t->inflight == 0)
+        event_base_loopexit(t->base, NULL);
+}
+
+void http_add_header(struct http_ctx *ctx, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(ctx->req), name, value);
+}
+
+void http_reply_raw(struct http_ctx *ctx, int status, const char *content_type, struct str body)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(ctx->req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    if (ctx->thread->stopping)
+        evhttp_add_header(h, "Connection", "close");
+    evbuffer_add(evhttp_request_get_output_buffer(ctx->req), body.ptr, body.len);
+    ctx->status = status;
+    ctx->sent_bytes = body.len;
+    evhttp_send_reply(ctx->req, status, reason(status), NULL);
+    finish(ctx);
+}
+
+void http_reply_json(struct http_ctx *ctx, int status, cJSON *root)
+{
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text) {
+        http_reply_raw(ctx, 500, "application/json; charset=utf-8",
+                       STR_LIT("{\"error\":\"out of memory\"}"));
+        return;
+    }
+    http_reply_raw(ctx, status, "application/json; charset=utf-8", str_from(text));
+    free(text);
+}
+
+void http_reply_error(struct http_ctx *ctx, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "error", msg);
+    http_reply_json(ctx, status, root);
+}
+
+struct core *http_core(struct http_ctx *ctx)
+{
+    return ctx->server->opts.core;
+}
+
+int http_read_txn(struct http_ctx *ctx, struct kv_txn **out)
+{
+    struct http_thread *t = ctx->thread;
+    int rc = KITH_OK;
+    if (!t->rtxn)
+        rc = store_read_begin(http_core(ctx)->st, &t->rtxn);
+    else if (!t->rtxn_live)
+        rc = kv_txn_renew(t->rtxn);
+    if (rc)
+        return rc;
+    t->rtxn_live = true;
+    *out = t->rtxn;
+    return KITH_OK;
+}
+
+/* ---- dispatch ---- */
+
+/* The client's address: the peer, or, when the peer is a trusted proxy, the
+ * right-most X-Forwarded-For entry that is not itself a trusted proxy. */
+static void client_address(struct http_ctx *ctx, bool *trusted)
+{
+    const struct kith_config *cfg = ctx->server->cfg;
+    struct evhttp_connection *conn = evhttp_request_get_connection(ctx->req);
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct ipaddr a;
+
+    *trusted = false;
+    snprintf(ctx->client, sizeof(ctx->client), "-");
+    if (!conn)
+        return;
+    evhttp_connection_get_peer(conn, &peer, &port);
+    if (!peer)
+        return;
+    snprintf(ctx->client, sizeof(ctx->client), "%s", peer);
+    if (cfg->ntrusted == 0 || ipaddr_parse(str_from(peer), &a) != KITH_OK)
+        return;
+    bool is_proxy = false;
+    for (size_t i = 0; i < cfg->ntrusted && !is_proxy; i++)
+        is_proxy = cidr_contains(&cfg->trusted_proxies[i], &a);
+    if (!is_proxy)
+        return;
+    *trusted = true;
+    const char *xff =
+        evhttp_find_header(evhttp_request_get_input_headers(ctx->req), "X-Forwarded-For");
+    if (!xff)
+        return;
+    /* Walk from the right: each hop appended its client. */
+    size_t end = strlen(xff);
+    while (end > 0) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        struct str hop = str_trim(str_make(xff + start, end - start));
+        struct ipaddr h;
+        if (ipaddr_parse(hop, &h) != KITH_OK)
+            return; /* garbage: keep the last good answer */
+        ipaddr_format(&h, ctx->client, sizeof(ctx->client));
+        bool hop_trusted = false;
+        for (size_t i = 0; i < cfg->ntrusted && !hop_trusted; i++)
+            hop_trusted = cidr_contains(&cfg->trusted_proxies[i], &h);
+        if (!hop_trusted)
+            return;
+        end = start ? start - 1 : 0;
+    }
+}
+
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    default:
+        return "OTHER";
+    }
+}
+
+static void dispatch(struct evhttp_request *req, void *arg)
+{
+    struct http_port *port = arg;
+    struct http_thread *t = port->thread;
+    struct http_server *s = t->srv;
+    struct http_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    const struct route *route;
+    char allow[64];
+    bool trusted;
+
+    ctx->req = req;
+    ctx->thread = t;
+    ctx->server = s;
+    ctx->start_ns = mono_ns();
+    ctx->method = str_from(method_name(evhttp_request_get_command(req)));
+    t->inflight++;
+
+    const char *uri = evhttp_request_get_uri(req);
+    const char *q = strchr(uri, '?');
+    ctx->path = q ? str_make(uri, (size_t)(q - uri)) : str_from(uri);
+    ctx->query = q ? str_from(q + 1) : STR_NULL;
+    client_address(ctx, &trusted);
+    ctx->https = port->tls;
+    if (trusted) {
+        const char *proto =
+            evhttp_find_header(evhttp_request_get_input_headers(req), "X-Forwarded-Proto");
+        if (proto)
+            ctx->https = strcmp(proto, "https") == 0;
+    }
+
+    if (t->stopping) {
+        http_reply_error(ctx, 503, "server is shutting down");
+        return;
+    }
+    if (ctx->path.len == 0 || ctx->path.ptr[0] != '/') {
+        http_reply_error(ctx, 400, "request target must be an absolute path");
+        return;
+    }
+    if (s->rl && !str_eq_cstr(ctx->path, "/health")) {
+        unsigned retry = 0;
+        if (!ratelimit_take(s->rl, str_from(ctx->client), clock_now_ms(clock_system()), &retry)) {
+            char v[16];
+            snprintf(v, sizeof(v), "%u", retry);
+            http_add_header(ctx, "Retry-After", v);
+            http_reply_error(ctx, 429, "too many requests; retry in %u seconds", retry);
+            return;
+        }
+    }
+    switch (router_match(s->opts.routes, s->opts.nroutes, ctx->method, ctx->path, &route,
+                         &ctx->params, allow, sizeof(allow))) {
+    case ROUTE_NOT_FOUND:
+        http_reply_error(ctx, 404, "not found");
+        return;
+    case ROUTE_BAD_METHOD:
+        http_add_header(ctx, "Allow", allow);
+        http_reply_error(ctx, 405, "method %.*s not allowed here", (int)ctx->method.len,
+                         ctx->method.ptr);
+        return;
+    case ROUTE_FOUND:
+        break;
+    }
+    ctx->route = route;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t blen = evbuffer_get_length(in);
+    size_t limit = route->body_limit ? route->body_limit : s->cfg->max_body_bytes;
+    if (blen > limit) {
+        http_reply_error(ctx, 413, "request body is larger than %zu bytes", limit);
+        return;
+    }
+    char *body = arena_alloc(&ctx->arena, blen + 1);
+    evbuffer_copyout(in, body, blen);
+    body[blen] = '\0';
+    ctx->body = str_make(body, blen);
+    route->handler(ctx);
+}
+
+/* ---- GET /health ---- */
+
+static int handle_health(struct http_ctx *ctx)
+{
+    struct kv_txn *txn;
+    uint64_t created;
+    /* Answer from the database so a health check notices a broken store. */
+    if (http_read_txn(ctx, &txn) || meta_get_u64(txn, "created_at", &created)) {
+        http_reply_error(ctx, 503, "database unavailable");
+        return HANDLER_DONE;
+    }
+    http_reply_raw(ctx, 200, "application/json; charset=utf-8", STR_LIT("{\"status\":\"ok\"}"));
+    return HANDLER_DONE;
+}
+
+const struct route http_core_routes[] = {
+    {"GET", "/health", handle_health, 0},
+};
+const size_t http_core_nroutes = sizeof(http_core_routes) / sizeof(http_core_routes[0]);
+
+/* ---- threads ---- */
+
+static void on_drained(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_thread *t = arg;
+    (void)fd;
+    (void)what;
+    t->drained = true;
+    if (t->inflight == 0)
+        event_base_loopexit(t->base, NULL);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_thread *t = arg;
+    struct timeval drain = {DRAIN_MS / 1000, (DRAIN_MS % 1000) * 1000};
+    (void)fd;
+    (void)what;
+    if (t->stopping)
+        return;
+    t->stopping = true;
+    /* Stop accepting at once; keep serving open connections for the drain
+     * window (requests dispatched from now on get 503 and Connection: close). */
+    for (size_t i = 0; i < t->srv->nfds; i++) {
+        if (t->ports[i].bound) {
+            evhttp_del_accept_socket(t->ports[i].http, t->ports[i].bound);
+            t->ports[i].bound = NULL;
+            t->ports[i].listener = NULL;
+        }
+    }
+    event_add(t->drain_ev, &drain);
+}
+
+static void *loop_main(void *arg)
+{
+    struct http_thread *t = arg;
+    event_base_dispatch(t->base);
+    flush_log(t);
+    return NULL;
+}
+
+static int open_listener(const struct config_listen *l, int *out, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int one = 1;
+
+    memset(&ss, 0, sizeof(ss));
+    if (l->addr.family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons(l->port);
+        memcpy(&in->sin_addr, l->addr.bytes, 4);
+        len = sizeof(*in);
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(l->port);
+        memcpy(&in6->sin6_addr, l->addr.bytes, 16);
+        len = sizeof(*in6);
+    }
+    int fd = socket(l->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "listen %s: %s", l->text, strerror(errno));
+        return KITH_EIO;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+        snprintf(err, errlen, "listen %s: %s", l->text, strerror(errno));
+        close(fd);
+        return KITH_EIO;
+    }
+    *out = fd;
+    return KITH_OK;
+}
+
+static SSL_CTX *make_ssl(const struct kith_config *cfg, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "cannot create a TLS context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+        snprintf(err, errlen, "tls_cert %s: cannot load certificate chain: %s", cfg->tls_cert,
+                 ERR_reason_error_string(ERR_get_error()));
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+        snprintf(err, errlen, "tls_key %s: cannot load private key: %s", cfg->tls_key,
+                 ERR_reason_error_string(ERR_get_error()));
+        goto fail;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "tls_key %s does not match tls_cert %s", cfg->tls_key, cfg->tls_cert);
+        goto fail;
+    }
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+static void free_thread(struct http_thread *t, size_t nports)
+{
+    if (t->ports) {
+        for (size_t i = 0; i < nports; i++)
+            if (t->ports[i].http)
+                evhttp_free(t->ports[i].http);
+        free(t->ports);
+    }
+    struct event *evs[] = {t->stop_ev, t->pause_ev, t->resume_ev, t->flush_ev, t->drain_ev};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    kv_txn_abort(t->rtxn);
+    buf_free(&t->log);
+    if (t->base)
+        event_base_free(t->base);
+}
+
+static int setup_thread(struct http_server *s, struct http_thread *t, char *err, size_t errlen)
+{
+    const struct kith_config *cfg = s->cfg;
+    struct timeval tmo = {cfg->timeout_secs, 0};
+    struct timeval flush = {0, ACCESS_LOG_FLUSH_MS * 1000};
+
+    buf_init(&t->log, 1 << 20);
+    t->base = event_base_new();
+    if (!t->base)
+        goto fail;
+    t->stop_ev = event_new(t->base, -1, 0, on_stop, t);
+    t->pause_ev = event_new(t->base, -1, 0, on_pause, t);
+    t->resume_ev = event_new(t->base, -1, 0, on_resume, t);
+    t->drain_ev = evtimer_new(t->base, on_drained, t);
+    t->flush_ev = event_new(t->base, -1, EV_PERSIST, on_flush, t);
+    if (!t->stop_ev || !t->pause_ev || !t->resume_ev || !t->drain_ev || !t->flush_ev)
+        goto fail;
+    event_add(t->flush_ev, &flush);
+    t->ports = xcalloc(s->nfds, sizeof(*t->ports));
+    for (size_t i = 0; i < s->nfds; i++) {
+        struct http_port *p = &t->ports[i];
+        p->thread = t;
+        p->tls = cfg->listens[i].tls;
+        p->http = evhttp_new(t->base);
+        if (!p->http)
+            goto fail;
+        evhttp_set_gencb(p->http, dispatch, p);
+        evhttp_set_bevcb(p->http, make_bev, p);
+        evhttp_set_max_headers_size(p->http, (ev_ssize_t)cfg->max_header_bytes);
+        evhttp_set_max_body_size(p->http, (ev_ssize_t)cfg->max_body_bytes);
+        evhttp_set_timeout_tv(p->http, &tmo);
+        evhttp_set_allowed_methods(p->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                                EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+        p->listener = evconnlistener_new(t->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0, s->fds[i]);
+        if (!p->listener)
+            goto fail;
+        p->bound = evhttp_bind_listener(p->http, p->listener);
+        if (!p->bound) {
+            evconnlistener_free(p->listener);
+            p->listener = NULL;
+            goto fail;
+        }
+    }
+    return KITH_OK;
+fail:
+    snprintf(err, errlen, "cannot set up event loop %u", t->index);
+    return KITH_ENOMEM;
+}
+
+int http_server_start(const struct http_server_opts *opts, struct http_server **out, char *err,
+                      size_t errlen)
+{
+    const struct kith_config *cfg = opts->cfg;
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    unsigned started = 0;
+    int rc = KITH_OK;
+
+    s->opts = *opts;
+    s->cfg = cfg;
+    atomic_init(&s->conns, 0);
+    atomic_init(&s->paused, false);
+    atomic_init(&s->stopping, false);
+    s->fds = xcalloc(cfg->nlistens, sizeof(int));
+    for (size_t i = 0; i < cfg->nlistens; i++)
+        s->fds[i] = -1;
+    s->nfds = cfg->nlistens;
+    bool any_tls = false;
+    for (size_t i = 0; i < cfg->nlistens; i++)
+        any_tls |= cfg->listens[i].tls;
+    if (any_tls && !(s->ssl = make_ssl(cfg, err, errlen))) {
+        rc = KITH_EINVAL;
+        goto fail;
+    }
+    for (size_t i = 0; i < cfg->nlistens; i++)
+        if ((rc = open_listener(&cfg->listens[i], &s->fds[i], err, errlen)))
+            goto fail;
+    if (cfg->rate_limit_burst)
+        s->rl = ratelimit_new(cfg->rate_limit_burst, cfg->rate_limit_secs, 100000);
+    s->nthreads = config_threads(cfg);
+    s->threads = xcalloc(s->nthreads, sizeof(*s->threads));
+    for (unsigned i = 0; i < s->nthreads; i++) {
+        s->threads[i].srv = s;
+        s->threads[i].index = i;
+        if ((rc = setup_thread(s, &s->threads[i], err, errlen)))
+            goto fail;
+    }
+    for (; started < s->nthreads; started++) {
+        if (pthread_create(&s->threads[started].tid, NULL, loop_main, &s->threads[started])) {
+            snprintf(err, errlen, "cannot start event-loop thread");
+            rc = KITH_EIO;
+            goto fail;
+        }
+    }
+    *out = s;
+    return KITH_OK;
+fail:
+    atomic_store(&s->stopping, true);
+    for (unsigned i = 0; i < started; i++) {
+        event_base_loopexit(s->threads[i].base, NULL);
+        pthread_join(s->threads[i].tid, NULL);
+    }
+    if (s->threads)
+        for (unsigned i = 0; i < s->nthreads; i++)
+            free_thread(&s->threads[i], s->nfds);
+    free(s->threads);
+    for (size_t i = 0; i < s->nfds; i++)
+        if (s->fds[i] >= 0)
+            close(s->fds[i]);
+    free(s->fds);
+    SSL_CTX_free(s->ssl);
+    ratelimit_free(s->rl);
+    free(s);
+    return rc;
+}
+
+void http_server_stop(struct http_server *s, unsigned grace_secs)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, true);
+    for (unsigned i = 0; i < s->nthreads; i++) {
+        struct timeval grace = {grace_secs, 0};
+        event_active(s->threads[i].stop_ev, EV_READ, 0);
+        /* Past the grace period, leave whatever is still running. */
+        event_base_loopexit(s->threads[i].base, &grace);
+    }
+    for (unsigned i = 0; i < s->nthreads; i++)
+        pthread_join(s->threads[i].tid, NULL);
+    for (unsigned i = 0; i < s->nthreads; i++) {
+        struct http_thread *t = &s->threads[i];
+        if (t->inflight == 0) {
+            free_thread(t, s->nfds);
+        } else {
+            /* A handler still owns a request: freeing its connection would
+             * leave it a dangling pointer. The process is exiting; keep it. */
+            log_warn("http: loop %u stopped with %u requests unanswered", i, t->inflight);
+        }
+    }
+    for (size_t i = 0; i < s->nfds; i++)
+        close(s->fds[i]);
+    free(s->fds);
+    free(s->threads);
+    SSL_CTX_free(s->ssl);
+    ratelimit_free(s->rl);
+    free(s);
+}

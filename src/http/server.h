@@ -1,0 +1,93 @@
+/* src/http/server.h: kith's HTTP server on libevent's evhttp.
+ *
+ * Layer: http. N event-loop threads, each with its own event_base and one
+ * evhttp per configured listener, all accepting on the same listening
+ * sockets. Requests are routed through a route table (router.h); each gets
+ * a struct http_ctx with its own arena, released right after the reply.
+ *
+ * Limits: header and body sizes (evhttp's, plus each route's body limit),
+ * one timeout for idle connections, slow headers and slow bodies (libevent
+ * 2.1 has no separate read and write timeouts), a cap on open client
+ * connections counted exactly through a filter bufferevent whose free
+ * callback fires for every connection (see docs/decisions.md), and a
+ * per-client-address token bucket (429 with Retry-After).
+ *
+ * Thread: handlers run on their loop thread and must not block. The server
+ * struct is shared read-only between threads after http_server_start.
+ * Owned: http_server_stop() stops and frees everything.
+ */
+#ifndef KITH_HTTP_SERVER_H
+#define KITH_HTTP_SERVER_H
+
+#include "../../storage/kv.h"
+#include "../base/arena.h"
+#include "../base/config.h"
+#include "../core/core.h"
+#include "router.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct evhttp_request;
+struct http_server;
+struct http_thread;
+
+struct http_ctx {
+    struct evhttp_request *req;
+    struct http_thread *thread;
+    struct http_server *server;
+    struct arena arena; /* released right after the reply */
+    const struct route *route;
+    struct route_params params;
+    struct str method;
+    struct str path;  /* decoded by nobody: as sent, without the query */
+    struct str query; /* after '?', or empty */
+    struct str body;  /* whole request body, in the arena */
+    char client[48];  /* client address (from trusted proxies only) */
+    bool https;       /* TLS listener, or X-Forwarded-Proto from a trusted proxy */
+    int status;       /* status sent, for the access log */
+    size_t sent_bytes;
+    uint64_t start_ns;
+};
+
+struct http_server_opts {
+    const struct kith_config *cfg; /* borrowed; outlives the server */
+    struct core *core;             /* borrowed */
+    const struct route *routes;    /* borrowed table */
+    size_t nroutes;
+    bool access_log; /* one line per request on standard error */
+};
+
+/* Binds every listener and starts the loop threads. On failure err holds
+ * one line naming the listener and the reason. */
+int http_server_start(const struct http_server_opts *opts, struct http_server **out, char *err,
+                      size_t errlen);
+/* Stops accepting, lets in-flight requests finish (up to grace_secs; new
+ * requests on open connections get 503), joins the threads and frees the
+ * server. Call from the thread that started it. */
+void http_server_stop(struct http_server *s, unsigned grace_secs);
+
+/* The server's core (for handlers). */
+struct core *http_core(struct http_ctx *ctx);
+/* A read transaction for this request, renewed on first use and reset at
+ * the reply; valid until the reply. */
+int http_read_txn(struct http_ctx *ctx, struct kv_txn **out);
+
+/* ---- replies: each sends the response and releases ctx ---- */
+
+/* Sends root (consumed: freed here) as application/json. */
+void http_reply_json(struct http_ctx *ctx, int status, cJSON *root);
+/* Sends {"error": "..."} with status. */
+void http_reply_error(struct http_ctx *ctx, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sends body as is with the given content type. */
+void http_reply_raw(struct http_ctx *ctx, int status, const char *content_type, struct str body);
+/* Adds a response header before the reply. */
+void http_add_header(struct http_ctx *ctx, const char *name, const char *value);
+
+/* The routes the HTTP layer itself serves (GET /health). */
+extern const struct route http_core_routes[];
+extern const size_t http_core_nroutes;
+
+#endif

@@ -1,0 +1,175 @@
+/* src/main.c: kithd, the server.
+ *
+ * Start-up in order: config, the data directory's lock, the database
+ * (created with an admin account on first start), the writer, the admin
+ * socket, the HTTP loops. Then the main thread waits for SIGTERM or SIGINT
+ * and stops in reverse order: admin socket, HTTP (stop accepting, let
+ * in-flight requests finish), writer (drains and commits), database.
+ */
+#include "../storage/store.h"
+#include "../storage/writer.h"
+#include "base/config.h"
+#include "base/err.h"
+#include "base/lockfile.h"
+#include "base/log.h"
+#include "base/version.h"
+#include "core/core.h"
+#include "http/adminsock.h"
+#include "http/server.h"
+
+#include <errno.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STOP_GRACE_SECS 10
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: kithd [-c FILE]\n"
+               "       kithd --version\n"
+               "\n"
+               "Serves kith. Without -c, uses built-in defaults: a local instance with its\n"
+               "data in ./data, on http://localhost:8080. See kith.conf.example.\n");
+}
+
+/* First start: an admin account with a generated password, shown once. */
+static int first_start(struct core *core)
+{
+    struct kv_txn *txn;
+    uint64_t users = 0;
+    int rc = store_read_begin(core->st, &txn);
+    if (rc == KITH_OK) {
+        rc = counter_get(txn, "local_users", &users);
+        kv_txn_abort(txn);
+    }
+    if (rc || users > 0)
+        return rc;
+    char password[32];
+    struct core_result res = {{0}};
+    if ((rc = core_instance_init(core, password, sizeof(password), &res))) {
+        log_error("cannot create the admin account: %s", res.msg);
+        return rc;
+    }
+    printf("\n"
+           "  kith: created a new instance in %s\n"
+           "  admin account: admin\n"
+           "  password:      %s\n"
+           "  (shown only this once; change it with: kithctl user password admin)\n"
+           "\n",
+           store_data_dir(core->st), password);
+    fflush(stdout);
+    return KITH_OK;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    struct kith_config cfg;
+    char err[512];
+    struct store *st = NULL;
+    struct writer *w = NULL;
+    struct adminsock *admin = NULL;
+    struct http_server *http = NULL;
+    int lock = -1, status = 1, rc;
+    sigset_t sigs;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("kithd %s\n", KITH_VERSION);
+            return 0;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "kithd: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (config_path) {
+        if (config_load(&cfg, config_path, err, sizeof(err))) {
+            fprintf(stderr, "kithd: %s\n", err);
+            config_free(&cfg);
+            return 2;
+        }
+    } else if (config_parse(&cfg, "(defaults)", "", 0, err, sizeof(err))) {
+        fprintf(stderr, "kithd: %s\n", err);
+        return 2;
+    }
+
+    /* Signals are taken by sigwait in this thread only. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (evthread_use_pthreads() != 0) {
+        fprintf(stderr, "kithd: libevent has no thread support\n");
+        goto out;
+    }
+
+    if (mkdir(cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "kithd: cannot create data directory '%s': %s\n", cfg.data_dir,
+                strerror(errno));
+        goto out;
+    }
+    if ((rc = lockfile_acquire(cfg.data_dir, &lock))) {
+        fprintf(stderr, "kithd: %s\n",
+                rc == KITH_EAGAIN ? "another kithd is running with this data directory"
+                                  : "cannot lock the data directory");
+        goto out;
+    }
+    if (store_open(cfg.data_dir, cfg.map_size, STORE_CREATE, clock_system(), &st, err,
+                   sizeof(err))) {
+        fprintf(stderr, "kithd: %s\n", err);
+        goto out;
+    }
+    if (writer_start(st, &w)) {
+        fprintf(stderr, "kithd: cannot start the writer thread\n");
+        goto out;
+    }
+    struct core core = {.st = st, .w = w, .cfg = &cfg};
+    if (first_start(&core))
+        goto out;
+    if (adminsock_start(&core, cfg.data_dir, &admin, err, sizeof(err))) {
+        fprintf(stderr, "kithd: %s\n", err);
+        goto out;
+    }
+    struct http_server_opts opts = {.cfg = &cfg,
+                                    .core = &core,
+                                    .routes = http_core_routes,
+                                    .nroutes = http_core_nroutes,
+                                    .access_log = true};
+    if (http_server_start(&opts, &http, err, sizeof(err))) {
+        fprintf(stderr, "kithd: %s\n", err);
+        goto out;
+    }
+    for (size_t i = 0; i < cfg.nlistens; i++)
+        log_info("kithd %s listening on %s%s", KITH_VERSION, cfg.listens[i].text,
+                 cfg.listens[i].tls ? " (tls)" : "");
+    log_info("serving %s as %s with %u loop threads, data in %s", cfg.public_url, cfg.domain,
+             config_threads(&cfg), cfg.data_dir);
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    log_info("received %s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    status = 0;
+out:
+    adminsock_stop(admin);
+    http_server_stop(http, STOP_GRACE_SECS);
+    writer_stop(w);
+    store_close(st);
+    lockfile_release(lock);
+    if (status == 0)
+        log_info("stopped cleanly");
+    config_free(&cfg);
+    return status;
+}

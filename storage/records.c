@@ -1,0 +1,458 @@
+/* storage/records.c: field tables of every record kind, and the typed
+ * operations on accounts, communities and memberships. */
+#include "records.h"
+
+#include "../src/base/err.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const store_table_names[T_COUNT] = {
+    [T_META] = "meta",
+    [T_ACCOUNTS] = "accounts",
+    [T_NAMES] = "names",
+    [T_ACTOR_URIS] = "actor_uris",
+    [T_COMMUNITIES] = "communities",
+    [T_MEMBERS] = "members",
+    [T_MEMBER_OF] = "member_of",
+    [T_POSTS] = "posts",
+    [T_COMMUNITY_POSTS] = "community_posts",
+    [T_POST_CHILDREN] = "post_children",
+    [T_OBJECT_URIS] = "object_uris",
+    [T_VOTES] = "votes",
+    [T_FOLLOWS] = "follows",
+    [T_FOLLOWERS] = "followers",
+    [T_NOTIFICATIONS] = "notifications",
+    [T_OAUTH_APPS] = "oauth_apps",
+    [T_OAUTH_CLIENT_IDS] = "oauth_client_ids",
+    [T_OAUTH_TOKENS] = "oauth_tokens",
+    [T_QUEUES] = "queues",
+};
+
+#define F(tag, type, st, m)         \
+ {                                  \
+  tag, type, offsetof(struct st, m) \
+ }
+#define DESC(st, k, v, tbl)                                             \
+ {                                                                      \
+#  st, k, v, sizeof(struct st), tbl, sizeof(tbl) / sizeof(tbl[0]), NULL \
+ }
+
+/* Tags are permanent: append new fields with new tags, never renumber. */
+static const struct field_desc account_fields[] = {
+    F(1, FT_U64, account, id),
+    F(2, FT_STR, account, name),
+    F(3, FT_STR, account, domain),
+    F(4, FT_STR, account, display_name),
+    F(5, FT_STR, account, note),
+    F(6, FT_STR, account, uri),
+    F(7, FT_STR, account, inbox),
+    F(8, FT_STR, account, shared_inbox),
+    F(9, FT_STR, account, public_key),
+    F(10, FT_STR, account, private_key),
+    F(11, FT_STR, account, password_hash),
+    F(12, FT_STR, account, email),
+    F(13, FT_STR, account, reason),
+    F(14, FT_U8, account, role),
+    F(15, FT_U8, account, state),
+    F(16, FT_BOOL, account, bot),
+    F(17, FT_BOOL, account, locked),
+    F(18, FT_I64, account, created_at),
+    F(19, FT_I64, account, updated_at),
+    F(20, FT_I64, account, fetched_at),
+    F(21, FT_STR, account, actor_json),
+};
+
+static const struct field_desc community_fields[] = {
+    F(1, FT_U64, community, id),
+    F(2, FT_STR, community, name),
+    F(3, FT_STR, community, domain),
+    F(4, FT_STR, community, title),
+    F(5, FT_STR, community, description),
+    F(6, FT_STR, community, rules),
+    F(7, FT_STR, community, uri),
+    F(8, FT_STR, community, inbox),
+    F(9, FT_STR, community, shared_inbox),
+    F(10, FT_STR, community, followers_url),
+    F(11, FT_STR, community, public_key),
+    F(12, FT_STR, community, private_key),
+    F(13, FT_U64, community, owner_id),
+    F(14, FT_U8, community, join_mode),
+    F(15, FT_BOOL, community, posting_restricted),
+    F(16, FT_BOOL, community, nsfw),
+    F(17, FT_I64, community, created_at),
+    F(18, FT_I64, community, updated_at),
+    F(19, FT_I64, community, fetched_at),
+    F(20, FT_STR, community, actor_json),
+};
+
+static const struct field_desc membership_fields[] = {
+    F(1, FT_U64, membership, community_id),
+    F(2, FT_U64, membership, account_id),
+    F(3, FT_U8, membership, role),
+    F(4, FT_BOOL, membership, banned),
+    F(5, FT_I64, membership, created_at),
+    F(6, FT_I64, membership, updated_at),
+    F(7, FT_I64, membership, ban_expires_at),
+    F(8, FT_STR, membership, follow_uri),
+};
+
+static const struct field_desc post_fields[] = {
+    F(1, FT_U64, post, id),          F(2, FT_U64, post, community_id),
+    F(3, FT_U64, post, author_id),   F(4, FT_U64, post, parent_id),
+    F(5, FT_U64, post, root_id),     F(6, FT_STR, post, title),
+    F(7, FT_STR, post, content),     F(8, FT_STR, post, source),
+    F(9, FT_STR, post, source_type), F(10, FT_STR, post, url),
+    F(11, FT_STR, post, uri),        F(12, FT_STR, post, language),
+    F(13, FT_U8, post, visibility),  F(14, FT_BOOL, post, sensitive),
+    F(15, FT_BOOL, post, locked),    F(16, FT_BOOL, post, pinned),
+    F(17, FT_I64, post, score),      F(18, FT_U32, post, upvotes),
+    F(19, FT_U32, post, downvotes),  F(20, FT_U32, post, replies),
+    F(21, FT_I64, post, created_at), F(22, FT_I64, post, updated_at),
+    F(23, FT_I64, post, deleted_at),
+};
+
+static const struct field_desc vote_fields[] = {
+    F(1, FT_U64, vote, post_id),    F(2, FT_U64, vote, account_id), F(3, FT_I64, vote, value),
+    F(4, FT_I64, vote, created_at), F(5, FT_STR, vote, uri),
+};
+
+static const struct field_desc follow_fields[] = {
+    F(1, FT_U64, follow, follower_id), F(2, FT_U64, follow, target_id), F(3, FT_U8, follow, state),
+    F(4, FT_I64, follow, created_at),  F(5, FT_STR, follow, uri),
+};
+
+static const struct field_desc notification_fields[] = {
+    F(1, FT_U64, notification, id),         F(2, FT_U64, notification, account_id),
+    F(3, FT_STR, notification, type),       F(4, FT_U64, notification, from_account_id),
+    F(5, FT_U64, notification, post_id),    F(6, FT_BOOL, notification, read),
+    F(7, FT_I64, notification, created_at),
+};
+
+static const struct field_desc oauth_app_fields[] = {
+    F(1, FT_U64, oauth_app, id),
+    F(2, FT_STR, oauth_app, name),
+    F(3, FT_STR, oauth_app, website),
+    F(4, FT_STR, oauth_app, redirect_uris),
+    F(5, FT_STR, oauth_app, scopes),
+    F(6, FT_STR, oauth_app, client_id),
+    F(7, FT_STR, oauth_app, client_secret_hash),
+    F(8, FT_I64, oauth_app, created_at),
+};
+
+static const struct field_desc oauth_token_fields[] = {
+    F(1, FT_U64, oauth_token, app_id),       F(2, FT_U64, oauth_token, account_id),
+    F(3, FT_U8, oauth_token, kind),          F(4, FT_STR, oauth_token, scopes),
+    F(5, FT_STR, oauth_token, redirect_uri), F(6, FT_STR, oauth_token, code_challenge),
+    F(7, FT_I64, oauth_token, created_at),   F(8, FT_I64, oauth_token, expires_at),
+    F(9, FT_I64, oauth_token, revoked_at),
+};
+
+const struct record_desc account_desc = DESC(account, REC_ACCOUNT, 1, account_fields);
+const struct record_desc community_desc = DESC(community, REC_COMMUNITY, 1, community_fields);
+const struct record_desc membership_desc = DESC(membership, REC_MEMBERSHIP, 1, membership_fields);
+const struct record_desc post_desc = DESC(post, REC_POST, 1, post_fields);
+const struct record_desc vote_desc = DESC(vote, REC_VOTE, 1, vote_fields);
+const struct record_desc follow_desc = DESC(follow, REC_FOLLOW, 1, follow_fields);
+const struct record_desc notification_desc =
+    DESC(notification, REC_NOTIFICATION, 1, notification_fields);
+const struct record_desc oauth_app_desc = DESC(oauth_app, REC_OAUTH_APP, 1, oauth_app_fields);
+const struct record_desc oauth_token_desc =
+    DESC(oauth_token, REC_OAUTH_TOKEN, 1, oauth_token_fields);
+
+/* ---- generic helpers ---- */
+
+struct key8 key_id(uint64_t id)
+{
+    struct key8 k;
+    be64_put(k.b, id);
+    return k;
+}
+
+struct key16 key_pair(uint64_t a, uint64_t b)
+{
+    struct key16 k;
+    be64_put(k.b, a);
+    be64_put(k.b + 8, b);
+    return k;
+}
+
+int rec_put(struct kv_txn *txn, unsigned table, struct str key, const struct record_desc *d,
+            const void *rec, unsigned flags)
+{
+    struct buf b;
+    buf_init(&b, RECORD_MAX_BYTES + 64);
+    int rc = record_encode(d, rec, &b);
+    if (rc == KITH_OK)
+        rc = kv_put(txn, table, key, buf_str(&b), flags);
+    buf_free(&b);
+    return rc;
+}
+
+int rec_get(struct kv_txn *txn, unsigned table, struct str key, const struct record_desc *d,
+            struct arena *a, void *rec)
+{
+    struct str v;
+    int rc = kv_get(txn, table, key, &v);
+    if (rc)
+        return rc;
+    return record_decode(d, v, a, rec);
+}
+
+/* ---- meta ---- */
+
+int meta_get_u64(struct kv_txn *txn, const char *name, uint64_t *out)
+{
+    struct str v;
+    int rc = kv_get(txn, T_META, str_from(name), &v);
+    *out = 0;
+    if (rc == KITH_ENOTFOUND)
+        return KITH_OK;
+    if (rc)
+        return rc;
+    if (v.len != 8)
+        return KITH_ECORRUPT;
+    *out = be64_get((const unsigned char *)v.ptr);
+    return KITH_OK;
+}
+
+int meta_put_u64(struct kv_txn *txn, const char *name, uint64_t v)
+{
+    struct key8 k = key_id(v);
+    return kv_put(txn, T_META, str_from(name), KEY8(k), 0);
+}
+
+int counter_get(struct kv_txn *txn, const char *name, uint64_t *out)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "count:%s", name);
+    return meta_get_u64(txn, key, out);
+}
+
+int counter_add(struct kv_txn *txn, const char *name, int64_t delta)
+{
+    char key[64];
+    uint64_t v;
+    snprintf(key, sizeof(key), "count:%s", name);
+    int rc = meta_get_u64(txn, key, &v);
+    if (rc)
+        return rc;
+    if (delta < 0 && (uint64_t)-delta > v)
+        v = 0;
+    else
+        v += (uint64_t)delta;
+    return meta_put_u64(txn, key, v);
+}
+
+/* ---- names ---- */
+
+#define NAME_MAX_BYTES 64
+
+static int lower_key(struct str name, char *out, size_t *len)
+{
+    if (name.len == 0 || name.len > NAME_MAX_BYTES)
+        return KITH_EINVAL;
+    for (size_t i = 0; i < name.len; i++)
+        out[i] = (char)tolower((unsigned char)name.ptr[i]);
+    *len = name.len;
+    return KITH_OK;
+}
+
+int name_lookup(struct kv_txn *txn, struct str name, uint8_t *kind, uint64_t *id)
+{
+    char k[NAME_MAX_BYTES];
+    size_t n;
+    struct str v;
+    if (lower_key(name, k, &n))
+        return KITH_ENOTFOUND;
+    int rc = kv_get(txn, T_NAMES, str_make(k, n), &v);
+    if (rc)
+        return rc;
+    if (v.len != 9)
+        return KITH_ECORRUPT;
+    *kind = (uint8_t)v.ptr[0];
+    *id = be64_get((const unsigned char *)v.ptr + 1);
+    return KITH_OK;
+}
+
+static int name_claim(struct kv_txn *txn, struct str name, uint8_t kind, uint64_t id)
+{
+    char k[NAME_MAX_BYTES];
+    unsigned char v[9];
+    size_t n;
+    if (lower_key(name, k, &n))
+        return KITH_EINVAL;
+    v[0] = kind;
+    be64_put(v + 1, id);
+    return kv_put(txn, T_NAMES, str_make(k, n), str_make(v, 9), KV_NOOVERWRITE);
+}
+
+/* ---- accounts ---- */
+
+int account_insert_local(struct kv_txn *txn, const struct account *acct)
+{
+    struct key8 k = key_id(acct->id);
+    int rc = name_claim(txn, acct->name, NAME_ACCOUNT, acct->id);
+    if (!rc)
+        rc = rec_put(txn, T_ACCOUNTS, KEY8(k), &account_desc, acct, KV_NOOVERWRITE);
+    if (!rc)
+        rc = counter_add(txn, "local_users", 1);
+    return rc;
+}
+
+int account_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct account *out)
+{
+    struct key8 k = key_id(id);
+    return rec_get(txn, T_ACCOUNTS, KEY8(k), &account_desc, a, out);
+}
+
+int account_get_local(struct kv_txn *txn, struct str name, struct arena *a, struct account *out)
+{
+    uint8_t kind;
+    uint64_t id;
+    int rc = name_lookup(txn, name, &kind, &id);
+    if (rc)
+        return rc;
+    if (kind != NAME_ACCOUNT)
+        return KITH_ENOTFOUND;
+    return account_get(txn, id, a, out);
+}
+
+int account_update(struct kv_txn *txn, const struct account *acct)
+{
+    struct key8 k = key_id(acct->id);
+    struct str old;
+    int rc = kv_get(txn, T_ACCOUNTS, KEY8(k), &old);
+    if (rc)
+        return rc;
+    return rec_put(txn, T_ACCOUNTS, KEY8(k), &account_desc, acct, 0);
+}
+
+int account_delete_local(struct kv_txn *txn, const struct account *acct)
+{
+    char nk[NAME_MAX_BYTES];
+    size_t n;
+    struct key8 k = key_id(acct->id);
+    int rc = lower_key(acct->name, nk, &n);
+    if (!rc)
+        rc = kv_del(txn, T_NAMES, str_make(nk, n));
+    if (!rc)
+        rc = kv_del(txn, T_ACCOUNTS, KEY8(k));
+    if (!rc)
+        rc = counter_add(txn, "local_users", -1);
+    return rc;
+}
+
+/* Walks the names index, calling visit(kind, id) for each entry. */
+static int names_each(struct kv_txn *txn, uint8_t want, int (*visit)(uint64_t id, void *arg),
+                      void *arg)
+{
+    struct kv_cursor *c;
+    struct str k, v;
+    int rc = kv_cursor_open(txn, T_NAMES, &c);
+    if (rc)
+        return rc;
+    for (rc = kv_cursor_first(c, &k, &v); rc == KITH_OK; rc = kv_cursor_next(c, &k, &v)) {
+        if (v.len != 9) {
+            rc = KITH_ECORRUPT;
+            break;
+        }
+        if ((uint8_t)v.ptr[0] != want)
+            continue;
+        if ((rc = visit(be64_get((const unsigned char *)v.ptr + 1), arg)) != 0)
+            break;
+    }
+    kv_cursor_close(c);
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+}
+
+struct each_ctx {
+    struct kv_txn *txn;
+    struct arena *a;
+    void *fn;
+    void *arg;
+};
+
+static int visit_account(uint64_t id, void *arg)
+{
+    struct each_ctx *e = arg;
+    struct account acct;
+    int rc = account_get(e->txn, id, e->a, &acct);
+    if (rc)
+        return rc;
+    return ((account_iter_fn *)e->fn)(&acct, e->arg);
+}
+
+int account_each_local(struct kv_txn *txn, struct arena *a, account_iter_fn *fn, void *arg)
+{
+    struct each_ctx e = {txn, a, (void *)fn, arg};
+    return names_each(txn, NAME_ACCOUNT, visit_account, &e);
+}
+
+/* ---- communities ---- */
+
+int community_insert_local(struct kv_txn *txn, const struct community *c)
+{
+    struct key8 k = key_id(c->id);
+    int rc = name_claim(txn, c->name, NAME_COMMUNITY, c->id);
+    if (!rc)
+        rc = rec_put(txn, T_COMMUNITIES, KEY8(k), &community_desc, c, KV_NOOVERWRITE);
+    if (!rc)
+        rc = counter_add(txn, "local_communities", 1);
+    return rc;
+}
+
+int community_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct community *out)
+{
+    struct key8 k = key_id(id);
+    return rec_get(txn, T_COMMUNITIES, KEY8(k), &community_desc, a, out);
+}
+
+int community_get_local(struct kv_txn *txn, struct str name, struct arena *a, struct community *out)
+{
+    uint8_t kind;
+    uint64_t id;
+    int rc = name_lookup(txn, name, &kind, &id);
+    if (rc)
+        return rc;
+    if (kind != NAME_COMMUNITY)
+        return KITH_ENOTFOUND;
+    return community_get(txn, id, a, out);
+}
+
+static int visit_community(uint64_t id, void *arg)
+{
+    struct each_ctx *e = arg;
+    struct community c;
+    int rc = community_get(e->txn, id, e->a, &c);
+    if (rc)
+        return rc;
+    return ((community_iter_fn *)e->fn)(&c, e->arg);
+}
+
+int community_each_local(struct kv_txn *txn, struct arena *a, community_iter_fn *fn, void *arg)
+{
+    struct each_ctx e = {txn, a, (void *)fn, arg};
+    return names_each(txn, NAME_COMMUNITY, visit_community, &e);
+}
+
+/* ---- memberships ---- */
+
+int membership_put(struct kv_txn *txn, const struct membership *m)
+{
+    struct key16 k = key_pair(m->community_id, m->account_id);
+    struct key16 r = key_pair(m->account_id, m->community_id);
+    int rc = rec_put(txn, T_MEMBERS, KEY16(k), &membership_desc, m, 0);
+    if (!rc)
+        rc = kv_put(txn, T_MEMBER_OF, KEY16(r), STR_LIT(""), 0);
+    return rc;
+}
+
+int membership_get(struct kv_txn *txn, uint64_t community_id, uint64_t account_id, struct arena *a,
+                   struct membership *out)
+{
+    struct key16 k = key_pair(community_id, account_id);
+    return rec_get(txn, T_MEMBERS, KEY16(k), &membership_desc, a, out);
+}

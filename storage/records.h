@@ -1,0 +1,244 @@
+/* storage/records.h: the typed records of kith's model and their tables.
+ *
+ * Layer: storage. Structs here are plain data; strings are slices into the
+ * arena given to the *_get functions (or into the caller's memory when
+ * encoding). Table layouts are in schema.h. The *_insert / *_put functions
+ * take a write transaction (writer thread only, see writer.h); *_get and
+ * listing functions take any transaction.
+ * Errors: KITH_ENOTFOUND, KITH_EEXIST (name or key taken), KITH_ECORRUPT,
+ * KITH_ESTORE.
+ */
+#ifndef KITH_STORAGE_RECORDS_H
+#define KITH_STORAGE_RECORDS_H
+
+#include "kv.h"
+#include "record.h"
+#include "schema.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum rec_kind {
+    REC_ACCOUNT = 1,
+    REC_COMMUNITY = 2,
+    REC_MEMBERSHIP = 3,
+    REC_POST = 4,
+    REC_VOTE = 5,
+    REC_FOLLOW = 6,
+    REC_NOTIFICATION = 7,
+    REC_OAUTH_APP = 8,
+    REC_OAUTH_TOKEN = 9,
+};
+
+enum account_role { ROLE_USER = 0, ROLE_MODERATOR = 1, ROLE_ADMIN = 2 };
+enum account_state { ACCOUNT_ACTIVE = 0, ACCOUNT_PENDING = 1, ACCOUNT_SUSPENDED = 2 };
+
+struct account {
+    uint64_t id;
+    struct str name;   /* username as chosen (case kept) */
+    struct str domain; /* empty for local accounts */
+    struct str display_name;
+    struct str note;          /* bio, HTML */
+    struct str uri;           /* ActivityPub id of a remote actor; empty for local */
+    struct str inbox;         /* remote inbox URL */
+    struct str shared_inbox;  /* remote shared inbox URL */
+    struct str public_key;    /* PEM */
+    struct str private_key;   /* PEM, local accounts only */
+    struct str password_hash; /* argon2id encoded string, local only */
+    struct str email;
+    struct str reason; /* sign-up reason given for approval */
+    uint8_t role;      /* enum account_role */
+    uint8_t state;     /* enum account_state */
+    bool bot;
+    bool locked;        /* manually approves followers */
+    int64_t created_at; /* Unix seconds */
+    int64_t updated_at;
+    int64_t fetched_at;    /* remote: when the actor document was fetched */
+    struct str actor_json; /* remote: the fetched actor document */
+};
+
+enum community_join { JOIN_OPEN = 0, JOIN_APPROVAL = 1 };
+
+struct community {
+    uint64_t id;
+    struct str name;
+    struct str domain; /* empty for local communities */
+    struct str title;
+    struct str description; /* HTML */
+    struct str rules;       /* Markdown source */
+    struct str uri;         /* remote Group id */
+    struct str inbox;
+    struct str shared_inbox;
+    struct str followers_url;
+    struct str public_key;
+    struct str private_key;
+    uint64_t owner_id;       /* local account that created it */
+    uint8_t join_mode;       /* enum community_join */
+    bool posting_restricted; /* only moderators may post */
+    bool nsfw;
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t fetched_at;
+    struct str actor_json;
+};
+
+enum member_role { MEMBER_PENDING = 0, MEMBER_MEMBER = 1, MEMBER_MODERATOR = 2, MEMBER_OWNER = 3 };
+
+struct membership {
+    uint64_t community_id;
+    uint64_t account_id;
+    uint8_t role; /* enum member_role */
+    bool banned;
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t ban_expires_at; /* 0 = permanent when banned */
+    struct str follow_uri;  /* the Follow activity that made this membership */
+};
+
+struct post {
+    uint64_t id;
+    uint64_t community_id; /* 0 for a person's own note */
+    uint64_t author_id;
+    uint64_t parent_id;     /* 0 for a top-level post */
+    uint64_t root_id;       /* the top-level post of a comment's thread; 0 for a post */
+    struct str title;       /* Page name; empty for comments and notes */
+    struct str content;     /* sanitised HTML */
+    struct str source;      /* source text as written */
+    struct str source_type; /* "text/markdown" or "text/plain" */
+    struct str url;         /* link of a link post */
+    struct str uri;         /* ActivityPub id of a remote object */
+    struct str language;
+    uint8_t visibility; /* 0 public, 1 unlisted, 2 followers, 3 direct */
+    bool sensitive;
+    bool locked;
+    bool pinned;
+    int64_t score;
+    uint32_t upvotes;
+    uint32_t downvotes;
+    uint32_t replies;
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t deleted_at; /* tombstone time; 0 if live */
+};
+
+struct vote {
+    uint64_t post_id;
+    uint64_t account_id;
+    int64_t value; /* +1 or -1 */
+    int64_t created_at;
+    struct str uri; /* Like/Dislike activity id */
+};
+
+enum follow_state { FOLLOW_PENDING = 0, FOLLOW_ACCEPTED = 1 };
+
+struct follow {
+    uint64_t follower_id;
+    uint64_t target_id;
+    uint8_t state; /* enum follow_state */
+    int64_t created_at;
+    struct str uri; /* Follow activity id */
+};
+
+struct notification {
+    uint64_t id;
+    uint64_t account_id;
+    struct str type; /* Mastodon notification type: mention, follow, favourite, ... */
+    uint64_t from_account_id;
+    uint64_t post_id;
+    bool read;
+    int64_t created_at;
+};
+
+struct oauth_app {
+    uint64_t id;
+    struct str name;
+    struct str website;
+    struct str redirect_uris; /* newline-separated */
+    struct str scopes;        /* space-separated */
+    struct str client_id;
+    struct str client_secret_hash; /* hex SHA-256 of the secret */
+    int64_t created_at;
+};
+
+enum token_kind { TOKEN_ACCESS = 0, TOKEN_AUTH_CODE = 1 };
+
+struct oauth_token {
+    uint64_t app_id;
+    uint64_t account_id; /* 0 for a client-credentials (app-only) token */
+    uint8_t kind;        /* enum token_kind */
+    struct str scopes;
+    struct str redirect_uri;   /* auth codes */
+    struct str code_challenge; /* auth codes with PKCE */
+    int64_t created_at;
+    int64_t expires_at; /* 0 = never */
+    int64_t revoked_at; /* 0 = live */
+};
+
+extern const struct record_desc account_desc, community_desc, membership_desc, post_desc, vote_desc,
+    follow_desc, notification_desc, oauth_app_desc, oauth_token_desc;
+
+/* ---- generic helpers ---- */
+
+/* Encodes rec with d and puts it under key. */
+int rec_put(struct kv_txn *txn, unsigned table, struct str key, const struct record_desc *d,
+            const void *rec, unsigned flags);
+/* Reads and decodes the record under key. */
+int rec_get(struct kv_txn *txn, unsigned table, struct str key, const struct record_desc *d,
+            struct arena *a, void *rec);
+/* An 8-byte big-endian key, and a 16-byte key of two ids. */
+struct key8 {
+    unsigned char b[8];
+};
+struct key16 {
+    unsigned char b[16];
+};
+struct key8 key_id(uint64_t id);
+struct key16 key_pair(uint64_t a, uint64_t b);
+#define KEY8(k)  str_make((k).b, 8)
+#define KEY16(k) str_make((k).b, 16)
+
+/* ---- meta ---- */
+
+int meta_get_u64(struct kv_txn *txn, const char *name, uint64_t *out); /* 0 when absent */
+int meta_put_u64(struct kv_txn *txn, const char *name, uint64_t v);
+/* Adds delta to counter "count:NAME". */
+int counter_add(struct kv_txn *txn, const char *name, int64_t delta);
+int counter_get(struct kv_txn *txn, const char *name, uint64_t *out);
+
+/* ---- names (users and communities share one namespace) ---- */
+
+/* Looks up a local name (any case). */
+int name_lookup(struct kv_txn *txn, struct str name, uint8_t *kind, uint64_t *id);
+
+/* ---- accounts ---- */
+
+/* Inserts a new local account (a->id set by the caller); KITH_EEXIST if the
+ * name is taken by a user or a community. Counts local_users. */
+int account_insert_local(struct kv_txn *txn, const struct account *acct);
+int account_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct account *out);
+int account_get_local(struct kv_txn *txn, struct str name, struct arena *a, struct account *out);
+/* Rewrites an existing account (the name and domain must not change). */
+int account_update(struct kv_txn *txn, const struct account *acct);
+/* Removes a local account and its name (rejected sign-ups). */
+int account_delete_local(struct kv_txn *txn, const struct account *acct);
+typedef int account_iter_fn(const struct account *acct, void *arg);
+/* Calls fn for each local account in name order; a non-zero return stops. */
+int account_each_local(struct kv_txn *txn, struct arena *a, account_iter_fn *fn, void *arg);
+
+/* ---- communities ---- */
+
+int community_insert_local(struct kv_txn *txn, const struct community *c);
+int community_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct community *out);
+int community_get_local(struct kv_txn *txn, struct str name, struct arena *a,
+                        struct community *out);
+typedef int community_iter_fn(const struct community *c, void *arg);
+int community_each_local(struct kv_txn *txn, struct arena *a, community_iter_fn *fn, void *arg);
+
+/* ---- memberships ---- */
+
+/* Inserts or replaces; keeps the member_of index. */
+int membership_put(struct kv_txn *txn, const struct membership *m);
+int membership_get(struct kv_txn *txn, uint64_t community_id, uint64_t account_id, struct arena *a,
+                   struct membership *out);
+
+#endif

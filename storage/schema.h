@@ -1,0 +1,92 @@
+/* storage/schema.h: kith's on-disk format, table by table.
+ *
+ * Layer: storage. A reviewer should be able to read a database dump with
+ * this file alone (mdb_dump -a data_dir/db).
+ *
+ * Environment: data_dir/db/data.mdb (+ lock.mdb), one LMDB environment with
+ * the named tables below. Integers in keys are big-endian so that byte
+ * order is numeric order; ids are 64-bit time-ordered (src/base/id.h).
+ * Names in keys are lowercased.
+ *
+ * Records ("rec" below) use the versioned encoding of storage/record.h:
+ *
+ *   offset size  field
+ *   0      1     kind      record kind (enum rec_kind)
+ *   1      1     version   the encoder's version of that kind
+ *   2      ...   fields    repeated: varint key = tag << 3 | wire type, then
+ *                          wire 0: varint (unsigned), 1: varint (zig-zag
+ *                          signed), 2: varint length + bytes
+ *
+ * Zero numbers and empty strings are not written. Unknown tags are skipped,
+ * so a field can be added without rewriting old records; a missing field
+ * decodes as zero / empty. Tags are never reused. The field tables of each
+ * kind are in storage/records.c next to their structs in records.h.
+ *
+ * Table               key                                 value
+ * ------------------- ----------------------------------- -------------------------------------
+ * meta                ASCII name                          see "meta keys" below
+ * accounts            id (8)                              rec account (local and remote people)
+ * names               lowercase local name (utf-8)        kind (1: 1 = account, 2 = community)
+ *                                                         + id (8). Users and communities share
+ *                                                         one namespace.
+ * actor_uris          remote actor id URI                 kind (1) + id (8), as in names
+ * communities         id (8)                              rec community
+ * members             community id (8) + account id (8)   rec membership
+ * member_of           account id (8) + community id (8)   empty; index of members
+ * posts               id (8)                              rec post (posts, comments, notes)
+ * community_posts     community id (8) + post id (8)      empty; top-level posts of a community
+ * post_children       parent id (8) + child id (8)        empty; the comment tree
+ * object_uris         remote object id URI                post id (8)
+ * votes               post id (8) + account id (8)        rec vote
+ * follows             follower id (8) + target id (8)     rec follow
+ * followers           target id (8) + follower id (8)     empty; index of follows
+ * notifications       account id (8) + notification id(8) rec notification
+ * oauth_apps          id (8)                              rec oauth_app
+ * oauth_client_ids    client_id (ASCII)                   app id (8)
+ * oauth_tokens        SHA-256 of the token (32)           rec oauth_token (token never stored)
+ * queues              queue id (1) + sequence (8)         opaque payload bytes (storage/queue.h)
+ *
+ * meta keys           value
+ * ------------------- ----------------------------------------------------------
+ * schema_version      u32 big-endian; STORE_SCHEMA_VERSION when current
+ * id_hwm              u64 big-endian; highest id handed out by a committed batch
+ * created_at          i64 big-endian; Unix seconds when the instance was created
+ * count:NAME          u64 big-endian; maintained counters (local_users, communities, ...)
+ * queue_seq:Q         u64 big-endian; last sequence number used in queue Q (Q = one byte)
+ * queue_len:Q         u64 big-endian; entries in queue Q
+ */
+#ifndef KITH_STORAGE_SCHEMA_H
+#define KITH_STORAGE_SCHEMA_H
+
+#define STORE_SCHEMA_VERSION 1
+
+enum store_table {
+    T_META,
+    T_ACCOUNTS,
+    T_NAMES,
+    T_ACTOR_URIS,
+    T_COMMUNITIES,
+    T_MEMBERS,
+    T_MEMBER_OF,
+    T_POSTS,
+    T_COMMUNITY_POSTS,
+    T_POST_CHILDREN,
+    T_OBJECT_URIS,
+    T_VOTES,
+    T_FOLLOWS,
+    T_FOLLOWERS,
+    T_NOTIFICATIONS,
+    T_OAUTH_APPS,
+    T_OAUTH_CLIENT_IDS,
+    T_OAUTH_TOKENS,
+    T_QUEUES,
+    T_COUNT /* number of tables */
+};
+
+/* Table names as stored in LMDB, indexed by enum store_table. */
+extern const char *const store_table_names[T_COUNT];
+
+/* Kind byte in the names and actor_uris indexes. */
+enum name_kind { NAME_ACCOUNT = 1, NAME_COMMUNITY = 2 };
+
+#endif
