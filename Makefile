@@ -110,7 +110,7 @@ format-check:
 	@clang-format --dry-run --Werror $(C_FILES) && echo "format-check: ok"
 
 deps-check:
-	@tests/deps-check.sh
+	@$(PYTHON) tests/deps-check.py
 
 clean:
 	rm -rf build

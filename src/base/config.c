@@ -32,7 +32,6 @@ void config_defaults(struct kith_config *cfg)
     cfg->max_body_bytes = 1 << 20;
     cfg->max_header_bytes = 16 << 10;
     cfg->timeout_secs = 30;
-    cfg->max_connections = 4096;
     cfg->rate_limit_burst = 3000;
     cfg->rate_limit_secs = 300;
     cfg->registrations = REG_APPROVAL;
@@ -358,12 +357,6 @@ static const char *set_key(struct kith_config *cfg, struct str k, struct str v, 
         if (parse_uint(v, 3600, &n) || n == 0)
             return "timeout takes seconds from 1 to 3600";
         cfg->timeout_secs = (unsigned)n;
-        return NULL;
-    }
-    if (str_eq_cstr(k, "max_connections")) {
-        if (parse_uint(v, 1000000, &n) || n == 0)
-            return "max_connections takes a number from 1 to 1000000";
-        cfg->max_connections = (unsigned)n;
         return NULL;
     }
     if (str_eq_cstr(k, "rate_limit"))

@@ -47,7 +47,6 @@ struct kith_config {
     uint64_t max_header_bytes; /* request header ceiling */
     unsigned threads;          /* event-loop threads; 0 = number of cores */
     unsigned timeout_secs;     /* idle / read / write timeout of a connection */
-    unsigned max_connections;  /* open client connections, over all listeners */
     unsigned rate_limit_burst; /* requests per client address... */
     unsigned rate_limit_secs;  /* ...per this many seconds; 0 burst = off */
     bool allow_private_addresses;

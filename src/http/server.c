@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ACCESS_LOG_FLUSH_BYTES (32 << 10)
@@ -51,8 +52,6 @@ struct http_thread {
     struct event_base *base;
     struct http_port *ports; /* one per listener */
     struct event *stop_ev;   /* activated by http_server_stop */
-    struct event *pause_ev;  /* connection cap reached: stop accepting */
-    struct event *resume_ev; /* back under the cap */
     struct event *flush_ev;  /* access log timer */
     struct event *drain_ev;  /* end of the drain window after stop */
     struct kv_txn *rtxn;     /* reusable read transaction */
@@ -60,7 +59,11 @@ struct http_thread {
     struct buf log;    /* buffered access log lines */
     unsigned inflight; /* requests dispatched and not yet answered */
     bool stopping;
-    bool drained; /* the drain window is over */
+    bool drained;           /* the drain window is over */
+    struct http_ctx *spare; /* contexts to reuse, linked through req */
+    unsigned nspare;
+    time_t ts_sec;    /* second of ts_text */
+    char ts_text[32]; /* "YYYY-MM-DDTHH:MM:SS." for the access log */
 };
 
 struct http_server {
@@ -72,112 +75,23 @@ struct http_server {
     struct ratelimit *rl;
     struct http_thread *threads;
     unsigned nthreads;
-    atomic_uint conns;  /* open client connections, all threads */
-    atomic_bool paused; /* accepting is paused at the connection cap */
     atomic_bool stopping;
 };
 
-/* ---- connections: counted through a pass-through filter ---- */
+/* ---- TLS connections ---- */
 
-struct conn {
-    struct http_thread *thread;
-};
-
-static enum bufferevent_filter_result pass(struct evbuffer *src, struct evbuffer *dst,
-                                           ev_ssize_t lim, enum bufferevent_flush_mode mode,
-                                           void *arg)
-{
-    (void)lim;
-    (void)mode;
-    (void)arg;
-    evbuffer_add_buffer(dst, src);
-    return BEV_OK;
-}
-
-static void set_accepting(struct http_thread *t, bool on)
-{
-    for (size_t i = 0; i < t->srv->nfds; i++) {
-        struct evconnlistener *l = t->ports[i].bound ? t->ports[i].listener : NULL;
-        if (!l)
-            continue;
-        if (on)
-            evconnlistener_enable(l);
-        else
-            evconnlistener_disable(l);
-    }
-}
-
-static void broadcast(struct http_server *s, size_t offset)
-{
-    for (unsigned i = 0; i < s->nthreads; i++) {
-        struct event *ev = *(struct event **)((char *)&s->threads[i] + offset);
-        event_active(ev, EV_READ, 0);
-    }
-}
-
-/* Called by libevent when a connection's bufferevent is freed: for every
- * connection, whether it completed a request, timed out or failed. */
-static void conn_free(void *arg)
-{
-    struct conn *c = arg;
-    struct http_server *s = c->thread->srv;
-    unsigned n = atomic_fetch_sub(&s->conns, 1) - 1;
-    free(c);
-    if (n < s->cfg->max_connections && atomic_load(&s->paused) && !atomic_load(&s->stopping)) {
-        bool expected = true;
-        if (atomic_compare_exchange_strong(&s->paused, &expected, false))
-            broadcast(s, offsetof(struct http_thread, resume_ev));
-    }
-}
-
-static struct bufferevent *make_bev(struct event_base *base, void *arg)
+/* libevent 2.1.12 gives no sound way to count a connection that never
+ * completes a request (see docs/decisions.md), so kithd caps nothing here:
+ * timeouts close idle and slow connections, and the reverse proxy caps the
+ * number (nginx limit_conn). */
+static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
 {
     struct http_port *p = arg;
-    struct http_thread *t = p->thread;
-    struct http_server *s = t->srv;
-    struct bufferevent *under, *f;
-
-    if (p->tls) {
-        SSL *ssl = SSL_new(s->ssl);
-        if (!ssl)
-            return NULL;
-        under = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                               BEV_OPT_CLOSE_ON_FREE);
-    } else {
-        under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    }
-    if (!under)
+    SSL *ssl = SSL_new(p->thread->srv->ssl);
+    if (!ssl)
         return NULL;
-    struct conn *c = xmalloc(sizeof(*c));
-    c->thread = t;
-    f = bufferevent_filter_new(under, pass, pass, BEV_OPT_CLOSE_ON_FREE, conn_free, c);
-    if (!f) {
-        free(c);
-        bufferevent_free(under);
-        return NULL;
-    }
-    unsigned n = atomic_fetch_add(&s->conns, 1) + 1;
-    if (n >= s->cfg->max_connections && !atomic_exchange(&s->paused, true))
-        broadcast(s, offsetof(struct http_thread, pause_ev));
-    return f;
-}
-
-static void on_pause(evutil_socket_t fd, short what, void *arg)
-{
-    struct http_thread *t = arg;
-    (void)fd;
-    (void)what;
-    if (atomic_load(&t->srv->paused))
-        set_accepting(t, false);
-}
-
-static void on_resume(evutil_socket_t fd, short what, void *arg)
-{
-    struct http_thread *t = arg;
-    (void)fd;
-    (void)what;
-    if (!t->stopping && !atomic_load(&t->srv->paused))
-        set_accepting(t, true);
+    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
 }
 
 /* ---- access log ---- */
@@ -203,17 +117,59 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     flush_log(arg);
 }
 
+/* Appends v in decimal, at least width digits (zero-padded). */
+static void add_uint(struct buf *b, uint64_t v, int width)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v || n < width);
+    char out[24];
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    buf_add(b, out, (size_t)n);
+}
+
+/* One line per request, built without printf: this runs for every request.
+ * TIMESTAMP access CLIENT "METHOD URI" STATUS BYTES DURATIONms */
 static void log_request(struct http_ctx *ctx)
 {
     struct http_thread *t = ctx->thread;
-    char ts[32];
-    double ms = (double)(mono_ns() - ctx->start_ns) / 1e6;
-    log_timestamp(ts, sizeof(ts));
+    struct timespec now;
+    uint64_t us = (mono_ns() - ctx->start_ns) / 1000;
     const char *uri = evhttp_request_get_uri(ctx->req);
-    /* Cap the logged URI: it is attacker-chosen. */
-    buf_printf(&t->log, "%s access %s \"%.*s %.512s\" %d %zu %.3fms\n", ts, ctx->client,
-               (int)ctx->method.len, ctx->method.ptr, uri ? uri : "-", ctx->status, ctx->sent_bytes,
-               ms);
+    size_t ulen = uri ? strlen(uri) : 0;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (now.tv_sec != t->ts_sec) { /* the date part changes once a second */
+        struct tm tm;
+        gmtime_r(&now.tv_sec, &tm);
+        strftime(t->ts_text, sizeof(t->ts_text), "%Y-%m-%dT%H:%M:%S.", &tm);
+        t->ts_sec = now.tv_sec;
+    }
+    buf_add_cstr(&t->log, t->ts_text);
+    add_uint(&t->log, (uint64_t)now.tv_nsec / 1000000, 3);
+    buf_add_cstr(&t->log, "Z access ");
+    buf_add_cstr(&t->log, ctx->client);
+    buf_add(&t->log, " \"", 2);
+    buf_add_str(&t->log, ctx->method);
+    buf_add(&t->log, " ", 1);
+    /* Cap the logged URI and keep quotes and control bytes out: it is attacker-chosen. */
+    for (size_t i = 0; i < ulen && i < 512; i++) {
+        char c = uri[i];
+        buf_add_byte(&t->log, (uint8_t)(c == '"' || (unsigned char)c < 0x20 ? '?' : c));
+    }
+    buf_add(&t->log, "\" ", 2);
+    add_uint(&t->log, (uint64_t)ctx->status, 1);
+    buf_add(&t->log, " ", 1);
+    add_uint(&t->log, ctx->sent_bytes, 1);
+    buf_add(&t->log, " ", 1);
+    add_uint(&t->log, us / 1000, 1);
+    buf_add(&t->log, ".", 1);
+    add_uint(&t->log, us % 1000, 3);
+    buf_add(&t->log, "ms\n", 3);
     if (t->log.len >= ACCESS_LOG_FLUSH_BYTES)
         flush_log(t);
 }
@@ -282,7 +238,13 @@ static void finish(struct http_ctx *ctx)
         t->rtxn_live = false;
     }
     arena_release(&ctx->arena);
-    free(ctx);
+    if (t->nspare < 64) { /* keep a few for the next requests */
+        ctx->req = (struct evhttp_request *)(void *)t->spare;
+        t->spare = ctx;
+        t->nspare++;
+    } else {
+        free(ctx);
+    }
     t->inflight--;
     if (t->stopping && t->drained && t->inflight == 0)
         event_base_loopexit(t->base, NULL);
@@ -430,11 +392,18 @@ static void dispatch(struct evhttp_request *req, void *arg)
     struct http_port *port = arg;
     struct http_thread *t = port->thread;
     struct http_server *s = t->srv;
-    struct http_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    struct http_ctx *ctx = t->spare;
     const struct route *route;
     char allow[64];
     bool trusted;
 
+    if (ctx) {
+        t->spare = (struct http_ctx *)(void *)ctx->req;
+        t->nspare--;
+        memset(ctx, 0, sizeof(*ctx));
+    } else {
+        ctx = xcalloc(1, sizeof(*ctx));
+    }
     ctx->req = req;
     ctx->thread = t;
     ctx->server = s;
@@ -494,10 +463,14 @@ static void dispatch(struct evhttp_request *req, void *arg)
         http_reply_error(ctx, 413, "request body is larger than %zu bytes", limit);
         return;
     }
-    char *body = arena_alloc(&ctx->arena, blen + 1);
-    evbuffer_copyout(in, body, blen);
-    body[blen] = '\0';
-    ctx->body = str_make(body, blen);
+    if (blen) {
+        char *body = arena_alloc(&ctx->arena, blen + 1);
+        evbuffer_copyout(in, body, blen);
+        body[blen] = '\0';
+        ctx->body = str_make(body, blen);
+    } else {
+        ctx->body = STR_LIT("");
+    }
     route->handler(ctx);
 }
 
@@ -634,12 +607,17 @@ static void free_thread(struct http_thread *t, size_t nports)
                 evhttp_free(t->ports[i].http);
         free(t->ports);
     }
-    struct event *evs[] = {t->stop_ev, t->pause_ev, t->resume_ev, t->flush_ev, t->drain_ev};
+    struct event *evs[] = {t->stop_ev, t->flush_ev, t->drain_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
     kv_txn_abort(t->rtxn);
     buf_free(&t->log);
+    while (t->spare) {
+        struct http_ctx *next = (struct http_ctx *)(void *)t->spare->req;
+        free(t->spare);
+        t->spare = next;
+    }
     if (t->base)
         event_base_free(t->base);
 }
@@ -655,11 +633,9 @@ static int setup_thread(struct http_server *s, struct http_thread *t, char *err,
     if (!t->base)
         goto fail;
     t->stop_ev = event_new(t->base, -1, 0, on_stop, t);
-    t->pause_ev = event_new(t->base, -1, 0, on_pause, t);
-    t->resume_ev = event_new(t->base, -1, 0, on_resume, t);
     t->drain_ev = evtimer_new(t->base, on_drained, t);
     t->flush_ev = event_new(t->base, -1, EV_PERSIST, on_flush, t);
-    if (!t->stop_ev || !t->pause_ev || !t->resume_ev || !t->drain_ev || !t->flush_ev)
+    if (!t->stop_ev || !t->drain_ev || !t->flush_ev)
         goto fail;
     event_add(t->flush_ev, &flush);
     t->ports = xcalloc(s->nfds, sizeof(*t->ports));
@@ -671,7 +647,8 @@ static int setup_thread(struct http_server *s, struct http_thread *t, char *err,
         if (!p->http)
             goto fail;
         evhttp_set_gencb(p->http, dispatch, p);
-        evhttp_set_bevcb(p->http, make_bev, p);
+        if (p->tls)
+            evhttp_set_bevcb(p->http, make_tls_bev, p);
         evhttp_set_max_headers_size(p->http, (ev_ssize_t)cfg->max_header_bytes);
         evhttp_set_max_body_size(p->http, (ev_ssize_t)cfg->max_body_bytes);
         evhttp_set_timeout_tv(p->http, &tmo);
@@ -704,8 +681,6 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 
     s->opts = *opts;
     s->cfg = cfg;
-    atomic_init(&s->conns, 0);
-    atomic_init(&s->paused, false);
     atomic_init(&s->stopping, false);
     s->fds = xcalloc(cfg->nlistens, sizeof(int));
     for (size_t i = 0; i < cfg->nlistens; i++)

@@ -7,10 +7,10 @@
  *
  * Limits: header and body sizes (evhttp's, plus each route's body limit),
  * one timeout for idle connections, slow headers and slow bodies (libevent
- * 2.1 has no separate read and write timeouts), a cap on open client
- * connections counted exactly through a filter bufferevent whose free
- * callback fires for every connection (see docs/decisions.md), and a
- * per-client-address token bucket (429 with Retry-After).
+ * 2.1 has no separate read and write timeouts), and a per-client-address
+ * token bucket (429 with Retry-After). The number of open connections is
+ * capped by the reverse proxy, not here: libevent 2.1.12 offers no sound
+ * way to count them (docs/decisions.md).
  *
  * Thread: handlers run on their loop thread and must not block. The server
  * struct is shared read-only between threads after http_server_start.
