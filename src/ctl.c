@@ -53,6 +53,12 @@ static bool wants_stdin(int argc, char **argv)
 /* Takes the data directory's lock, or explains who holds it. */
 static int lock_data_dir(const char *dir, const char *cmd, int *lock)
 {
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr,
+                "kithctl: no data directory '%s' (run 'kithctl init' or start kithd once)\n", dir);
+        return KITH_ENOTFOUND;
+    }
     int rc = lockfile_acquire(dir, lock);
     if (rc == KITH_EAGAIN)
         fprintf(stderr, "kithctl: kithd is running with '%s' (or is starting up)%s\n", dir,
@@ -220,6 +226,7 @@ int main(int argc, char **argv)
     char err[512];
     int i = 1, status = 1;
 
+    umask(0077); /* databases, backups and sockets hold secrets */
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             config_path = argv[++i];
@@ -302,6 +309,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "kithctl: lost the connection to kithd: %s\n", kith_strerror(rc));
             status = 1;
         }
+    } else if (rc == KITH_EDENIED) {
+        fprintf(stderr,
+                "kithctl: no permission to use kithd's admin socket in '%s' (run as the user "
+                "kithd runs as, or root)\n",
+                cfg.data_dir);
+        status = 1;
     } else {
         status = run_offline(&cfg, cargc, cargv, buf_str(&input));
     }

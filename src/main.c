@@ -78,6 +78,7 @@ int main(int argc, char **argv)
     int lock = -1, status = 1, rc;
     sigset_t sigs;
 
+    umask(0077); /* databases, backups and sockets hold secrets */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             config_path = argv[++i];

@@ -420,7 +420,8 @@ static bool host_is_local(const char *domain)
 {
     size_t n = strcspn(domain, ":");
     struct str h = str_make(domain, n);
-    return str_eq_cstr(h, "localhost") || (n > 10 && strcmp(domain + n - 10, ".localhost") == 0) ||
+    return str_eq_cstr(h, "localhost") ||
+           (n > 10 && strncmp(domain + n - 10, ".localhost", 10) == 0) ||
            (n >= 4 && strncmp(domain, "127.", 4) == 0);
 }
 

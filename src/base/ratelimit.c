@@ -108,13 +108,13 @@ static void sweep(struct ratelimit *rl, struct shard *s, uint64_t now)
 
 bool ratelimit_take(struct ratelimit *rl, struct str key, uint64_t now_ms, unsigned *retry_after)
 {
-    uint64_t h = hash(key);
-    struct shard *s = &rl->shards[h % SHARDS];
     struct entry *e;
     bool ok;
 
     if (key.len > RATELIMIT_MAX_KEY)
         key.len = RATELIMIT_MAX_KEY;
+    uint64_t h = hash(key);
+    struct shard *s = &rl->shards[h % SHARDS];
     pthread_mutex_lock(&s->lock);
     struct entry **chain = &s->chains[(h / SHARDS) % BUCKETS];
     for (e = *chain; e; e = e->next)

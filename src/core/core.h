@@ -35,8 +35,9 @@ struct core_result {
     char msg[256]; /* why the call failed, for the user */
 };
 
-/* Checks a local user or community name: 1-30 letters, digits or
- * underscores (the intersection of Mastodon's and Lemmy's rules), not reserved. */
+/* Checks a local user or community name: 1-30 ASCII letters, digits or
+ * underscores (Mastodon's local limit; the characters both Mastodon and
+ * Lemmy accept), case-insensitively unique, not reserved. */
 int core_check_name(struct str name, struct core_result *res);
 
 /* ---- accounts ---- */

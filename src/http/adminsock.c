@@ -228,6 +228,8 @@ int adminsock_connect(const char *data_dir, int *fd)
     if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         int e = errno;
         close(s);
+        if (e == EACCES || e == EPERM)
+            return KITH_EDENIED;
         return e == ENOENT || e == ECONNREFUSED ? KITH_ENOTFOUND : KITH_EIO;
     }
     *fd = s;

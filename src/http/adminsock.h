@@ -34,8 +34,8 @@ int adminsock_start(struct core *core, const char *data_dir, struct adminsock **
 /* Stops accepting, waits for commands in progress, removes the socket. */
 void adminsock_stop(struct adminsock *a);
 
-/* Client side. Connects to DATA_DIR/admin.sock: KITH_OK, or
- * KITH_ENOTFOUND when nothing is listening there. */
+/* Client side. Connects to DATA_DIR/admin.sock: KITH_OK, KITH_ENOTFOUND
+ * when nothing is listening there, KITH_EDENIED without permission. */
 int adminsock_connect(const char *data_dir, int *fd);
 /* Sends the command and reads the reply; the caller closes fd. */
 int adminsock_call(int fd, int argc, char **argv, struct str input, int *status, struct buf *out,

@@ -42,6 +42,8 @@ struct http_port {
     struct evhttp *http;
     struct evhttp_bound_socket *bound; /* NULL once we stopped accepting */
     struct evconnlistener *listener;   /* owned by bound */
+    struct event *resume_ev;           /* re-enables the listener after an accept error */
+    bool paused;
     bool tls;
 };
 
@@ -54,8 +56,8 @@ struct http_thread {
     struct event *stop_ev;   /* activated by http_server_stop */
     struct event *flush_ev;  /* access log timer */
     struct event *drain_ev;  /* end of the drain window after stop */
-    struct kv_txn *rtxn;     /* reusable read transaction */
-    bool rtxn_live;
+    struct kv_txn *txns[8];  /* reset read transactions to renew */
+    unsigned ntxns;
     struct buf log;    /* buffered access log lines */
     unsigned inflight; /* requests dispatched and not yet answered */
     bool stopping;
@@ -88,8 +90,8 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
 {
     struct http_port *p = arg;
     SSL *ssl = SSL_new(p->thread->srv->ssl);
-    if (!ssl)
-        return NULL;
+    /* Returning NULL would make evhttp serve plain HTTP on a TLS port. */
+    KITH_ASSERT(ssl != NULL);
     return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                           BEV_OPT_CLOSE_ON_FREE);
 }
@@ -233,9 +235,13 @@ static void finish(struct http_ctx *ctx)
     struct http_thread *t = ctx->thread;
     if (t->srv->opts.access_log)
         log_request(ctx);
-    if (t->rtxn_live) {
-        kv_txn_reset(t->rtxn);
-        t->rtxn_live = false;
+    if (ctx->rtxn) {
+        if (t->ntxns < sizeof(t->txns) / sizeof(t->txns[0])) {
+            kv_txn_reset(ctx->rtxn);
+            t->txns[t->ntxns++] = ctx->rtxn;
+        } else {
+            kv_txn_abort(ctx->rtxn);
+        }
     }
     arena_release(&ctx->arena);
     if (t->nspare < 64) { /* keep a few for the next requests */
@@ -302,14 +308,19 @@ int http_read_txn(struct http_ctx *ctx, struct kv_txn **out)
 {
     struct http_thread *t = ctx->thread;
     int rc = KITH_OK;
-    if (!t->rtxn)
-        rc = store_read_begin(http_core(ctx)->st, &t->rtxn);
-    else if (!t->rtxn_live)
-        rc = kv_txn_renew(t->rtxn);
-    if (rc)
-        return rc;
-    t->rtxn_live = true;
-    *out = t->rtxn;
+    if (!ctx->rtxn) {
+        if (t->ntxns) {
+            struct kv_txn *txn = t->txns[--t->ntxns];
+            if ((rc = kv_txn_renew(txn)) != KITH_OK) {
+                kv_txn_abort(txn);
+                return rc;
+            }
+            ctx->rtxn = txn;
+        } else if ((rc = store_read_begin(http_core(ctx)->st, &ctx->rtxn)) != KITH_OK) {
+            return rc;
+        }
+    }
+    *out = ctx->rtxn;
     return KITH_OK;
 }
 
@@ -527,9 +538,50 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     event_add(t->drain_ev, &drain);
 }
 
+/* accept(2) failed, typically EMFILE or ENFILE: out of file descriptors.
+ * libevent would retry at once, spinning and logging; pause this listener
+ * for a second instead. */
+/* The loop thread running on this OS thread, set once in loop_main: the
+ * accept error callback gets evhttp's own argument, not ours, and finds its
+ * port through this. */
+static _Thread_local struct http_thread *current_loop;
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct http_thread *t = current_loop;
+    struct http_port *p = NULL;
+    struct timeval pause = {1, 0};
+    int err = EVUTIL_SOCKET_ERROR();
+    (void)arg;
+    for (size_t i = 0; t && i < t->srv->nfds && !p; i++)
+        if (t->ports[i].listener == l)
+            p = &t->ports[i];
+    if (!p) {
+        evconnlistener_disable(l);
+        return;
+    }
+    if (!p->paused)
+        log_warn("http: accept failed: %s; pausing the listener for 1 s",
+                 evutil_socket_error_to_string(err));
+    p->paused = true;
+    evconnlistener_disable(p->listener);
+    event_add(p->resume_ev, &pause);
+}
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_port *p = arg;
+    (void)fd;
+    (void)what;
+    p->paused = false;
+    if (p->bound && !p->thread->stopping)
+        evconnlistener_enable(p->listener);
+}
+
 static void *loop_main(void *arg)
 {
     struct http_thread *t = arg;
+    current_loop = t;
     event_base_dispatch(t->base);
     flush_log(t);
     return NULL;
@@ -602,16 +654,20 @@ fail:
 static void free_thread(struct http_thread *t, size_t nports)
 {
     if (t->ports) {
-        for (size_t i = 0; i < nports; i++)
+        for (size_t i = 0; i < nports; i++) {
             if (t->ports[i].http)
                 evhttp_free(t->ports[i].http);
+            if (t->ports[i].resume_ev)
+                event_free(t->ports[i].resume_ev);
+        }
         free(t->ports);
     }
     struct event *evs[] = {t->stop_ev, t->flush_ev, t->drain_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
-    kv_txn_abort(t->rtxn);
+    for (unsigned i = 0; i < t->ntxns; i++)
+        kv_txn_abort(t->txns[i]);
     buf_free(&t->log);
     while (t->spare) {
         struct http_ctx *next = (struct http_ctx *)(void *)t->spare->req;
@@ -664,6 +720,10 @@ static int setup_thread(struct http_server *s, struct http_thread *t, char *err,
             p->listener = NULL;
             goto fail;
         }
+        evconnlistener_set_error_cb(p->listener, on_accept_error);
+        p->resume_ev = evtimer_new(t->base, on_accept_resume, p);
+        if (!p->resume_ev)
+            goto fail;
     }
     return KITH_OK;
 fail:

@@ -41,12 +41,13 @@ struct http_ctx {
     const struct route *route;
     struct route_params params;
     struct str method;
-    struct str path;  /* decoded by nobody: as sent, without the query */
-    struct str query; /* after '?', or empty */
-    struct str body;  /* whole request body, in the arena */
-    char client[48];  /* client address (from trusted proxies only) */
-    bool https;       /* TLS listener, or X-Forwarded-Proto from a trusted proxy */
-    int status;       /* status sent, for the access log */
+    struct str path;     /* decoded by nobody: as sent, without the query */
+    struct str query;    /* after '?', or empty */
+    struct str body;     /* whole request body, in the arena */
+    char client[48];     /* client address (from trusted proxies only) */
+    bool https;          /* TLS listener, or X-Forwarded-Proto from a trusted proxy */
+    struct kv_txn *rtxn; /* this request's read snapshot, or NULL */
+    int status;          /* status sent, for the access log */
     size_t sent_bytes;
     uint64_t start_ns;
 };
@@ -70,8 +71,9 @@ void http_server_stop(struct http_server *s, unsigned grace_secs);
 
 /* The server's core (for handlers). */
 struct core *http_core(struct http_ctx *ctx);
-/* A read transaction for this request, renewed on first use and reset at
- * the reply; valid until the reply. */
+/* A read transaction (snapshot) for this request, taken on first use and
+ * released at the reply; values read through it stay valid until then,
+ * also across an asynchronous wait. */
 int http_read_txn(struct http_ctx *ctx, struct kv_txn **out);
 
 /* ---- replies: each sends the response and releases ctx ---- */
