@@ -1,18 +1,10 @@
 """Shared helpers for kith's black-box integration tests.
 
-Every test runs real kithd/kithctl binaries from $KITH_BUILD (default:
-build/ at the top of the checkout) against a temporary data directory, on
-loopback, on a free port.
+Every test runs the real kithd and kithctl from $KITH_BUILD (default: build/
+at the top of the checkout) on loopback, on a free port, with a temporary
+data directory, and kills whatever it started at teardown.
 
 Only the standard library and pytest are used.
-
-Known bug (see HTTP_REPLY_BUG): kithd's HTTP replies are often never
-written to the socket. The helpers below therefore never depend on an HTTP
-reply for set-up: readiness is the "serving ..." log line plus a TCP
-connect, and the server's decisions are read from its access log. A test
-that needs the reply itself calls reply_or_xfail(), which marks it xfail
-(only) when the reply did not arrive while the access log shows kithd
-answered the request.
 """
 
 import json
@@ -23,6 +15,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -32,15 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("KITH_BUILD", ROOT / "build")).resolve()
 KITHD = BUILD / "kithd"
 KITHCTL = BUILD / "kithctl"
-
-HTTP_REPLY_BUG = (
-    "kithd bug: HTTP replies are stuck in the connection's filter bufferevent "
-    "(src/http/server.c make_bev: bufferevent_filter_new over the socket bufferevent). "
-    "evhttp queues the reply while EV_WRITE is disabled and then enables EV_WRITE, which "
-    "a libevent 2.1 filter bufferevent does not act on (be_filter_enable does not flush), "
-    "so the reply is only sent if the socket's first write event happens to run after it "
-    "was queued; otherwise the client waits until `timeout` closes the connection"
-)
 
 ACCESS_RE = re.compile(
     r'^\S+ access (?P<client>\S+) "(?P<method>\S+) (?P<uri>.*)" (?P<status>\d+) (?P<bytes>\d+) '
@@ -223,24 +207,13 @@ def connect(port, tls_ctx=None, host="127.0.0.1", timeout=5):
     return s
 
 
-def http_request(port, method, path, headers=None, body=b"", timeout=2.0, tls_ctx=None):
+def http_request(port, method, path, headers=None, body=b"", timeout=5.0, tls_ctx=None):
     """Sends one request on a new connection; returns a Response, or None
-    when no reply arrived within timeout (see HTTP_REPLY_BUG)."""
+    when no reply arrived within timeout."""
     with connect(port, tls_ctx) as s:
         s.sendall(build_request(method, path, headers=headers, body=body))
         r, _, _ = read_response(s, timeout)
         return r
-
-
-def reply_or_xfail(resp, kithd=None, path=None):
-    """Returns resp; if it is None (no HTTP reply arrived), marks the test
-    xfail for HTTP_REPLY_BUG, after checking that kithd did log an answer
-    for path (so the xfail only ever covers that bug)."""
-    if resp is not None:
-        return resp
-    if kithd is not None and path is not None:
-        kithd.wait_access(lambda e: e["uri"] == path, what=f"access line for {path}")
-    pytest.xfail(HTTP_REPLY_BUG)
 
 
 # ----------------------------------------------------------------- kithd
@@ -250,14 +223,14 @@ class Kithd:
     """One kith instance: a config file and data directory in `root`, and
     at most one running kithd process for them at a time."""
 
-    def __init__(self, root, extra=(), threads=2, listens=None, tls=False, data_dir="data",
+    def __init__(self, root, extra=(), threads=2, listens=None, data_dir="data",
                  config_name="kith.conf"):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.ports = [self.port]
         if listens is None:
-            listens = [f"127.0.0.1:{self.port}"]
+            listens = [f"127.0.0.1:{free_port()}"]
+        # Clients (and the readiness check) use the first listener.
+        self.port = int(listens[0].split()[0].rsplit(":", 1)[1])
         self.config = self.root / config_name
         self.data_dir = self.root / data_dir
         self.admin_sock = self.data_dir / "admin.sock"
@@ -270,6 +243,7 @@ class Kithd:
         self.stdout_path = None
         self.stderr_path = None
         self._argv_prefix = []
+        self.ready_tls = None  # an SSLContext when the first listener is TLS
 
     # -- process control
 
@@ -288,23 +262,20 @@ class Kithd:
         return self.proc
 
     def wait_ready(self, timeout=20):
-        """Waits for the 'serving' log line (written once every listener is
-        open and the admin socket is up) and for a TCP connect to succeed."""
+        """Waits until GET /health answers 200 on the first listener."""
 
         def ready():
             if self.proc.poll() is not None:
                 raise AssertionError(
                     f"kithd exited with {self.proc.returncode} during start-up:\n"
                     f"{self.stderr()}")
-            if " info serving " not in self.stderr():
-                return False
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                r = http_request(self.port, "GET", "/health", timeout=1, tls_ctx=self.ready_tls)
             except OSError:
                 return False
-            return True
+            return r is not None and r.status == 200
 
-        wait_for(ready, timeout, what="kithd to start")
+        wait_for(ready, timeout, interval=0.05, what="kithd to answer /health")
 
     @property
     def pid(self):
@@ -390,7 +361,7 @@ class Kithd:
     def admin(self, *args, input=b"", timeout=30):
         return admin_call(self.admin_sock, args, input=input, timeout=timeout)
 
-    def http(self, method, path, headers=None, body=b"", timeout=2.0, port=None, tls_ctx=None):
+    def http(self, method, path, headers=None, body=b"", timeout=5.0, port=None, tls_ctx=None):
         return http_request(port or self.port, method, path, headers=headers, body=body,
                             timeout=timeout, tls_ctx=tls_ctx)
 
@@ -467,8 +438,86 @@ def shared_kithd(tmp_path_factory):
         k.cleanup()
 
 
-def send_request(port, method, path, headers=None, body=b"", close=True, tls_ctx=None):
-    """Opens a connection and sends one request without waiting; returns the socket."""
-    s = connect(port, tls_ctx)
-    s.sendall(build_request(method, path, headers=headers, body=body, close=close))
-    return s
+class AdminLoad:
+    """Client threads sending `community add PREFIXNNNN --owner OWNER --title
+    T-NNNN` over the admin socket as fast as they can, each on its own
+    connection. Records, per name: the status received (None if no complete
+    reply) and the monotonic time the reply arrived."""
+
+    def __init__(self, sock_path, threads=8, prefix="c", owner="admin", limit=None,
+                 extra_users_every=0):
+        self.sock_path = sock_path
+        self.prefix = prefix
+        self.owner = owner
+        self.limit = limit
+        self.extra_users_every = extra_users_every
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.next = 0
+        self.results = {}  # name -> (status, ack_monotonic, stderr)
+        self.errors = {}  # name -> exception text (no complete reply)
+        self.sent_at = {}  # name -> monotonic time the request was sent
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def title(self, name):
+        return "T-" + name[len(self.prefix):]
+
+    def _take(self):
+        with self.lock:
+            if self.stop_event.is_set() or (self.limit is not None and self.next >= self.limit):
+                return None
+            i = self.next
+            self.next += 1
+            return i
+
+    def _run(self):
+        while True:
+            i = self._take()
+            if i is None:
+                return
+            if self.extra_users_every and i % self.extra_users_every == 0:
+                name = f"u{self.prefix}{i:04d}"
+                args = ["user", "add", name, "--password-stdin"]
+                inp = b"load-password\n"
+            else:
+                name = f"{self.prefix}{i:04d}"
+                args = ["community", "add", name, "--owner", self.owner,
+                        "--title", self.title(name)]
+                inp = b""
+            with self.lock:
+                self.sent_at[name] = time.monotonic()
+            try:
+                st, _, err = admin_call(self.sock_path, args, input=inp, timeout=30)
+            except (OSError, AdminError) as e:
+                with self.lock:
+                    self.errors[name] = repr(e)
+                if self.stop_event.is_set():
+                    return
+                time.sleep(0.01)
+                continue
+            with self.lock:
+                self.results[name] = (st, time.monotonic(), err)
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def stop(self, join_timeout=60):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(join_timeout)
+
+    def join(self, timeout=120):
+        for t in self.threads:
+            t.join(timeout)
+
+    def acked(self, before=None):
+        """Names whose reply said status 0 (and arrived before `before`)."""
+        with self.lock:
+            return {n for n, (st, t, _) in self.results.items()
+                    if st == 0 and (before is None or t < before)}
+
+    def count_acked(self):
+        with self.lock:
+            return sum(1 for st, _, _ in self.results.values() if st == 0)
