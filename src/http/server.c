@@ -119,8 +119,8 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     flush_log(arg);
 }
 
-/* Appends v in decimal, at least width digits (zero-padded). */
-static void add_uint(struct buf *b, uint64_t v, int width)
+/* Writes v in decimal at p, at least width digits (zero-padded); returns the end. */
+static char *put_uint(char *p, uint64_t v, int width)
 {
     char tmp[24];
     int n = 0;
@@ -128,21 +128,27 @@ static void add_uint(struct buf *b, uint64_t v, int width)
         tmp[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v || n < width);
-    char out[24];
-    for (int i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    buf_add(b, out, (size_t)n);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+static char *put_str(char *p, struct str s)
+{
+    memcpy(p, s.ptr, s.len);
+    return p + s.len;
 }
 
 /* One line per request, built without printf: this runs for every request.
  * TIMESTAMP access CLIENT "METHOD URI" STATUS BYTES DURATIONms */
 static void log_request(struct http_ctx *ctx)
 {
+    enum { URI_MAX = 512 };
     struct http_thread *t = ctx->thread;
     struct timespec now;
+    char line[URI_MAX + 256], *p = line;
     uint64_t us = (mono_ns() - ctx->start_ns) / 1000;
     const char *uri = evhttp_request_get_uri(ctx->req);
-    size_t ulen = uri ? strlen(uri) : 0;
 
     clock_gettime(CLOCK_REALTIME, &now);
     if (now.tv_sec != t->ts_sec) { /* the date part changes once a second */
@@ -151,27 +157,28 @@ static void log_request(struct http_ctx *ctx)
         strftime(t->ts_text, sizeof(t->ts_text), "%Y-%m-%dT%H:%M:%S.", &tm);
         t->ts_sec = now.tv_sec;
     }
-    buf_add_cstr(&t->log, t->ts_text);
-    add_uint(&t->log, (uint64_t)now.tv_nsec / 1000000, 3);
-    buf_add_cstr(&t->log, "Z access ");
-    buf_add_cstr(&t->log, ctx->client);
-    buf_add(&t->log, " \"", 2);
-    buf_add_str(&t->log, ctx->method);
-    buf_add(&t->log, " ", 1);
-    /* Cap the logged URI and keep quotes and control bytes out: it is attacker-chosen. */
-    for (size_t i = 0; i < ulen && i < 512; i++) {
+    p = put_str(p, str_from(t->ts_text));
+    p = put_uint(p, (uint64_t)now.tv_nsec / 1000000, 3);
+    p = put_str(p, STR_LIT("Z access "));
+    p = put_str(p, str_from(ctx->client));
+    p = put_str(p, STR_LIT(" \""));
+    p = put_str(p, ctx->method.len < 16 ? ctx->method : STR_LIT("?"));
+    *p++ = ' ';
+    /* Capped, with quotes and control bytes replaced: the URI is attacker-chosen. */
+    for (size_t i = 0; uri && uri[i] && i < URI_MAX; i++) {
         char c = uri[i];
-        buf_add_byte(&t->log, (uint8_t)(c == '"' || (unsigned char)c < 0x20 ? '?' : c));
+        *p++ = c == '"' || (unsigned char)c < 0x20 || c == 0x7f ? '?' : c;
     }
-    buf_add(&t->log, "\" ", 2);
-    add_uint(&t->log, (uint64_t)ctx->status, 1);
-    buf_add(&t->log, " ", 1);
-    add_uint(&t->log, ctx->sent_bytes, 1);
-    buf_add(&t->log, " ", 1);
-    add_uint(&t->log, us / 1000, 1);
-    buf_add(&t->log, ".", 1);
-    add_uint(&t->log, us % 1000, 3);
-    buf_add(&t->log, "ms\n", 3);
+    p = put_str(p, STR_LIT("\" "));
+    p = put_uint(p, (uint64_t)ctx->status, 1);
+    *p++ = ' ';
+    p = put_uint(p, ctx->sent_bytes, 1);
+    *p++ = ' ';
+    p = put_uint(p, us / 1000, 1);
+    *p++ = '.';
+    p = put_uint(p, us % 1000, 3);
+    p = put_str(p, STR_LIT("ms\n"));
+    buf_add(&t->log, line, (size_t)(p - line));
     if (t->log.len >= ACCESS_LOG_FLUSH_BYTES)
         flush_log(t);
 }
