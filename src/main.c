@@ -109,6 +109,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP); /* no reload: a hang-up stops cleanly too */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() != 0) {
@@ -161,7 +162,9 @@ int main(int argc, char **argv)
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0)
         ;
-    log_info("received %s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    log_info("received %s: stopping", sig == SIGTERM  ? "SIGTERM"
+                                      : sig == SIGINT ? "SIGINT"
+                                                      : "SIGHUP");
     status = 0;
 out:
     adminsock_stop(admin);

@@ -415,12 +415,19 @@ int store_restore(const char *data_dir, const char *src, char *moved_to, size_t 
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-    size_t n = strlen(dbdir) + 32;
+    /* DIR.before-restore-STAMP, or -STAMP-2, -3... when restores repeat within a second. */
+    size_t n = strlen(dbdir) + strlen(media) + 64;
     old = xmalloc(n);
-    snprintf(old, n, "%s.before-restore-%s", dbdir, stamp);
-    n = strlen(media) + 32;
     oldmedia = xmalloc(n);
-    snprintf(oldmedia, n, "%s.before-restore-%s", media, stamp);
+    for (unsigned i = 1;; i++) {
+        char suffix[16] = "";
+        if (i > 1)
+            snprintf(suffix, sizeof(suffix), "-%u", i);
+        snprintf(old, n, "%s.before-restore-%s%s", dbdir, stamp, suffix);
+        snprintf(oldmedia, n, "%s.before-restore-%s%s", media, stamp, suffix);
+        if (!file_exists(old) && !file_exists(oldmedia))
+            break;
+    }
 
     if (!file_exists(srcdb)) {
         rc = errf(err, errlen, KITH_ENOTFOUND, "'%s' is not a kith backup (no db/data.mdb)", src);

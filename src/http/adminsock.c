@@ -8,12 +8,15 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ADMIN_WORKERS 8
@@ -21,6 +24,7 @@
 
 struct adminsock {
     struct core *core;
+    atomic_bool stopping;
     int fd;
     char *path;
     pthread_t workers[ADMIN_WORKERS];
@@ -149,9 +153,15 @@ static void *worker(void *arg)
     for (;;) {
         int fd = accept4(as->fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            break; /* EINVAL after shutdown(): we are stopping */
+            if (atomic_load(&as->stopping))
+                break; /* EINVAL after shutdown() */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: the connection waits in the backlog. */
+                log_warn("admin: accept failed: %s; retrying in 100 ms", strerror(errno));
+                struct timespec pause = {0, 100 * 1000 * 1000};
+                nanosleep(&pause, NULL);
+            }
+            continue;
         }
         serve(as, fd);
     }
@@ -208,6 +218,7 @@ void adminsock_stop(struct adminsock *as)
 {
     if (!as)
         return;
+    atomic_store(&as->stopping, true);
     unlink(as->path);
     shutdown(as->fd, SHUT_RDWR); /* wakes the workers blocked in accept() */
     for (unsigned i = 0; i < as->nworkers; i++)
@@ -263,6 +274,11 @@ int adminsock_call(int fd, int argc, char **argv, struct str input, int *status,
 
     if (argc <= 0 || argc > ADMINSOCK_MAX_ARGS || input.len > ADMINSOCK_MAX_INPUT)
         return KITH_ETOOBIG;
+    /* A backup takes as long as the database is large; other commands are
+     * quick, so a silent kithd is reported instead of waited on forever. */
+    struct timeval snd = {30, 0}, rcv = {strcmp(argv[0], "backup") == 0 ? 0 : 300, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
     buf_init(&req, ADMINSOCK_MAX_ARGS * (ADMINSOCK_MAX_ARG + 4) + ADMINSOCK_MAX_INPUT + 64);
     rc = buf_add(&req, MAGIC, 8);
     if (!rc)

@@ -58,15 +58,20 @@ enum route_result router_match(const struct route *routes, size_t nroutes, struc
         }
         path_matched = true;
         if (allow) {
-            size_t ml = strlen(routes[r].method);
-            if (alen + ml + 3 < allowlen) {
-                if (alen) {
-                    memcpy(allow + alen, ", ", 2);
-                    alen += 2;
+            /* GET routes answer HEAD too. */
+            const char *names[2] = {routes[r].method,
+                                    strcmp(routes[r].method, "GET") == 0 ? "HEAD" : NULL};
+            for (int i = 0; i < 2 && names[i]; i++) {
+                size_t ml = strlen(names[i]);
+                if (alen + ml + 3 < allowlen) {
+                    if (alen) {
+                        memcpy(allow + alen, ", ", 2);
+                        alen += 2;
+                    }
+                    memcpy(allow + alen, names[i], ml);
+                    alen += ml;
+                    allow[alen] = '\0';
                 }
-                memcpy(allow + alen, routes[r].method, ml);
-                alen += ml;
-                allow[alen] = '\0';
             }
         }
     }

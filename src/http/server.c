@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -430,6 +431,11 @@ static void dispatch(struct evhttp_request *req, void *arg)
     t->inflight++;
 
     const char *uri = evhttp_request_get_uri(req);
+    /* The absolute form (RFC 9112 3.2.2) carries the path after the authority. */
+    if (strncasecmp(uri, "http://", 7) == 0 || strncasecmp(uri, "https://", 8) == 0) {
+        const char *slash = strchr(strstr(uri, "://") + 3, '/');
+        uri = slash ? slash : "/";
+    }
     const char *q = strchr(uri, '?');
     ctx->path = q ? str_make(uri, (size_t)(q - uri)) : str_from(uri);
     ctx->query = q ? str_from(q + 1) : STR_NULL;
