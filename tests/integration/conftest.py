@@ -247,7 +247,7 @@ class Kithd:
 
     # -- process control
 
-    def start(self, wait=True, prefix=None, ready_timeout=20):
+    def start(self, wait=True, prefix=None, ready_timeout=20, env=None):
         assert self.proc is None or self.proc.poll() is not None, "kithd already running"
         self.runs += 1
         self.stdout_path = self.root / f"kithd.{self.runs}.out"
@@ -256,7 +256,8 @@ class Kithd:
         argv = self._argv_prefix + [str(KITHD), "-c", str(self.config)]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         cwd=self.root)
+                                         cwd=self.root,
+                                         env=None if env is None else {**os.environ, **env})
         if wait:
             self.wait_ready(ready_timeout)
         return self.proc
