@@ -426,10 +426,9 @@ def tls_context(cafile):
     return ctx
 
 
-@pytest.fixture(scope="module")
-def shared_kithd(tmp_path_factory):
-    """One started kithd (defaults, threads = 2) for a whole test module."""
-    k = Kithd(tmp_path_factory.mktemp("shared"))
+def serve(k):
+    """Starts k, yields it, and stops and cleans it up afterwards: the body of
+    a fixture that shares one kithd."""
     k.start()
     yield k
     try:
@@ -437,6 +436,21 @@ def shared_kithd(tmp_path_factory):
             k.stop()
     finally:
         k.cleanup()
+
+
+def served_keepalive(port):
+    """A keep-alive connection that has already had one GET /health answered."""
+    sock = connect(port)
+    sock.sendall(build_request("GET", "/health", close=False))
+    r, _, _ = read_response(sock, 5)
+    assert r is not None and r.status == 200
+    return sock
+
+
+@pytest.fixture(scope="module")
+def shared_kithd(tmp_path_factory):
+    """One started kithd (defaults, threads = 2) for a whole test module."""
+    yield from serve(Kithd(tmp_path_factory.mktemp("shared")))
 
 
 class AdminLoad:

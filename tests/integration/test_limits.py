@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from conftest import KITHD, build_request, connect, read_response, wait_for, write_config
+from conftest import (KITHD, build_request, connect, read_response, serve, served_keepalive,
+                      wait_for, write_config)
 
 TIMEOUT = 2
 
@@ -17,15 +18,9 @@ TIMEOUT = 2
 def limited(tmp_path_factory):
     from conftest import Kithd
 
-    k = Kithd(tmp_path_factory.mktemp("limits"),
-              extra=[f"timeout = {TIMEOUT}", "max_header_bytes = 1K", "max_body_bytes = 4K"])
-    k.start()
-    yield k
-    try:
-        if k.running():
-            k.stop()
-    finally:
-        k.cleanup()
+    yield from serve(Kithd(tmp_path_factory.mktemp("limits"),
+                           extra=[f"timeout = {TIMEOUT}", "max_header_bytes = 1K",
+                                  "max_body_bytes = 4K"]))
 
 
 def wait_closed(sock, limit):
@@ -143,10 +138,7 @@ def test_out_of_file_descriptors_pauses_accepting_then_recovers(make_kithd):
     kithd to 3 makes every new descriptor fail with EMFILE.)"""
     k = make_kithd()
     k.start()
-    keep = connect(k.port)
-    keep.sendall(build_request("GET", "/health", close=False))
-    r, _, _ = read_response(keep, 5)
-    assert r is not None and r.status == 200
+    keep = served_keepalive(k.port)
     soft, hard = resource.prlimit(k.pid, resource.RLIMIT_NOFILE)
     resource.prlimit(k.pid, resource.RLIMIT_NOFILE, (3, hard))
     try:

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import (
     AdminLoad,
+    served_keepalive,
     build_request,
     connect,
     parse_communities,
@@ -69,10 +70,7 @@ def test_stop_drains_open_connections(make_kithd):
     k = make_kithd()
     k.start()
     # A keep-alive connection that has been served once, and an idle one.
-    keep = connect(k.port)
-    keep.sendall(build_request("GET", "/health", close=False))
-    r, _, _ = read_response(keep, 5)
-    assert r is not None and r.status == 200
+    keep = served_keepalive(k.port)
     idle = connect(k.port)
 
     t0 = time.monotonic()
