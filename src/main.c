@@ -158,6 +158,10 @@ int main(int argc, char **argv)
                  cfg.listens[i].tls ? " (tls)" : "");
     log_info("serving %s as %s with %u loop threads, data in %s", cfg.public_url, cfg.domain,
              config_threads(&cfg), cfg.data_dir);
+    if (strchr(cfg.domain, ':'))
+        log_warn("domain '%s' carries a port: fine for local testing, but other servers "
+                 "expect handles without one",
+                 cfg.domain);
 
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0)
