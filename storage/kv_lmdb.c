@@ -99,6 +99,11 @@ int kv_open(const char *dir, uint64_t map_size, const char *const *tables, unsig
     unsigned eflags = MDB_NOTLS | ((flags & KV_READONLY) ? MDB_RDONLY : 0);
     if ((rc = mdb_env_open(e->env, dir, eflags, 0600)) != 0)
         goto fail;
+    /* Free reader slots left by a process that died holding a read
+     * transaction (kill -9): they would pin old pages and grow the file. */
+    int dead = 0;
+    if (mdb_reader_check(e->env, &dead) == 0 && dead > 0)
+        log_warn("storage: cleared %d stale reader slots in %s", dead, dir);
     if ((rc = mdb_txn_begin(e->env, NULL, (flags & KV_READONLY) ? MDB_RDONLY : 0, &txn)) != 0)
         goto fail;
     for (unsigned i = 0; i < ntables; i++) {
