@@ -289,17 +289,66 @@ static int name_claim(struct kv_txn *txn, struct str name, uint8_t kind, uint64_
     return kv_put(txn, T_NAMES, str_make(k, n), str_make(v, 9), KV_NOOVERWRITE);
 }
 
+/* ---- local named records: accounts and communities ---- */
+
+/* Claims the name and stores the record under its id, counting it. */
+static int named_insert(struct kv_txn *txn, uint8_t kind, struct str name, uint64_t id,
+                        unsigned table, const struct record_desc *d, const void *rec,
+                        const char *counter)
+{
+    struct key8 k = key_id(id);
+    int rc = name_claim(txn, name, kind, id);
+    if (!rc)
+        rc = rec_put(txn, table, KEY8(k), d, rec, KV_NOOVERWRITE);
+    if (!rc)
+        rc = counter_add(txn, counter, 1);
+    return rc;
+}
+
+static int named_get(struct kv_txn *txn, uint8_t kind, struct str name, unsigned table,
+                     const struct record_desc *d, struct arena *a, void *out)
+{
+    uint8_t found;
+    uint64_t id;
+    int rc = name_lookup(txn, name, &found, &id);
+    if (rc)
+        return rc;
+    if (found != kind)
+        return KITH_ENOTFOUND;
+    struct key8 k = key_id(id);
+    return rec_get(txn, table, KEY8(k), d, a, out);
+}
+
+struct each_ctx {
+    struct kv_txn *txn;
+    struct arena *a;
+    account_iter_fn *account_fn; /* exactly one of these is set */
+    community_iter_fn *community_fn;
+    void *arg;
+};
+
+static int visit_named(uint64_t id, void *arg)
+{
+    struct each_ctx *e = arg;
+    int rc;
+    if (e->account_fn) {
+        struct account acct;
+        if ((rc = account_get(e->txn, id, e->a, &acct)) != KITH_OK)
+            return rc;
+        return e->account_fn(&acct, e->arg);
+    }
+    struct community c;
+    if ((rc = community_get(e->txn, id, e->a, &c)) != KITH_OK)
+        return rc;
+    return e->community_fn(&c, e->arg);
+}
+
 /* ---- accounts ---- */
 
 int account_insert_local(struct kv_txn *txn, const struct account *acct)
 {
-    struct key8 k = key_id(acct->id);
-    int rc = name_claim(txn, acct->name, NAME_ACCOUNT, acct->id);
-    if (!rc)
-        rc = rec_put(txn, T_ACCOUNTS, KEY8(k), &account_desc, acct, KV_NOOVERWRITE);
-    if (!rc)
-        rc = counter_add(txn, "local_users", 1);
-    return rc;
+    return named_insert(txn, NAME_ACCOUNT, acct->name, acct->id, T_ACCOUNTS, &account_desc, acct,
+                        "local_users");
 }
 
 int account_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct account *out)
@@ -310,14 +359,7 @@ int account_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct account
 
 int account_get_local(struct kv_txn *txn, struct str name, struct arena *a, struct account *out)
 {
-    uint8_t kind;
-    uint64_t id;
-    int rc = name_lookup(txn, name, &kind, &id);
-    if (rc)
-        return rc;
-    if (kind != NAME_ACCOUNT)
-        return KITH_ENOTFOUND;
-    return account_get(txn, id, a, out);
+    return named_get(txn, NAME_ACCOUNT, name, T_ACCOUNTS, &account_desc, a, out);
 }
 
 int account_update(struct kv_txn *txn, const struct account *acct)
@@ -345,7 +387,7 @@ int account_delete_local(struct kv_txn *txn, const struct account *acct)
     return rc;
 }
 
-/* Walks the names index, calling visit(kind, id) for each entry. */
+/* Walks the names index, calling visit(id) for each entry of kind want. */
 static int names_each(struct kv_txn *txn, uint8_t want, int (*visit)(uint64_t id, void *arg),
                       void *arg)
 {
@@ -368,40 +410,20 @@ static int names_each(struct kv_txn *txn, uint8_t want, int (*visit)(uint64_t id
     return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
 
-struct each_ctx {
-    struct kv_txn *txn;
-    struct arena *a;
-    void *fn;
-    void *arg;
-};
-
-static int visit_account(uint64_t id, void *arg)
-{
-    struct each_ctx *e = arg;
-    struct account acct;
-    int rc = account_get(e->txn, id, e->a, &acct);
-    if (rc)
-        return rc;
-    return ((account_iter_fn *)e->fn)(&acct, e->arg);
-}
-
 int account_each_local(struct kv_txn *txn, struct arena *a, account_iter_fn *fn, void *arg)
 {
-    struct each_ctx e = {txn, a, (void *)fn, arg};
-    return names_each(txn, NAME_ACCOUNT, visit_account, &e);
+    struct account scratch;
+    struct each_ctx e = {txn, a,       T_ACCOUNTS, &account_desc, (int (*)(const void *, void *))fn,
+                         arg, &scratch};
+    return names_each(txn, NAME_ACCOUNT, visit_named, &e);
 }
 
 /* ---- communities ---- */
 
 int community_insert_local(struct kv_txn *txn, const struct community *c)
 {
-    struct key8 k = key_id(c->id);
-    int rc = name_claim(txn, c->name, NAME_COMMUNITY, c->id);
-    if (!rc)
-        rc = rec_put(txn, T_COMMUNITIES, KEY8(k), &community_desc, c, KV_NOOVERWRITE);
-    if (!rc)
-        rc = counter_add(txn, "local_communities", 1);
-    return rc;
+    return named_insert(txn, NAME_COMMUNITY, c->name, c->id, T_COMMUNITIES, &community_desc, c,
+                        "local_communities");
 }
 
 int community_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct community *out)
@@ -412,30 +434,15 @@ int community_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct commu
 
 int community_get_local(struct kv_txn *txn, struct str name, struct arena *a, struct community *out)
 {
-    uint8_t kind;
-    uint64_t id;
-    int rc = name_lookup(txn, name, &kind, &id);
-    if (rc)
-        return rc;
-    if (kind != NAME_COMMUNITY)
-        return KITH_ENOTFOUND;
-    return community_get(txn, id, a, out);
-}
-
-static int visit_community(uint64_t id, void *arg)
-{
-    struct each_ctx *e = arg;
-    struct community c;
-    int rc = community_get(e->txn, id, e->a, &c);
-    if (rc)
-        return rc;
-    return ((community_iter_fn *)e->fn)(&c, e->arg);
+    return named_get(txn, NAME_COMMUNITY, name, T_COMMUNITIES, &community_desc, a, out);
 }
 
 int community_each_local(struct kv_txn *txn, struct arena *a, community_iter_fn *fn, void *arg)
 {
-    struct each_ctx e = {txn, a, (void *)fn, arg};
-    return names_each(txn, NAME_COMMUNITY, visit_community, &e);
+    struct community scratch;
+    struct each_ctx e = {
+        txn, a, T_COMMUNITIES, &community_desc, (int (*)(const void *, void *))fn, arg, &scratch};
+    return names_each(txn, NAME_COMMUNITY, visit_named, &e);
 }
 
 /* ---- memberships ---- */
