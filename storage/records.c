@@ -412,9 +412,7 @@ static int names_each(struct kv_txn *txn, uint8_t want, int (*visit)(uint64_t id
 
 int account_each_local(struct kv_txn *txn, struct arena *a, account_iter_fn *fn, void *arg)
 {
-    struct account scratch;
-    struct each_ctx e = {txn, a,       T_ACCOUNTS, &account_desc, (int (*)(const void *, void *))fn,
-                         arg, &scratch};
+    struct each_ctx e = {txn, a, fn, NULL, arg};
     return names_each(txn, NAME_ACCOUNT, visit_named, &e);
 }
 
@@ -439,9 +437,7 @@ int community_get_local(struct kv_txn *txn, struct str name, struct arena *a, st
 
 int community_each_local(struct kv_txn *txn, struct arena *a, community_iter_fn *fn, void *arg)
 {
-    struct community scratch;
-    struct each_ctx e = {
-        txn, a, T_COMMUNITIES, &community_desc, (int (*)(const void *, void *))fn, arg, &scratch};
+    struct each_ctx e = {txn, a, NULL, fn, arg};
     return names_each(txn, NAME_COMMUNITY, visit_named, &e);
 }
 
