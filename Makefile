@@ -11,19 +11,20 @@ CC       ?= gcc
 OPT      ?= -O2
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wwrite-strings -Wpointer-arith
-CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -MMD -MP
-LIBS      = -levent_openssl -levent_pthreads -levent -lssl -lcrypto -llmdb -lcjson -largon2 \
+CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -MMD -MP -I/usr/include/libxml2
+LIBS      = -levent_openssl -levent_pthreads -levent -lssl -lcrypto -llmdb -lcjson -largon2 -lxml2 \
             -lpthread
 PYTHON    = /usr/bin/python3
 BUILD    ?= build
 
 # Debian packages the build, the tests and `make run` need.
 DEB_PKGS  = gcc libc6-dev make pkg-config libevent-dev libssl-dev liblmdb-dev libcjson-dev \
-            libargon2-dev libcmocka-dev python3 python3-pytest clang-format strace openssl \
+            libargon2-dev libxml2-dev libcmocka-dev python3 python3-pytest clang-format strace openssl \
             lmdb-utils
 BENCH_PKGS = wrk
 
 LIB_SRC   = $(wildcard src/base/*.c) $(wildcard storage/*.c) $(wildcard src/core/*.c) \
+            $(wildcard federation/*.c) \
             $(wildcard src/http/*.c)
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  = $(wildcard tests/unit/*/test_*.c)

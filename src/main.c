@@ -6,12 +6,14 @@
  * and stops in reverse order: admin socket, HTTP (stop accepting, let
  * in-flight requests finish), writer (drains and commits), database.
  */
+#include "../federation/federation.h"
 #include "../storage/store.h"
 #include "../storage/writer.h"
 #include "base/config.h"
 #include "base/err.h"
 #include "base/lockfile.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "base/version.h"
 #include "core/core.h"
 #include "http/adminsock.h"
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
     struct writer *w = NULL;
     struct adminsock *admin = NULL;
     struct http_server *http = NULL;
+    struct route *routes = NULL;
     int lock = -1, status = 1, rc;
     sigset_t sigs;
 
@@ -140,15 +143,29 @@ int main(int argc, char **argv)
     struct core core = {.st = st, .w = w, .cfg = &cfg};
     if (first_start(&core))
         goto out;
+    unsigned keys = 0;
+    if (core_ensure_keys(&core, &keys)) {
+        fprintf(stderr, "kithd: cannot generate actor keys\n");
+        goto out;
+    }
+    if (keys)
+        log_info("generated %u actor key pairs", keys);
     if (adminsock_start(&core, cfg.data_dir, &admin, err, sizeof(err))) {
         fprintf(stderr, "kithd: %s\n", err);
         goto out;
     }
-    struct http_server_opts opts = {.cfg = &cfg,
-                                    .core = &core,
-                                    .routes = http_core_routes,
-                                    .nroutes = http_core_nroutes,
-                                    .access_log = true};
+    /* Every module's routes as one table: the HTTP core's, then federation's. */
+    size_t nroutes = http_core_nroutes;
+    for (size_t i = 0; i < federation_ntables; i++)
+        nroutes += federation_tables[i].n;
+    routes = xcalloc(nroutes, sizeof(*routes));
+    memcpy(routes, http_core_routes, http_core_nroutes * sizeof(*routes));
+    for (size_t i = 0, at = http_core_nroutes; i < federation_ntables; i++) {
+        memcpy(routes + at, federation_tables[i].routes, federation_tables[i].n * sizeof(*routes));
+        at += federation_tables[i].n;
+    }
+    struct http_server_opts opts = {
+        .cfg = &cfg, .core = &core, .routes = routes, .nroutes = nroutes, .access_log = true};
     if (http_server_start(&opts, &http, err, sizeof(err))) {
         fprintf(stderr, "kithd: %s\n", err);
         goto out;
@@ -176,6 +193,7 @@ out:
     writer_stop(w);
     store_close(st);
     lockfile_release(lock);
+    free(routes);
     if (status == 0)
         log_info("stopped cleanly");
     config_free(&cfg);

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HASH_MAX 160
@@ -99,9 +100,12 @@ int core_user_add(struct core *c, struct str name, struct str password, bool adm
     } else if ((rc = check_password(password, res))) {
         return rc;
     }
-    /* Hash before entering the writer: argon2 costs tens of milliseconds. */
+    /* Hash and generate keys before entering the writer: both cost tens of milliseconds. */
     if ((rc = core_password_hash(password, hash, sizeof(hash))))
         return fail(res, rc, "cannot hash password");
+    char *priv, *pub;
+    if ((rc = core_keygen(&priv, &pub)))
+        return fail(res, rc, "cannot generate a key pair");
 
     struct user_add op = {.res = res};
     op.acct.id = idgen_next(store_ids(c->st));
@@ -111,7 +115,11 @@ int core_user_add(struct core *c, struct str name, struct str password, bool adm
     op.acct.role = admin ? ROLE_ADMIN : ROLE_USER;
     op.acct.state = ACCOUNT_ACTIVE;
     op.acct.created_at = op.acct.updated_at = wall_seconds();
+    op.acct.private_key = str_from(priv);
+    op.acct.public_key = str_from(pub);
     rc = writer_run(c->w, apply_user_add, &op);
+    free(priv);
+    free(pub);
     if (rc && !res->msg[0])
         fail(res, rc, "cannot add user '%.*s': %s", (int)name.len, name.ptr, kith_strerror(rc));
     return rc;
@@ -299,12 +307,19 @@ int core_community_add(struct core *c, struct str name, struct str owner, struct
     if (owner.len == 0 || owner.len > NAME_MAX_LEN)
         return fail(res, KITH_ENOTFOUND, "unknown user '%.*s'", (int)owner.len, owner.ptr);
 
+    char *priv, *pub;
+    if ((rc = core_keygen(&priv, &pub)))
+        return fail(res, rc, "cannot generate a key pair");
     struct community_add op = {.owner = owner, .res = res};
     op.comm.id = idgen_next(store_ids(c->st));
     op.comm.name = name;
     op.comm.title = title.len ? title : name;
     op.comm.created_at = op.comm.updated_at = wall_seconds();
+    op.comm.private_key = str_from(priv);
+    op.comm.public_key = str_from(pub);
     rc = writer_run(c->w, apply_community_add, &op);
+    free(priv);
+    free(pub);
     if (rc && !res->msg[0])
         fail(res, rc, "cannot add community '%.*s': %s", (int)name.len, name.ptr,
              kith_strerror(rc));

@@ -67,6 +67,13 @@ int core_community_add(struct core *c, struct str name, struct str owner, struct
  * (written to password, >= 32 bytes). */
 int core_instance_init(struct core *c, char *password, size_t pwlen, struct core_result *res);
 
+/* Generates an RSA-2048 key pair as PEM (PKCS#8 private, SubjectPublicKeyInfo
+ * public). Owned: the caller frees both with free(). Costs ~50-200 ms. */
+int core_keygen(char **priv_pem, char **pub_pem);
+/* Gives the instance actor, and every local user and community created
+ * without one, a key pair; *generated counts them. Blocks on the writer. */
+int core_ensure_keys(struct core *c, unsigned *generated);
+
 /* Generates a random password of len-1 characters from [A-Za-z0-9]. */
 int core_random_password(char *out, size_t len);
 /* argon2id hash in PHC string format. */

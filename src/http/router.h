@@ -29,6 +29,12 @@ struct route {
     size_t body_limit; /* bytes; 0 = the server's max_body_bytes */
 };
 
+/* A module's routes, for main.c to mount several tables as one. */
+struct route_table {
+    const struct route *routes;
+    size_t n;
+};
+
 struct route_params {
     size_t n;
     struct str names[ROUTE_MAX_PARAMS];

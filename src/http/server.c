@@ -15,6 +15,8 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <sys/queue.h>
+
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <fcntl.h>
@@ -305,6 +307,93 @@ void http_reply_error(struct http_ctx *ctx, int status, const char *fmt, ...)
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "error", msg);
     http_reply_json(ctx, status, root);
+}
+
+void http_redirect(struct http_ctx *ctx, int status, const char *location)
+{
+    http_add_header(ctx, "Location", location);
+    http_reply_raw(ctx, status, "text/plain; charset=utf-8", STR_LIT(""));
+}
+
+struct str http_header(struct http_ctx *ctx, const char *name)
+{
+    return str_from(evhttp_find_header(evhttp_request_get_input_headers(ctx->req), name));
+}
+
+struct str http_header_joined(struct http_ctx *ctx, const char *name)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(ctx->req);
+    struct evkeyval *kv;
+    struct buf b;
+    int count = 0;
+    buf_init(&b, 64 << 10);
+    TAILQ_FOREACH(kv, h, next)
+    {
+        if (strcasecmp(kv->key, name) != 0)
+            continue;
+        if (count++)
+            buf_add(&b, ", ", 2);
+        buf_add_cstr(&b, kv->value);
+    }
+    struct str out = count ? arena_str(&ctx->arena, buf_str(&b)) : STR_NULL;
+    buf_free(&b);
+    return out;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+struct str http_query(struct http_ctx *ctx, const char *name)
+{
+    struct str q = ctx->query, want = str_from(name);
+    size_t i = 0;
+    while (i < q.len) {
+        size_t start = i;
+        while (i < q.len && q.ptr[i] != '&')
+            i++;
+        struct str pair = str_make(q.ptr + start, i - start);
+        i++;
+        const char *eq = memchr(pair.ptr, '=', pair.len);
+        struct str k = eq ? str_make(pair.ptr, (size_t)(eq - pair.ptr)) : pair;
+        if (!str_eq(k, want))
+            continue;
+        struct str v = eq ? str_make(eq + 1, pair.len - k.len - 1) : STR_LIT("");
+        char *out = arena_alloc(&ctx->arena, v.len + 1);
+        size_t n = 0;
+        for (size_t j = 0; j < v.len; j++) {
+            int hi, lo;
+            if (v.ptr[j] == '%' && j + 2 < v.len && (hi = hexval(v.ptr[j + 1])) >= 0 &&
+                (lo = hexval(v.ptr[j + 2])) >= 0) {
+                out[n++] = (char)(hi << 4 | lo);
+                j += 2;
+            } else {
+                out[n++] = v.ptr[j] == '+' ? ' ' : v.ptr[j];
+            }
+        }
+        out[n] = '\0';
+        if (memchr(out, '\0', n))
+            return STR_NULL;
+        return str_make(out, n);
+    }
+    return STR_NULL;
+}
+
+const char *http_url(struct http_ctx *ctx, const char *fmt, ...)
+{
+    char path[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof(path), fmt, ap);
+    va_end(ap);
+    return arena_printf(&ctx->arena, "%s%s", ctx->server->cfg->public_url, path);
 }
 
 struct core *http_core(struct http_ctx *ctx)

@@ -76,7 +76,23 @@ struct core *http_core(struct http_ctx *ctx);
  * also across an asynchronous wait. */
 int http_read_txn(struct http_ctx *ctx, struct kv_txn **out);
 
+/* ---- request ---- */
+
+/* A request header's value (first occurrence); STR_NULL when absent. */
+struct str http_header(struct http_ctx *ctx, const char *name);
+/* Every occurrence of a header joined with ", " (as HTTP allows); in the arena. */
+struct str http_header_joined(struct http_ctx *ctx, const char *name);
+/* The percent-decoded value of a query parameter, in the arena; STR_NULL
+ * when absent or when it decodes to bytes with a NUL. */
+struct str http_query(struct http_ctx *ctx, const char *name);
+/* The public URL of a path on this instance: public_url + path, in the arena. */
+const char *http_url(struct http_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* ---- replies: each sends the response and releases ctx ---- */
+
+/* Sends a redirect (301, 302, 303, 307, 308) to location. */
+void http_redirect(struct http_ctx *ctx, int status, const char *location);
 
 /* Sends root (consumed: freed here) as application/json. */
 void http_reply_json(struct http_ctx *ctx, int status, cJSON *root);

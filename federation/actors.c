@@ -1,0 +1,379 @@
+/* federation/actors.c: Person, Group and Application actors, and their
+ * collections, at stable URLs with content negotiation. */
+#include "actors.h"
+
+#include "../src/base/err.h"
+#include "../src/base/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+bool ap_wanted(struct http_ctx *ctx)
+{
+    struct str accept = http_header(ctx, "Accept");
+    if (!accept.ptr)
+        return false;
+    return strstr(accept.ptr, "application/activity+json") ||
+           (strstr(accept.ptr, "application/ld+json") &&
+            strstr(accept.ptr, "https://www.w3.org/ns/activitystreams"));
+}
+
+cJSON *ap_context(void)
+{
+    cJSON *ctx = cJSON_CreateArray();
+    cJSON_AddItemToArray(ctx, cJSON_CreateString("https://www.w3.org/ns/activitystreams"));
+    cJSON_AddItemToArray(ctx, cJSON_CreateString("https://w3id.org/security/v1"));
+    cJSON *ext = cJSON_CreateObject();
+    cJSON_AddStringToObject(ext, "manuallyApprovesFollowers", "as:manuallyApprovesFollowers");
+    cJSON_AddStringToObject(ext, "sensitive", "as:sensitive");
+    cJSON_AddStringToObject(ext, "toot", "http://joinmastodon.org/ns#");
+    cJSON_AddStringToObject(ext, "discoverable", "toot:discoverable");
+    cJSON *featured = cJSON_AddObjectToObject(ext, "featured");
+    cJSON_AddStringToObject(featured, "@id", "toot:featured");
+    cJSON_AddStringToObject(featured, "@type", "@id");
+    cJSON_AddStringToObject(ext, "lemmy", "https://join-lemmy.org/ns#");
+    cJSON_AddStringToObject(ext, "postingRestrictedToMods", "lemmy:postingRestrictedToMods");
+    cJSON *mods = cJSON_AddObjectToObject(ext, "moderators");
+    cJSON_AddStringToObject(mods, "@id", "lemmy:moderators");
+    cJSON_AddStringToObject(mods, "@type", "@id");
+    cJSON_AddItemToArray(ctx, ext);
+    return ctx;
+}
+
+void ap_reply(struct http_ctx *ctx, int status, cJSON *root)
+{
+    /* @context goes first: some parsers read it before anything else. */
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "@context", ap_context());
+    cJSON *item = root->child;
+    root->child = NULL;
+    while (item) {
+        cJSON *next = item->next;
+        item->prev = item->next = NULL;
+        cJSON_AddItemToObject(doc, item->string, item);
+        /* AddItemToObject copies the key; free the detached one. */
+        item = next;
+    }
+    cJSON_Delete(root);
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    http_add_header(ctx, "Vary", "Accept");
+    http_add_header(ctx, "Access-Control-Allow-Origin", "*");
+    http_reply_raw(ctx, status, AP_MEDIA_TYPE, str_from(text ? text : "{}"));
+    free(text);
+}
+
+const char *ap_time(struct arena *a, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char out[32];
+    gmtime_r(&tt, &tm);
+    strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return arena_strdup(a, out);
+}
+
+static void add_str(cJSON *o, const char *key, struct str v, struct arena *a)
+{
+    cJSON_AddStringToObject(o, key, arena_str(a, v).ptr);
+}
+
+static void add_public_key(cJSON *o, const char *actor, struct str pem, struct arena *a)
+{
+    cJSON *pk = cJSON_AddObjectToObject(o, "publicKey");
+    cJSON_AddStringToObject(pk, "id", arena_printf(a, "%s#main-key", actor));
+    cJSON_AddStringToObject(pk, "owner", actor);
+    add_str(pk, "publicKeyPem", pem, a);
+}
+
+/* Counts the keys in table that start with the 8-byte id. */
+static uint64_t count_prefix(struct kv_txn *txn, unsigned table, uint64_t id)
+{
+    struct kv_cursor *c;
+    struct key8 k = key_id(id);
+    struct str key;
+    uint64_t n = 0;
+    if (kv_cursor_open(txn, table, &c))
+        return 0;
+    for (int rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
+         rc == KITH_OK && key.len >= 8 && memcmp(key.ptr, k.b, 8) == 0;
+         rc = kv_cursor_next(c, &key, NULL))
+        n++;
+    kv_cursor_close(c);
+    return n;
+}
+
+/* 404 for unknown names, and for suspended or unapproved people. */
+static int find_actor(struct http_ctx *ctx, uint8_t want, struct account *acct,
+                      struct community *comm, struct kv_txn **txn)
+{
+    struct str name = route_param(&ctx->params, "name");
+    int rc = http_read_txn(ctx, txn);
+    if (rc)
+        return rc;
+    if (want == NAME_ACCOUNT) {
+        rc = account_get_local(*txn, name, &ctx->arena, acct);
+        if (rc == KITH_OK && acct->state != ACCOUNT_ACTIVE)
+            rc = acct->state == ACCOUNT_SUSPENDED ? KITH_EDENIED : KITH_ENOTFOUND;
+    } else {
+        rc = community_get_local(*txn, name, &ctx->arena, comm);
+    }
+    return rc;
+}
+
+static int actor_error(struct http_ctx *ctx, int rc)
+{
+    if (rc == KITH_ENOTFOUND)
+        http_reply_error(ctx, 404, "no such actor");
+    else if (rc == KITH_EDENIED)
+        http_reply_error(ctx, 410, "this account is suspended");
+    else
+        http_reply_error(ctx, 503, "database unavailable");
+    return HANDLER_DONE;
+}
+
+/* Browsers get the profile page; ActivityPub clients the document. */
+static bool redirect_browser(struct http_ctx *ctx, const char *page)
+{
+    if (ap_wanted(ctx))
+        return false;
+    http_redirect(ctx, 302, page);
+    return true;
+}
+
+static int handle_person(struct http_ctx *ctx)
+{
+    struct account acct;
+    struct kv_txn *txn;
+    int rc = find_actor(ctx, NAME_ACCOUNT, &acct, NULL, &txn);
+    if (rc)
+        return actor_error(ctx, rc);
+    struct arena *a = &ctx->arena;
+    const char *id = http_url(ctx, "/u/%.*s", (int)acct.name.len, acct.name.ptr);
+    if (redirect_browser(ctx, http_url(ctx, "/@%.*s", (int)acct.name.len, acct.name.ptr)))
+        return HANDLER_DONE;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "type", acct.bot ? "Service" : "Person");
+    add_str(o, "preferredUsername", acct.name, a);
+    add_str(o, "name", acct.display_name.len ? acct.display_name : acct.name, a);
+    add_str(o, "summary", acct.note, a);
+    cJSON *src = cJSON_AddObjectToObject(o, "source");
+    add_str(src, "content", acct.note, a);
+    cJSON_AddStringToObject(src, "mediaType", "text/markdown");
+    cJSON_AddStringToObject(o, "url", http_url(ctx, "/@%.*s", (int)acct.name.len, acct.name.ptr));
+    cJSON_AddStringToObject(o, "inbox", arena_printf(a, "%s/inbox", id));
+    cJSON_AddStringToObject(o, "outbox", arena_printf(a, "%s/outbox", id));
+    cJSON_AddStringToObject(o, "followers", arena_printf(a, "%s/followers", id));
+    cJSON_AddStringToObject(o, "following", arena_printf(a, "%s/following", id));
+    cJSON_AddStringToObject(o, "featured", arena_printf(a, "%s/featured", id));
+    cJSON *ep = cJSON_AddObjectToObject(o, "endpoints");
+    cJSON_AddStringToObject(ep, "sharedInbox", http_url(ctx, "/inbox"));
+    cJSON_AddBoolToObject(o, "manuallyApprovesFollowers", acct.locked);
+    cJSON_AddBoolToObject(o, "discoverable", true);
+    cJSON_AddStringToObject(o, "published", ap_time(a, acct.created_at));
+    add_public_key(o, id, acct.public_key, a);
+    ap_reply(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+static int handle_group(struct http_ctx *ctx)
+{
+    struct community c;
+    struct kv_txn *txn;
+    int rc = find_actor(ctx, NAME_COMMUNITY, NULL, &c, &txn);
+    if (rc)
+        return actor_error(ctx, rc);
+    struct arena *a = &ctx->arena;
+    const char *id = http_url(ctx, "/c/%.*s", (int)c.name.len, c.name.ptr);
+    if (redirect_browser(ctx, arena_printf(a, "%s/", id)))
+        return HANDLER_DONE;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "type", "Group");
+    add_str(o, "preferredUsername", c.name, a);
+    add_str(o, "name", c.title.len ? c.title : c.name, a);
+    add_str(o, "summary", c.description, a);
+    cJSON_AddStringToObject(o, "mediaType", "text/html");
+    cJSON *src = cJSON_AddObjectToObject(o, "source");
+    add_str(src, "content", c.description, a);
+    cJSON_AddStringToObject(src, "mediaType", "text/markdown");
+    cJSON_AddBoolToObject(o, "sensitive", c.nsfw);
+    cJSON_AddStringToObject(o, "url", arena_printf(a, "%s/", id));
+    cJSON_AddStringToObject(o, "inbox", arena_printf(a, "%s/inbox", id));
+    cJSON_AddStringToObject(o, "outbox", arena_printf(a, "%s/outbox", id));
+    cJSON_AddStringToObject(o, "followers", arena_printf(a, "%s/followers", id));
+    cJSON_AddStringToObject(o, "featured", arena_printf(a, "%s/featured", id));
+    const char *mods = arena_printf(a, "%s/moderators", id);
+    cJSON_AddStringToObject(o, "attributedTo", mods);
+    cJSON_AddStringToObject(o, "moderators", mods);
+    cJSON_AddBoolToObject(o, "postingRestrictedToMods", c.posting_restricted);
+    /* Only a private community sets this: Lemmy 1.0 reads it as "private". */
+    if (c.join_mode == JOIN_APPROVAL)
+        cJSON_AddBoolToObject(o, "manuallyApprovesFollowers", true);
+    cJSON_AddBoolToObject(o, "discoverable", true);
+    cJSON *ep = cJSON_AddObjectToObject(o, "endpoints");
+    cJSON_AddStringToObject(ep, "sharedInbox", http_url(ctx, "/inbox"));
+    cJSON_AddStringToObject(o, "published", ap_time(a, c.created_at));
+    cJSON_AddStringToObject(o, "updated", ap_time(a, c.updated_at));
+    add_public_key(o, id, c.public_key, a);
+    ap_reply(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+static int handle_instance_actor(struct http_ctx *ctx)
+{
+    const struct kith_config *cfg = http_core(ctx)->cfg;
+    struct kv_txn *txn;
+    struct str pem;
+    if (http_read_txn(ctx, &txn) ||
+        kv_get(txn, T_META, STR_LIT("instance_public_key"), &pem) != KITH_OK) {
+        http_reply_error(ctx, 503, "the instance key is not ready");
+        return HANDLER_DONE;
+    }
+    struct arena *a = &ctx->arena;
+    const char *id = http_url(ctx, "/actor");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "type", "Application");
+    cJSON_AddStringToObject(o, "preferredUsername", cfg->domain);
+    cJSON_AddStringToObject(o, "name", cfg->title);
+    cJSON_AddStringToObject(o, "summary", cfg->description);
+    cJSON_AddStringToObject(o, "url", http_url(ctx, "/"));
+    cJSON_AddStringToObject(o, "inbox", http_url(ctx, "/inbox"));
+    cJSON_AddStringToObject(o, "outbox", arena_printf(a, "%s/outbox", id));
+    cJSON *ep = cJSON_AddObjectToObject(o, "endpoints");
+    cJSON_AddStringToObject(ep, "sharedInbox", http_url(ctx, "/inbox"));
+    cJSON_AddBoolToObject(o, "manuallyApprovesFollowers", true);
+    add_public_key(o, id, pem, a);
+    ap_reply(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+/* ---- collections ---- */
+
+static cJSON *collection(const char *id, bool ordered, uint64_t total)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "type", ordered ? "OrderedCollection" : "Collection");
+    cJSON_AddNumberToObject(o, "totalItems", (double)total);
+    return o;
+}
+
+/* followers / following / outbox / featured of a person or a community. */
+static int handle_collection(struct http_ctx *ctx, uint8_t kind, const char *which)
+{
+    struct account acct;
+    struct community c;
+    struct kv_txn *txn;
+    int rc = find_actor(ctx, kind, &acct, &c, &txn);
+    if (rc)
+        return actor_error(ctx, rc);
+    uint64_t id = kind == NAME_ACCOUNT ? acct.id : c.id;
+    struct str name = kind == NAME_ACCOUNT ? acct.name : c.name;
+    const char *url = http_url(ctx, "/%c/%.*s/%s", kind == NAME_ACCOUNT ? 'u' : 'c', (int)name.len,
+                               name.ptr, which);
+    cJSON *o;
+    if (strcmp(which, "followers") == 0) {
+        /* Counts only, to protect members' privacy (as Lemmy and Mastodon do). */
+        uint64_t n = kind == NAME_ACCOUNT ? count_prefix(txn, T_FOLLOWERS, id)
+                                          : count_prefix(txn, T_MEMBERS, id);
+        o = collection(url, false, n);
+    } else if (strcmp(which, "following") == 0) {
+        o = collection(url, false, count_prefix(txn, T_FOLLOWS, id));
+    } else {
+        /* outbox and featured: the delivery of recent activities and pins
+         * arrives with posting; today there are none to list. */
+        o = collection(url, true, 0);
+        cJSON_AddArrayToObject(o, "orderedItems");
+    }
+    ap_reply(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+static int person_followers(struct http_ctx *ctx)
+{
+    return handle_collection(ctx, NAME_ACCOUNT, "followers");
+}
+static int person_following(struct http_ctx *ctx)
+{
+    return handle_collection(ctx, NAME_ACCOUNT, "following");
+}
+static int person_outbox(struct http_ctx *ctx)
+{
+    return handle_collection(ctx, NAME_ACCOUNT, "outbox");
+}
+static int person_featured(struct http_ctx *ctx)
+{
+    return handle_collection(ctx, NAME_ACCOUNT, "featured");
+}
+static int group_followers(struct http_ctx *ctx)
+{
+    return handle_collection(ctx, NAME_COMMUNITY, "followers");
+}
+static int group_outbox(struct http_ctx *ctx)
+{
+    return handle_collection(ctx, NAME_COMMUNITY, "outbox");
+}
+static int group_featured(struct http_ctx *ctx)
+{
+    return handle_collection(ctx, NAME_COMMUNITY, "featured");
+}
+
+static int group_moderators(struct http_ctx *ctx)
+{
+    struct community c;
+    struct kv_txn *txn;
+    struct kv_cursor *cur;
+    struct str key, val;
+    int rc = find_actor(ctx, NAME_COMMUNITY, NULL, &c, &txn);
+    if (rc)
+        return actor_error(ctx, rc);
+    const char *url = http_url(ctx, "/c/%.*s/moderators", (int)c.name.len, c.name.ptr);
+    cJSON *items = cJSON_CreateArray();
+    struct key8 k = key_id(c.id);
+    if (kv_cursor_open(txn, T_MEMBERS, &cur) == KITH_OK) {
+        for (rc = kv_cursor_seek(cur, KEY8(k), &key, &val);
+             rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+             rc = kv_cursor_next(cur, &key, &val)) {
+            struct membership m;
+            struct account acct;
+            if (record_decode(&membership_desc, val, &ctx->arena, &m) != KITH_OK ||
+                m.role < MEMBER_MODERATOR || m.banned ||
+                account_get(txn, m.account_id, &ctx->arena, &acct) != KITH_OK)
+                continue;
+            const char *actor = acct.uri.len
+                                    ? arena_str(&ctx->arena, acct.uri).ptr
+                                    : http_url(ctx, "/u/%.*s", (int)acct.name.len, acct.name.ptr);
+            cJSON_AddItemToArray(items, cJSON_CreateString(actor));
+        }
+        kv_cursor_close(cur);
+    }
+    cJSON *o = collection(url, true, (uint64_t)cJSON_GetArraySize(items));
+    cJSON_AddItemToObject(o, "orderedItems", items);
+    ap_reply(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+static const struct route actor_routes[] = {
+    {"GET", "/actor", handle_instance_actor, 0},
+    {"GET", "/u/{name}", handle_person, 0},
+    {"GET", "/u/{name}/followers", person_followers, 0},
+    {"GET", "/u/{name}/following", person_following, 0},
+    {"GET", "/u/{name}/outbox", person_outbox, 0},
+    {"GET", "/u/{name}/featured", person_featured, 0},
+    {"GET", "/c/{name}", handle_group, 0},
+    {"GET", "/c/{name}/followers", group_followers, 0},
+    {"GET", "/c/{name}/outbox", group_outbox, 0},
+    {"GET", "/c/{name}/featured", group_featured, 0},
+    {"GET", "/c/{name}/moderators", group_moderators, 0},
+};
+
+const struct route_table federation_tables[] = {
+    {discovery_routes, sizeof(discovery_routes) / sizeof(discovery_routes[0])},
+    {actor_routes, sizeof(actor_routes) / sizeof(actor_routes[0])},
+};
+const size_t federation_ntables = sizeof(federation_tables) / sizeof(federation_tables[0]);

@@ -1,0 +1,25 @@
+/* federation/federation.h: kith's ActivityPub edge, as the rest of kith sees it.
+ *
+ * Layer: federation (an edge: it speaks HTTP and ActivityPub, and calls
+ * core and storage). main.c mounts federation_routes; src/api and web/ may
+ * include this header only, never federation's internals.
+ *
+ * Local URLs (permanent once federated, DESIGN.md):
+ *   /u/NAME        Person          /c/NAME         Group
+ *   /actor         the instance's Application actor (FEP-d556 discovery)
+ *   /inbox         the shared inbox   ACTOR/inbox, ACTOR/outbox, ACTOR/followers,
+ *   ACTOR/following, ACTOR/featured, /c/NAME/moderators
+ */
+#ifndef KITH_FEDERATION_FEDERATION_H
+#define KITH_FEDERATION_FEDERATION_H
+
+#include "../src/http/router.h"
+
+#include <stddef.h>
+
+/* The ActivityPub and discovery routes (WebFinger, host-meta, NodeInfo,
+ * actors, collections), as route tables for main.c to mount. */
+extern const struct route_table federation_tables[];
+extern const size_t federation_ntables;
+
+#endif

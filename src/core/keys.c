@@ -1,0 +1,156 @@
+/* src/core/keys.c: RSA-2048 key pairs for actors. */
+#include "core.h"
+
+#include "../base/err.h"
+#include "../base/mem.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *bio_text(BIO *b)
+{
+    char *data;
+    long n = BIO_get_mem_data(b, &data);
+    return n > 0 ? xstrndup(data, (size_t)n) : NULL;
+}
+
+int core_keygen(char **priv_pem, char **pub_pem)
+{
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    BIO *priv = BIO_new(BIO_s_mem()), *pub = BIO_new(BIO_s_mem());
+    int rc = KITH_ENOMEM;
+
+    *priv_pem = *pub_pem = NULL;
+    if (key && priv && pub && PEM_write_bio_PrivateKey(priv, key, NULL, NULL, 0, NULL, NULL) == 1 &&
+        PEM_write_bio_PUBKEY(pub, key) == 1) {
+        *priv_pem = bio_text(priv);
+        *pub_pem = bio_text(pub);
+        rc = *priv_pem && *pub_pem ? KITH_OK : KITH_ENOMEM;
+    }
+    if (rc) {
+        free(*priv_pem);
+        free(*pub_pem);
+        *priv_pem = *pub_pem = NULL;
+    }
+    BIO_free(priv);
+    BIO_free(pub);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+/* ---- the instance actor's key, and keys for actors created without one ---- */
+
+struct backfill {
+    struct kv_txn *txn;
+    struct arena *a;
+    uint64_t *accounts; /* ids lacking a key */
+    size_t naccounts, cap;
+};
+
+static int note_account(const struct account *acct, void *arg)
+{
+    struct backfill *b = arg;
+    if (acct->public_key.len)
+        return 0;
+    if (b->naccounts == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        b->accounts = xrealloc(b->accounts, b->cap * sizeof(uint64_t));
+    }
+    b->accounts[b->naccounts++] = acct->id;
+    return 0;
+}
+
+static int note_community(const struct community *c, void *arg)
+{
+    struct backfill *b = arg;
+    if (c->public_key.len)
+        return 0;
+    if (b->naccounts == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        b->accounts = xrealloc(b->accounts, b->cap * sizeof(uint64_t));
+    }
+    /* Communities are marked with the top bit; ids never use it. */
+    b->accounts[b->naccounts++] = c->id | (1ull << 63);
+    return 0;
+}
+
+struct set_key {
+    uint64_t id;
+    struct str priv, pub;
+};
+
+static int apply_set_key(struct kv_txn *txn, void *arg)
+{
+    struct set_key *k = arg;
+    struct arena a = ARENA_INIT;
+    int rc;
+    if (k->id == 0) { /* the instance actor */
+        rc = kv_put(txn, T_META, STR_LIT("instance_private_key"), k->priv, 0);
+        if (!rc)
+            rc = kv_put(txn, T_META, STR_LIT("instance_public_key"), k->pub, 0);
+    } else if (k->id >> 63) {
+        struct community c;
+        rc = community_get(txn, k->id & ~(1ull << 63), &a, &c);
+        if (!rc && !c.public_key.len) {
+            c.private_key = k->priv;
+            c.public_key = k->pub;
+            struct key8 key = key_id(c.id);
+            rc = rec_put(txn, T_COMMUNITIES, KEY8(key), &community_desc, &c, 0);
+        }
+    } else {
+        struct account acct;
+        rc = account_get(txn, k->id, &a, &acct);
+        if (!rc && !acct.public_key.len) {
+            acct.private_key = k->priv;
+            acct.public_key = k->pub;
+            rc = account_update(txn, &acct);
+        }
+    }
+    arena_release(&a);
+    return rc;
+}
+
+static int set_new_key(struct core *c, uint64_t id)
+{
+    char *priv, *pub;
+    int rc = core_keygen(&priv, &pub);
+    if (rc)
+        return rc;
+    struct set_key k = {id, str_from(priv), str_from(pub)};
+    rc = writer_run(c->w, apply_set_key, &k);
+    free(priv);
+    free(pub);
+    return rc;
+}
+
+int core_ensure_keys(struct core *c, unsigned *generated)
+{
+    struct kv_txn *txn;
+    struct arena a = ARENA_INIT;
+    struct backfill b = {0};
+    struct str v;
+    bool instance_missing;
+    int rc = store_read_begin(c->st, &txn);
+
+    *generated = 0;
+    if (rc)
+        return rc;
+    instance_missing = kv_get(txn, T_META, STR_LIT("instance_private_key"), &v) != KITH_OK;
+    b.txn = txn;
+    b.a = &a;
+    rc = account_each_local(txn, &a, note_account, &b);
+    if (!rc)
+        rc = community_each_local(txn, &a, note_community, &b);
+    kv_txn_abort(txn);
+    arena_release(&a);
+    if (!rc && instance_missing && (rc = set_new_key(c, 0)) == KITH_OK)
+        (*generated)++;
+    for (size_t i = 0; !rc && i < b.naccounts; i++)
+        if ((rc = set_new_key(c, b.accounts[i])) == KITH_OK)
+            (*generated)++;
+    free(b.accounts);
+    return rc;
+}
