@@ -277,24 +277,27 @@ static int prepare_cavage(const struct httpsig_msg *m, struct str value, struct 
         return deny(why, whylen, "unsupported signature algorithm '%.*s'", (int)p.algorithm.len,
                     p.algorithm.ptr);
     struct str headers = p.headers.len ? p.headers : STR_LIT("date");
-    bool body = m->body.len > 0 || str_eq_nocase(m->method, STR_LIT("POST"));
-    if (!has_token(headers, "(request-target)") || !has_token(headers, "host") ||
-        !has_token(headers, "date") || (body && !has_token(headers, "digest")))
+    bool body = !(m->skip & HTTPSIG_SKIP_DIGEST) &&
+                (m->body.len > 0 || str_eq_nocase(m->method, STR_LIT("POST")));
+    if (!(m->skip & HTTPSIG_SKIP_COVERAGE) &&
+        (!has_token(headers, "(request-target)") || !has_token(headers, "host") ||
+         !has_token(headers, "date") || (body && !has_token(headers, "digest"))))
         return deny(why, whylen, "signature must cover (request-target), host, date%s",
                     body ? " and digest" : "");
-    struct str date = m->header(m->ctx, "date");
-    int64_t t = parse_http_date(date);
-    if (t < 0)
-        return deny(why, whylen, "missing or malformed Date header");
-    if (!fresh(t, m->now))
-        return deny(why, whylen, "Date is more than 12 hours off");
+    if (!(m->skip & HTTPSIG_SKIP_FRESHNESS)) {
+        int64_t t = parse_http_date(m->header(m->ctx, "date"));
+        if (t < 0)
+            return deny(why, whylen, "missing or malformed Date header");
+        if (!fresh(t, m->now))
+            return deny(why, whylen, "Date is more than 12 hours off");
+    }
     if (p.created.len) {
         int64_t c;
-        if (parse_int(p.created, &c) || !fresh(c, m->now))
+        if (parse_int(p.created, &c) || (!(m->skip & HTTPSIG_SKIP_FRESHNESS) && !fresh(c, m->now)))
             return deny(why, whylen, "created is malformed or more than 12 hours off");
         out->created = c;
     }
-    if (p.expires.len) {
+    if (p.expires.len && !(m->skip & HTTPSIG_SKIP_FRESHNESS)) {
         int64_t e;
         if (parse_int(p.expires, &e) || e < m->now)
             return deny(why, whylen, "signature has expired");
@@ -629,28 +632,31 @@ static int prepare_rfc9421(const struct httpsig_msg *m, struct str input, struct
     const char *qmark = memchr(m->target.ptr, '?', m->target.len);
     struct str path = qmark ? str_make(m->target.ptr, (size_t)(qmark - m->target.ptr)) : m->target;
     struct str query = qmark ? str_make(qmark + 1, m->target.len - path.len - 1) : STR_NULL;
-    bool body = m->body.len > 0 || str_eq_nocase(m->method, STR_LIT("POST"));
+    bool body = !(m->skip & HTTPSIG_SKIP_DIGEST) &&
+                (m->body.len > 0 || str_eq_nocase(m->method, STR_LIT("POST")));
     /* The whole target: @target-uri, or the authority with the path and any query. */
     bool target = covers(&in, "@target-uri") ||
                   (covers(&in, "@authority") &&
                    (covers(&in, "@request-target") ||
                     (covers(&in, "@path") && (!qmark || covers(&in, "@query")))));
-    if (!covers(&in, "@method") || !target || (body && !covers(&in, "content-digest")))
+    if (!(m->skip & HTTPSIG_SKIP_COVERAGE) &&
+        (!covers(&in, "@method") || !target || (body && !covers(&in, "content-digest"))))
         return deny(why, whylen,
                     "signature must cover @method, the target (@target-uri, or @authority with "
                     "@path and @query)%s",
                     body ? " and content-digest" : "");
     int64_t created = 0;
+    bool check_time = !(m->skip & HTTPSIG_SKIP_FRESHNESS);
     if (in.created.len) {
-        if (parse_int(in.created, &created) || !fresh(created, m->now))
+        if (parse_int(in.created, &created) || (check_time && !fresh(created, m->now)))
             return deny(why, whylen, "created is malformed or more than 12 hours off");
         out->created = created;
-    } else {
+    } else if (check_time) {
         int64_t t = covers(&in, "date") ? parse_http_date(m->header(m->ctx, "date")) : -1;
         if (t < 0 || !fresh(t, m->now))
             return deny(why, whylen, "signature has no fresh created time or covered Date");
     }
-    if (in.expires.len) {
+    if (in.expires.len && check_time) {
         int64_t e;
         if (parse_int(in.expires, &e) || e < m->now)
             return deny(why, whylen, "signature has expired");
