@@ -63,6 +63,7 @@ static const struct field_desc account_fields[] = {
     F(19, FT_I64, account, updated_at),
     F(20, FT_I64, account, fetched_at),
     F(21, FT_STR, account, actor_json),
+    F(22, FT_STR, account, key_id),
 };
 
 static const struct field_desc community_fields[] = {
@@ -439,6 +440,87 @@ int community_each_local(struct kv_txn *txn, struct arena *a, community_iter_fn 
 {
     struct each_ctx e = {txn, a, NULL, fn, arg};
     return names_each(txn, NAME_COMMUNITY, visit_named, &e);
+}
+
+/* ---- remote actors ---- */
+
+#define URI_MAX_BYTES 511 /* LMDB's key limit */
+
+int actor_uri_lookup(struct kv_txn *txn, struct str uri, uint8_t *kind, uint64_t *id)
+{
+    struct str v;
+    if (uri.len == 0 || uri.len > URI_MAX_BYTES)
+        return KITH_ENOTFOUND;
+    int rc = kv_get(txn, T_ACTOR_URIS, uri, &v);
+    if (rc)
+        return rc;
+    if (v.len != 9)
+        return KITH_ECORRUPT;
+    *kind = (uint8_t)v.ptr[0];
+    *id = be64_get((const unsigned char *)v.ptr + 1);
+    return KITH_OK;
+}
+
+/* Stores rec under its uri: a new id (claimed in actor_uris) or the existing one. */
+/* Points an index entry (actor uri or key id) at kind + id; refuses to
+ * take one that belongs to another actor. */
+static int claim_uri(struct kv_txn *txn, struct str uri, uint8_t kind, uint64_t id)
+{
+    uint8_t found;
+    uint64_t existing;
+    unsigned char v[9];
+    if (uri.len == 0 || uri.len > URI_MAX_BYTES)
+        return KITH_EINVAL;
+    int rc = actor_uri_lookup(txn, uri, &found, &existing);
+    if (rc == KITH_OK)
+        return found == kind && existing == id ? KITH_OK : KITH_EEXIST;
+    if (rc != KITH_ENOTFOUND)
+        return rc;
+    v[0] = kind;
+    be64_put(v + 1, id);
+    return kv_put(txn, T_ACTOR_URIS, uri, str_make(v, 9), KV_NOOVERWRITE);
+}
+
+static int remote_upsert(struct kv_txn *txn, uint8_t kind, struct str uri, struct str keyid,
+                         uint64_t *idp, unsigned table, const struct record_desc *d, void *rec)
+{
+    uint8_t found;
+    uint64_t existing;
+    if (uri.len == 0 || uri.len > URI_MAX_BYTES)
+        return KITH_EINVAL;
+    int rc = actor_uri_lookup(txn, uri, &found, &existing);
+    if (rc == KITH_OK) {
+        if (found != kind)
+            return KITH_EEXIST; /* a Person and a Group cannot share an id */
+        *idp = existing;
+    } else if (rc == KITH_ENOTFOUND) {
+        if ((rc = claim_uri(txn, uri, kind, *idp)))
+            return rc;
+    } else {
+        return rc;
+    }
+    if (keyid.len && (rc = claim_uri(txn, keyid, kind, *idp)))
+        return rc;
+    struct key8 k = key_id(*idp);
+    return rec_put(txn, table, KEY8(k), d, rec, 0);
+}
+
+int account_upsert_remote(struct kv_txn *txn, struct account *acct, uint64_t *id)
+{
+    int rc = remote_upsert(txn, NAME_ACCOUNT, acct->uri, acct->key_id, &acct->id, T_ACCOUNTS,
+                           &account_desc, acct);
+    if (rc == KITH_OK)
+        *id = acct->id;
+    return rc;
+}
+
+int community_upsert_remote(struct kv_txn *txn, struct community *c, uint64_t *id)
+{
+    int rc = remote_upsert(txn, NAME_COMMUNITY, c->uri, c->key_id, &c->id, T_COMMUNITIES,
+                           &community_desc, c);
+    if (rc == KITH_OK)
+        *id = c->id;
+    return rc;
 }
 
 /* ---- memberships ---- */

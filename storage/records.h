@@ -55,6 +55,7 @@ struct account {
     int64_t updated_at;
     int64_t fetched_at;    /* remote: when the actor document was fetched */
     struct str actor_json; /* remote: the fetched actor document */
+    struct str key_id;     /* remote: publicKey.id (indexed in actor_uris) */
 };
 
 enum community_join { JOIN_OPEN = 0, JOIN_APPROVAL = 1 };
@@ -80,6 +81,7 @@ struct community {
     int64_t updated_at;
     int64_t fetched_at;
     struct str actor_json;
+    struct str key_id; /* remote: publicKey.id (indexed in actor_uris) */
 };
 
 enum member_role { MEMBER_PENDING = 0, MEMBER_MEMBER = 1, MEMBER_MODERATOR = 2, MEMBER_OWNER = 3 };
@@ -233,6 +235,18 @@ int community_get_local(struct kv_txn *txn, struct str name, struct arena *a,
                         struct community *out);
 typedef int community_iter_fn(const struct community *c, void *arg);
 int community_each_local(struct kv_txn *txn, struct arena *a, community_iter_fn *fn, void *arg);
+
+/* ---- remote actors (people and communities of other servers) ---- */
+
+/* Looks up an actor id URI or a remote actor's key id: kind (NAME_ACCOUNT or
+ * NAME_COMMUNITY) and id. */
+int actor_uri_lookup(struct kv_txn *txn, struct str uri, uint8_t *kind, uint64_t *id);
+/* Inserts a remote account (acct->uri set; acct->id used when new) or
+ * rewrites the one with the same uri, keeping its id; *id receives it. Its
+ * key_id, when set, is indexed too (KITH_EEXIST if another actor has it). */
+int account_upsert_remote(struct kv_txn *txn, struct account *acct, uint64_t *id);
+/* The same for a remote community. */
+int community_upsert_remote(struct kv_txn *txn, struct community *c, uint64_t *id);
 
 /* ---- memberships ---- */
 

@@ -29,7 +29,8 @@
  * names               lowercase local name (utf-8)        kind (1: 1 = account, 2 = community)
  *                                                         + id (8). Users and communities share
  *                                                         one namespace.
- * actor_uris          remote actor id URI                 kind (1) + id (8), as in names
+ * actor_uris          remote actor id URI, or the key id  kind (1) + id (8), as in names
+ *                     of a remote actor's publicKey
  * communities         id (8)                              rec community
  * members             community id (8) + account id (8)   rec membership
  * member_of           account id (8) + community id (8)   empty; index of members

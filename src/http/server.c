@@ -64,7 +64,11 @@ struct http_thread {
     struct buf log;    /* buffered access log lines */
     unsigned inflight; /* requests dispatched and not yet answered */
     bool stopping;
-    bool drained;           /* the drain window is over */
+    bool drained;              /* the drain window is over */
+    struct event *mail_ev;     /* durable writes to finish on this loop */
+    pthread_mutex_t mail_lock; /* guards mail and mail_closed */
+    struct pending_write *mail;
+    bool mail_closed;       /* the loop has stopped: finish nothing more */
     struct http_ctx *spare; /* contexts to reuse, linked through req */
     unsigned nspare;
     time_t ts_sec;    /* second of ts_text */
@@ -421,6 +425,89 @@ int http_read_txn(struct http_ctx *ctx, struct kv_txn **out)
     return KITH_OK;
 }
 
+/* ---- durable writes: writer thread -> loop thread ---- */
+
+struct pending_write {
+    struct writer_req req;
+    writer_apply_fn *apply; /* the caller's */
+    void *apply_arg;
+    struct http_ctx *ctx;
+    http_write_done_fn *then;
+    void *then_arg;
+    int rc;
+    struct pending_write *next;
+};
+
+/* Writer thread: the batch is durable (or failed). Hand it to the loop. */
+static void write_durable(void *arg, int rc)
+{
+    struct pending_write *p = arg;
+    struct http_thread *t = p->ctx->thread;
+    p->rc = rc;
+    pthread_mutex_lock(&t->mail_lock);
+    if (t->mail_closed) {
+        /* The loop is gone (stopped past its grace period): nobody can reply.
+         * The write itself stands. Free the request's memory here. */
+        pthread_mutex_unlock(&t->mail_lock);
+        struct http_ctx *ctx = p->ctx;
+        if (ctx->rtxn)
+            kv_txn_abort(ctx->rtxn);
+        arena_release(&ctx->arena);
+        free(ctx);
+        return;
+    }
+    p->next = t->mail;
+    t->mail = p;
+    pthread_mutex_unlock(&t->mail_lock);
+    event_active(t->mail_ev, EV_READ, 0);
+}
+
+static void on_mail(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_thread *t = arg;
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&t->mail_lock);
+    struct pending_write *list = t->mail;
+    t->mail = NULL;
+    pthread_mutex_unlock(&t->mail_lock);
+    /* The list is newest first; finish in submission order. */
+    struct pending_write *rev = NULL;
+    while (list) {
+        struct pending_write *next = list->next;
+        list->next = rev;
+        rev = list;
+        list = next;
+    }
+    while (rev) {
+        struct pending_write *next = rev->next; /* then() releases rev with the arena */
+        rev->then(rev->ctx, rev->rc, rev->then_arg);
+        rev = next;
+    }
+}
+
+/* Writer thread, inside the batch: the caller's apply with the caller's argument. */
+static int pending_apply(struct kv_txn *txn, void *arg)
+{
+    struct pending_write *p = arg;
+    return p->apply(txn, p->apply_arg);
+}
+
+int http_write(struct http_ctx *ctx, writer_apply_fn *apply, void *apply_arg,
+               http_write_done_fn *then, void *then_arg)
+{
+    struct pending_write *p = arena_zalloc(&ctx->arena, sizeof(*p));
+    p->req.apply = pending_apply;
+    p->req.done = write_durable;
+    p->req.arg = p;
+    p->apply = apply;
+    p->apply_arg = apply_arg;
+    p->ctx = ctx;
+    p->then = then;
+    p->then_arg = then_arg;
+    return writer_submit(http_core(ctx)->w, &p->req);
+}
+
 /* ---- dispatch ---- */
 
 /* The client's address: the peer, or, when the peer is a trusted proxy, the
@@ -685,6 +772,10 @@ static void *loop_main(void *arg)
     struct http_thread *t = arg;
     current_loop = t;
     event_base_dispatch(t->base);
+    /* Writes that become durable from now on find nobody to reply. */
+    pthread_mutex_lock(&t->mail_lock);
+    t->mail_closed = true;
+    pthread_mutex_unlock(&t->mail_lock);
     flush_log(t);
     return NULL;
 }
@@ -764,7 +855,7 @@ static void free_thread(struct http_thread *t, size_t nports)
         }
         free(t->ports);
     }
-    struct event *evs[] = {t->stop_ev, t->flush_ev, t->drain_ev};
+    struct event *evs[] = {t->stop_ev, t->flush_ev, t->drain_ev, t->mail_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
@@ -778,6 +869,8 @@ static void free_thread(struct http_thread *t, size_t nports)
     }
     if (t->base)
         event_base_free(t->base);
+    if (t->mail_ev || t->stop_ev)
+        pthread_mutex_destroy(&t->mail_lock);
 }
 
 static int setup_thread(struct http_server *s, struct http_thread *t, char *err, size_t errlen)
@@ -793,7 +886,9 @@ static int setup_thread(struct http_server *s, struct http_thread *t, char *err,
     t->stop_ev = event_new(t->base, -1, 0, on_stop, t);
     t->drain_ev = evtimer_new(t->base, on_drained, t);
     t->flush_ev = event_new(t->base, -1, EV_PERSIST, on_flush, t);
-    if (!t->stop_ev || !t->drain_ev || !t->flush_ev)
+    t->mail_ev = event_new(t->base, -1, 0, on_mail, t);
+    pthread_mutex_init(&t->mail_lock, NULL);
+    if (!t->stop_ev || !t->drain_ev || !t->flush_ev || !t->mail_ev)
         goto fail;
     event_add(t->flush_ev, &flush);
     t->ports = xcalloc(s->nfds, sizeof(*t->ports));

@@ -89,6 +89,20 @@ struct str http_query(struct http_ctx *ctx, const char *name);
 const char *http_url(struct http_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* ---- durable writes ---- */
+
+/* Called on ctx's loop thread once the write is durable (rc = KITH_OK) or
+ * has failed (rc = apply's error, or KITH_ESTORE); it must reply. */
+typedef void http_write_done_fn(struct http_ctx *ctx, int rc, void *arg);
+
+/* Submits apply(txn, apply_arg) to the writer. The handler then returns
+ * HANDLER_ASYNC; `then` runs later on the same loop thread, after the
+ * group commit, so a reply sent from it never acknowledges a write that is
+ * not on disk. apply_arg and then_arg must live until then (the arena
+ * does). Returns KITH_ESTOPPED if the writer is stopping (reply at once). */
+int http_write(struct http_ctx *ctx, writer_apply_fn *apply, void *apply_arg,
+               http_write_done_fn *then, void *then_arg);
+
 /* ---- replies: each sends the response and releases ctx ---- */
 
 /* Sends a redirect (301, 302, 303, 307, 308) to location. */
