@@ -1,6 +1,7 @@
 /* federation/actors.c: Person, Group and Application actors, and their
  * collections, at stable URLs with content negotiation. */
 #include "actors.h"
+#include "inbox.h"
 
 #include "../src/base/err.h"
 #include "../src/base/mem.h"
@@ -375,5 +376,6 @@ static const struct route actor_routes[] = {
 const struct route_table federation_tables[] = {
     {discovery_routes, sizeof(discovery_routes) / sizeof(discovery_routes[0])},
     {actor_routes, sizeof(actor_routes) / sizeof(actor_routes[0])},
+    {inbox_routes, sizeof(inbox_routes) / sizeof(inbox_routes[0])},
 };
 const size_t federation_ntables = sizeof(federation_tables) / sizeof(federation_tables[0]);

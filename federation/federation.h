@@ -17,6 +17,17 @@
 
 #include <stddef.h>
 
+struct core;
+struct kith_config;
+struct federation;
+
+/* Shared federation state (key cache, and soon the delivery engine). main.c
+ * creates it and hands it to the HTTP server as the app pointer. */
+int federation_new(struct core *core, const struct kith_config *cfg, struct federation **out);
+void federation_free(struct federation *f);
+/* Frees a loop thread's federation data (the server's thread_data_free). */
+void federation_thread_free(void *data);
+
 /* The ActivityPub and discovery routes (WebFinger, host-meta, NodeInfo,
  * actors, collections), as route tables for main.c to mount. */
 extern const struct route_table federation_tables[];

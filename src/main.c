@@ -78,6 +78,7 @@ int main(int argc, char **argv)
     struct adminsock *admin = NULL;
     struct http_server *http = NULL;
     struct route *routes = NULL;
+    struct federation *fed = NULL;
     int lock = -1, status = 1, rc;
     sigset_t sigs;
 
@@ -164,8 +165,17 @@ int main(int argc, char **argv)
         memcpy(routes + at, federation_tables[i].routes, federation_tables[i].n * sizeof(*routes));
         at += federation_tables[i].n;
     }
-    struct http_server_opts opts = {
-        .cfg = &cfg, .core = &core, .routes = routes, .nroutes = nroutes, .access_log = true};
+    if (federation_new(&core, &cfg, &fed)) {
+        fprintf(stderr, "kithd: cannot set up federation\n");
+        goto out;
+    }
+    struct http_server_opts opts = {.cfg = &cfg,
+                                    .core = &core,
+                                    .routes = routes,
+                                    .nroutes = nroutes,
+                                    .access_log = true,
+                                    .app = fed,
+                                    .thread_data_free = federation_thread_free};
     if (http_server_start(&opts, &http, err, sizeof(err))) {
         fprintf(stderr, "kithd: %s\n", err);
         goto out;
@@ -191,6 +201,7 @@ out:
     adminsock_stop(admin);
     http_server_stop(http, STOP_GRACE_SECS);
     writer_stop(w);
+    federation_free(fed);
     store_close(st);
     lockfile_release(lock);
     free(routes);

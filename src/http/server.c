@@ -69,6 +69,7 @@ struct http_thread {
     pthread_mutex_t mail_lock; /* guards mail and mail_closed */
     struct pending_write *mail;
     bool mail_closed;       /* the loop has stopped: finish nothing more */
+    void *data;             /* the edges' per-loop data (http_thread_data) */
     struct http_ctx *spare; /* contexts to reuse, linked through req */
     unsigned nspare;
     time_t ts_sec;    /* second of ts_text */
@@ -398,6 +399,21 @@ const char *http_url(struct http_ctx *ctx, const char *fmt, ...)
     vsnprintf(path, sizeof(path), fmt, ap);
     va_end(ap);
     return arena_printf(&ctx->arena, "%s%s", ctx->server->cfg->public_url, path);
+}
+
+void *http_app(struct http_ctx *ctx)
+{
+    return ctx->server->opts.app;
+}
+
+void **http_thread_data(struct http_ctx *ctx)
+{
+    return &ctx->thread->data;
+}
+
+struct event_base *http_event_base(struct http_ctx *ctx)
+{
+    return ctx->thread->base;
 }
 
 struct core *http_core(struct http_ctx *ctx)
@@ -772,6 +788,10 @@ static void *loop_main(void *arg)
     struct http_thread *t = arg;
     current_loop = t;
     event_base_dispatch(t->base);
+    if (t->data && t->srv->opts.thread_data_free) {
+        t->srv->opts.thread_data_free(t->data);
+        t->data = NULL;
+    }
     /* Writes that become durable from now on find nobody to reply. */
     pthread_mutex_lock(&t->mail_lock);
     t->mail_closed = true;

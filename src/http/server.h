@@ -57,7 +57,9 @@ struct http_server_opts {
     struct core *core;             /* borrowed */
     const struct route *routes;    /* borrowed table */
     size_t nroutes;
-    bool access_log; /* one line per request on standard error */
+    bool access_log;                      /* one line per request on standard error */
+    void *app;                            /* the edges' shared state (federation), opaque here */
+    void (*thread_data_free)(void *data); /* frees a loop's data slot when the loop ends */
 };
 
 /* Binds every listener and starts the loop threads. On failure err holds
@@ -71,6 +73,13 @@ void http_server_stop(struct http_server *s, unsigned grace_secs);
 
 /* The server's core (for handlers). */
 struct core *http_core(struct http_ctx *ctx);
+/* The opaque application state given in http_server_opts.app. */
+void *http_app(struct http_ctx *ctx);
+/* This loop thread's own data slot (NULL until a handler sets it); freed
+ * with opts.thread_data_free when the loop ends. */
+void **http_thread_data(struct http_ctx *ctx);
+/* The loop's event_base, for edges that start asynchronous work on it. */
+struct event_base *http_event_base(struct http_ctx *ctx);
 /* A read transaction (snapshot) for this request, taken on first use and
  * released at the reply; values read through it stay valid until then,
  * also across an asynchronous wait. */
