@@ -29,6 +29,10 @@ const char *const store_table_names[T_COUNT] = {
     [T_OAUTH_CLIENT_IDS] = "oauth_client_ids",
     [T_OAUTH_TOKENS] = "oauth_tokens",
     [T_QUEUES] = "queues",
+    [T_ACTIVITIES] = "activities",
+    [T_OUTGOING] = "outgoing",
+    [T_DELIVERIES] = "deliveries",
+    [T_HOSTS] = "hosts",
 };
 
 #define F(tag, type, st, m)         \
@@ -151,6 +155,26 @@ static const struct field_desc oauth_token_fields[] = {
     F(9, FT_I64, oauth_token, revoked_at),
 };
 
+static const struct field_desc activity_fields[] = {
+    F(1, FT_STR, activity, type), F(2, FT_STR, activity, actor),
+    F(3, FT_U8, activity, state), F(4, FT_I64, activity, received_at),
+    F(5, FT_STR, activity, raw),  F(6, FT_STR, activity, note),
+};
+
+static const struct field_desc delivery_fields[] = {
+    F(1, FT_U64, delivery, id),        F(2, FT_U64, delivery, activity_id),
+    F(3, FT_STR, delivery, inbox),     F(4, FT_STR, delivery, host),
+    F(5, FT_U64, delivery, sender_id), F(6, FT_U32, delivery, attempts),
+    F(7, FT_I64, delivery, first_at),  F(8, FT_STR, delivery, last_error),
+};
+
+static const struct field_desc host_fields[] = {
+    F(1, FT_U32, host, failures),        F(2, FT_I64, host, first_failure_at),
+    F(3, FT_I64, host, last_failure_at), F(4, FT_I64, host, last_success_at),
+    F(5, FT_I64, host, dead_since),      F(6, FT_STR, host, last_error),
+    F(7, FT_U64, host, delivered),
+};
+
 const struct record_desc account_desc = DESC(account, REC_ACCOUNT, 1, account_fields);
 const struct record_desc community_desc = DESC(community, REC_COMMUNITY, 1, community_fields);
 const struct record_desc membership_desc = DESC(membership, REC_MEMBERSHIP, 1, membership_fields);
@@ -162,6 +186,9 @@ const struct record_desc notification_desc =
 const struct record_desc oauth_app_desc = DESC(oauth_app, REC_OAUTH_APP, 1, oauth_app_fields);
 const struct record_desc oauth_token_desc =
     DESC(oauth_token, REC_OAUTH_TOKEN, 1, oauth_token_fields);
+const struct record_desc activity_desc = DESC(activity, REC_ACTIVITY, 1, activity_fields);
+const struct record_desc delivery_desc = DESC(delivery, REC_DELIVERY, 1, delivery_fields);
+const struct record_desc host_desc = DESC(host, REC_HOST, 1, host_fields);
 
 /* ---- generic helpers ---- */
 

@@ -28,6 +28,9 @@ enum rec_kind {
     REC_NOTIFICATION = 7,
     REC_OAUTH_APP = 8,
     REC_OAUTH_TOKEN = 9,
+    REC_ACTIVITY = 10,
+    REC_DELIVERY = 11,
+    REC_HOST = 12,
 };
 
 enum account_role { ROLE_USER = 0, ROLE_MODERATOR = 1, ROLE_ADMIN = 2 };
@@ -176,8 +179,48 @@ struct oauth_token {
     int64_t revoked_at; /* 0 = live */
 };
 
+enum activity_state {
+    ACTIVITY_APPLIED = 0, /* its effects are in the database */
+    ACTIVITY_STORED = 1,  /* kept for inspection: effects come later, or unknown type */
+    ACTIVITY_REJECTED = 2 /* refused by a rule (note says which) */
+};
+
+/* A remote activity kith has received (table activities, keyed by its id). */
+struct activity {
+    struct str type;
+    struct str actor;
+    uint8_t state; /* enum activity_state */
+    int64_t received_at;
+    struct str raw;  /* the JSON, kept when state is ACTIVITY_STORED */
+    struct str note; /* why it was rejected or stored */
+};
+
+/* One outgoing activity to one inbox (table deliveries, keyed by due time). */
+struct delivery {
+    uint64_t id;          /* job id */
+    uint64_t activity_id; /* key in table outgoing */
+    struct str inbox;     /* destination URL */
+    struct str host;      /* its host[:port], for per-host state */
+    uint64_t sender_id;   /* local account or community that signs it; 0 = instance actor */
+    uint32_t attempts;
+    int64_t first_at; /* when it was first scheduled (give-up clock) */
+    struct str last_error;
+};
+
+/* Delivery health of one peer (table hosts). */
+struct host {
+    uint32_t failures;        /* consecutive */
+    int64_t first_failure_at; /* start of the current failure streak */
+    int64_t last_failure_at;
+    int64_t last_success_at;
+    int64_t dead_since; /* 0 = alive */
+    struct str last_error;
+    uint64_t delivered; /* successful deliveries, ever */
+};
+
 extern const struct record_desc account_desc, community_desc, membership_desc, post_desc, vote_desc,
-    follow_desc, notification_desc, oauth_app_desc, oauth_token_desc;
+    follow_desc, notification_desc, oauth_app_desc, oauth_token_desc, activity_desc, delivery_desc,
+    host_desc;
 
 /* ---- generic helpers ---- */
 

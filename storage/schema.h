@@ -46,6 +46,12 @@
  * oauth_client_ids    client_id (ASCII)                   app id (8)
  * oauth_tokens        SHA-256 of the token (32)           rec oauth_token (token never stored)
  * queues              queue id (1) + sequence (8)         opaque payload bytes (storage/queue.h)
+ * activities          remote activity id URI              rec activity (seen once: idempotency,
+ *                                                         and kept when stored for inspection)
+ * outgoing            activity id (8)                     the activity's JSON, as sent to every
+ * inbox deliveries          due time ms (8) + job id (8)        rec delivery (one per destination
+ * inbox) hosts               host name (lowercase, with :port)   rec host (delivery health of a
+ * peer)
  *
  * meta keys           value
  * ------------------- ----------------------------------------------------------
@@ -81,6 +87,10 @@ enum store_table {
     T_OAUTH_CLIENT_IDS,
     T_OAUTH_TOKENS,
     T_QUEUES,
+    T_ACTIVITIES,
+    T_OUTGOING,
+    T_DELIVERIES,
+    T_HOSTS,
     T_COUNT /* number of tables */
 };
 

@@ -47,7 +47,8 @@ static void test_record_every_kind_round_trips(void **state)
     (void)state;
     const struct record_desc *descs[] = {&account_desc,      &community_desc, &membership_desc,
                                          &post_desc,         &vote_desc,      &follow_desc,
-                                         &notification_desc, &oauth_app_desc, &oauth_token_desc};
+                                         &notification_desc, &oauth_app_desc, &oauth_token_desc,
+                                         &activity_desc,     &delivery_desc,  &host_desc};
     for (size_t k = 0; k < sizeof(descs) / sizeof(descs[0]); k++) {
         const struct record_desc *d = descs[k];
         unsigned char *in = calloc(1, d->size), *out = calloc(1, d->size);
