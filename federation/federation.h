@@ -21,8 +21,10 @@ struct core;
 struct kith_config;
 struct federation;
 
-/* Shared federation state (key cache, and soon the delivery engine). main.c
- * creates it and hands it to the HTTP server as the app pointer. */
+/* Shared federation state: the key cache and the inbox processor's thread
+ * (and soon the delivery engine). main.c creates it after the writer and
+ * hands it to the HTTP server as the app pointer; it frees it after the
+ * HTTP server stopped and before the writer stops. */
 int federation_new(struct core *core, const struct kith_config *cfg, struct federation **out);
 void federation_free(struct federation *f);
 /* Frees a loop thread's federation data (the server's thread_data_free). */

@@ -10,6 +10,7 @@
 #include "actors.h"
 #include "httpsig.h"
 #include "keys.h"
+#include "process.h"
 
 #include "../src/base/err.h"
 #include "../src/base/log.h"
@@ -24,6 +25,7 @@ struct federation {
     struct core *core;
     const struct kith_config *cfg;
     struct keycache *keys;
+    struct processor *processor;
 };
 
 int federation_new(struct core *core, const struct kith_config *cfg, struct federation **out)
@@ -32,6 +34,11 @@ int federation_new(struct core *core, const struct kith_config *cfg, struct fede
     f->core = core;
     f->cfg = cfg;
     f->keys = keycache_new(10000);
+    if (processor_start(core, &f->processor)) {
+        keycache_free(f->keys);
+        free(f);
+        return KITH_EIO;
+    }
     *out = f;
     return KITH_OK;
 }
@@ -40,6 +47,7 @@ void federation_free(struct federation *f)
 {
     if (!f)
         return;
+    processor_stop(f->processor);
     keycache_free(f->keys);
     free(f);
 }
@@ -125,7 +133,7 @@ static void free_buf(void *p)
 
 static void enqueued(struct http_ctx *ctx, int rc, void *arg)
 {
-    (void)arg;
+    struct federation *f = arg;
     if (rc) {
         /* Nothing was stored: the sender retries later. */
         http_add_header(ctx, "Retry-After", "60");
@@ -133,6 +141,7 @@ static void enqueued(struct http_ctx *ctx, int rc, void *arg)
         return;
     }
     http_reply_raw(ctx, 202, "application/json; charset=utf-8", STR_LIT("{}"));
+    processor_kick(f->processor);
 }
 
 /* ---- the handler ---- */
@@ -237,7 +246,7 @@ static int handle_inbox(struct http_ctx *ctx)
         http_reply_error(ctx, 413, "activity too large");
         return HANDLER_DONE;
     }
-    if (http_write(ctx, apply_enqueue, e, enqueued, NULL)) {
+    if (http_write(ctx, apply_enqueue, e, enqueued, f)) {
         http_reply_error(ctx, 503, "shutting down");
         return HANDLER_DONE;
     }

@@ -200,8 +200,8 @@ int main(int argc, char **argv)
 out:
     adminsock_stop(admin);
     http_server_stop(http, STOP_GRACE_SECS);
+    federation_free(fed); /* its processor writes: before the writer stops */
     writer_stop(w);
-    federation_free(fed);
     store_close(st);
     lockfile_release(lock);
     free(routes);

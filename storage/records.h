@@ -201,11 +201,15 @@ struct delivery {
     uint64_t activity_id; /* key in table outgoing */
     struct str inbox;     /* destination URL */
     struct str host;      /* its host[:port], for per-host state */
-    uint64_t sender_id;   /* local account or community that signs it; 0 = instance actor */
+    uint64_t sender_id;   /* who signs it: a local account id, a community id with
+                             SENDER_COMMUNITY, or 0 for the instance actor */
     uint32_t attempts;
     int64_t first_at; /* when it was first scheduled (give-up clock) */
     struct str last_error;
 };
+
+#define SENDER_COMMUNITY(id)   ((id) | (1ull << 63))
+#define SENDER_IS_COMMUNITY(s) (((s) >> 63) != 0)
 
 /* Delivery health of one peer (table hosts). */
 struct host {

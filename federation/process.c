@@ -1,0 +1,461 @@
+/* federation/process.c: applying queued activities. */
+#include "process.h"
+
+#include "../src/base/err.h"
+#include "../src/base/log.h"
+#include "../src/base/mem.h"
+#include "../storage/queue.h"
+#include "actors.h"
+#include "inbox.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct processor {
+    struct core *core;
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards kicked and stopping */
+    pthread_cond_t wake;
+    bool kicked, stopping;
+    atomic_ulong done;
+};
+
+/* ---- reading an entry ---- */
+
+struct entry {
+    uint64_t seq;
+    struct str signer, recipient, body;
+    int64_t received;
+};
+
+static int parse_entry(struct str payload, struct entry *e)
+{
+    const char *p = payload.ptr, *end = payload.ptr + payload.len;
+    const char *sep = NULL;
+    for (const char *q = p; q + 1 < end; q++)
+        if (q[0] == '\n' && q[1] == '\n') {
+            sep = q;
+            break;
+        }
+    if (!sep || (size_t)(sep - p) < strlen(INBOX_MAGIC) ||
+        memcmp(p, INBOX_MAGIC, strlen(INBOX_MAGIC)) != 0)
+        return KITH_ECORRUPT;
+    e->body = str_make(sep + 2, (size_t)(end - sep - 2));
+    const char *line = p;
+    while (line < sep) {
+        const char *nl = memchr(line, '\n', (size_t)(sep + 1 - line));
+        if (!nl)
+            break;
+        struct str l = str_make(line, (size_t)(nl - line));
+        if (l.len > 7 && memcmp(l.ptr, "signer ", 7) == 0)
+            e->signer = str_make(l.ptr + 7, l.len - 7);
+        else if (l.len > 10 && memcmp(l.ptr, "recipient ", 10) == 0)
+            e->recipient = str_make(l.ptr + 10, l.len - 10);
+        else if (l.len > 9 && memcmp(l.ptr, "received ", 9) == 0)
+            e->received = strtoll(l.ptr + 9, NULL, 10);
+        line = nl + 1;
+    }
+    return KITH_OK;
+}
+
+/* ---- JSON helpers ---- */
+
+static const char *id_of(cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return v->valuestring;
+    if (cJSON_IsObject(v)) {
+        cJSON *id = cJSON_GetObjectItemCaseSensitive(v, "id");
+        return cJSON_IsString(id) ? id->valuestring : NULL;
+    }
+    return NULL;
+}
+
+static const char *field_id(cJSON *o, const char *key)
+{
+    return id_of(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* A local actor's URL -> kind and name ("/u/NAME" or "/c/NAME"). */
+static bool local_actor(const struct kith_config *cfg, const char *url, uint8_t *kind,
+                        struct str *name)
+{
+    size_t n = strlen(cfg->public_url);
+    if (!url || strncmp(url, cfg->public_url, n) != 0)
+        return false;
+    const char *path = url + n;
+    if ((strncmp(path, "/u/", 3) != 0 && strncmp(path, "/c/", 3) != 0) || !path[3] ||
+        strchr(path + 3, '/'))
+        return false;
+    *kind = path[1] == 'u' ? NAME_ACCOUNT : NAME_COMMUNITY;
+    *name = str_from(path + 3);
+    return true;
+}
+
+/* ---- one transaction per entry ---- */
+
+struct apply {
+    struct core *core;
+    struct entry *e;
+    cJSON *doc;
+    const char *type, *id, *actor;
+    struct arena *a;
+    uint8_t state; /* outcome recorded in table activities */
+    const char *note;
+};
+
+/* Stores an outgoing activity and schedules its delivery to one inbox. */
+static int schedule(struct kv_txn *txn, struct core *core, cJSON *activity, uint64_t activity_id,
+                    uint64_t sender_id, struct str inbox)
+{
+    char *text = cJSON_PrintUnformatted(activity);
+    if (!text)
+        return KITH_ENOMEM;
+    struct key8 k = key_id(activity_id);
+    int rc = kv_put(txn, T_OUTGOING, KEY8(k), str_from(text), KV_NOOVERWRITE);
+    free(text);
+    if (rc)
+        return rc;
+    const char *h = strstr(inbox.ptr, "://");
+    struct str host = STR_NULL;
+    if (h) {
+        h += 3;
+        size_t n = strcspn(h, "/?#");
+        host = str_make(h, n);
+    }
+    struct delivery d = {.id = idgen_next(store_ids(core->st)),
+                         .activity_id = activity_id,
+                         .inbox = inbox,
+                         .host = host,
+                         .sender_id = sender_id,
+                         .first_at = wall_seconds()};
+    struct key16 dk = key_pair((uint64_t)wall_seconds() * 1000, d.id);
+    return rec_put(txn, T_DELIVERIES, KEY16(dk), &delivery_desc, &d, KV_NOOVERWRITE);
+}
+
+/* The Accept (or Reject) of a Follow, from the followed local actor. */
+static int answer_follow(struct kv_txn *txn, struct apply *ap, const char *type,
+                         const char *local_url, uint64_t sender_id, const struct account *follower)
+{
+    const struct kith_config *cfg = ap->core->cfg;
+    uint64_t aid = idgen_next(store_ids(ap->core->st));
+    char id[640];
+    snprintf(id, sizeof(id), "%s/activities/%s/%llu", cfg->public_url,
+             strcmp(type, "Accept") == 0 ? "accept" : "reject", (unsigned long long)aid);
+    cJSON *act = cJSON_CreateObject();
+    cJSON *ctx = cJSON_AddArrayToObject(act, "@context");
+    cJSON_AddItemToArray(ctx, cJSON_CreateString("https://www.w3.org/ns/activitystreams"));
+    cJSON_AddStringToObject(act, "id", id);
+    cJSON_AddStringToObject(act, "type", type);
+    cJSON_AddStringToObject(act, "actor", local_url);
+    cJSON *to = cJSON_AddArrayToObject(act, "to");
+    cJSON_AddItemToArray(to, cJSON_CreateString(ap->actor));
+    /* The Follow as received, so the follower can match it. */
+    cJSON *follow = cJSON_Duplicate(ap->doc, true);
+    cJSON_DeleteItemFromObjectCaseSensitive(follow, "@context");
+    cJSON_AddItemToObject(act, "object", follow);
+    struct str inbox = follower->inbox.len ? follower->inbox : follower->shared_inbox;
+    int rc = inbox.len ? schedule(txn, ap->core, act, aid, sender_id, inbox) : KITH_EINVAL;
+    cJSON_Delete(act);
+    return rc;
+}
+
+static int remote_follower(struct kv_txn *txn, struct apply *ap, struct account *out)
+{
+    uint8_t kind;
+    uint64_t id;
+    int rc = actor_uri_lookup(txn, str_from(ap->actor), &kind, &id);
+    if (rc == KITH_OK && kind != NAME_ACCOUNT)
+        rc = KITH_EINVAL; /* a group following: not supported */
+    if (rc == KITH_OK)
+        rc = account_get(txn, id, ap->a, out);
+    return rc;
+}
+
+static int apply_follow(struct kv_txn *txn, struct apply *ap)
+{
+    const struct kith_config *cfg = ap->core->cfg;
+    const char *object = field_id(ap->doc, "object");
+    uint8_t kind;
+    struct str name;
+    struct account follower;
+    int rc;
+
+    if (!local_actor(cfg, object, &kind, &name)) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "Follow of an actor that is not on this server";
+        return KITH_OK;
+    }
+    if ((rc = remote_follower(txn, ap, &follower))) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "Follow from an unknown actor";
+        return KITH_OK;
+    }
+    int64_t now = wall_seconds();
+    if (kind == NAME_COMMUNITY) {
+        struct community c;
+        if (community_get_local(txn, name, ap->a, &c)) {
+            ap->state = ACTIVITY_REJECTED;
+            ap->note = "Follow of an unknown community";
+            return KITH_OK;
+        }
+        struct membership m;
+        rc = membership_get(txn, c.id, follower.id, ap->a, &m);
+        if (rc == KITH_OK && m.banned) {
+            ap->state = ACTIVITY_REJECTED;
+            ap->note = "banned from the community";
+            return answer_follow(txn, ap, "Reject", object, SENDER_COMMUNITY(c.id), &follower);
+        }
+        bool approve = c.join_mode == JOIN_APPROVAL;
+        if (rc == KITH_ENOTFOUND) {
+            memset(&m, 0, sizeof(m));
+            m.community_id = c.id;
+            m.account_id = follower.id;
+            m.created_at = now;
+        } else if (rc) {
+            return rc;
+        }
+        if (m.role < MEMBER_MEMBER)
+            m.role = approve ? MEMBER_PENDING : MEMBER_MEMBER;
+        m.updated_at = now;
+        m.follow_uri = str_from(ap->id);
+        if ((rc = membership_put(txn, &m)))
+            return rc;
+        /* A public community accepts at once; a private one waits for a moderator. */
+        return approve
+                   ? KITH_OK
+                   : answer_follow(txn, ap, "Accept", object, SENDER_COMMUNITY(c.id), &follower);
+    }
+    struct account target;
+    if (account_get_local(txn, name, ap->a, &target) || target.state != ACCOUNT_ACTIVE) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "Follow of an unknown person";
+        return KITH_OK;
+    }
+    struct follow f = {.follower_id = follower.id,
+                       .target_id = target.id,
+                       .state = target.locked ? FOLLOW_PENDING : FOLLOW_ACCEPTED,
+                       .created_at = now,
+                       .uri = str_from(ap->id)};
+    struct key16 fk = key_pair(follower.id, target.id), rk = key_pair(target.id, follower.id);
+    if ((rc = rec_put(txn, T_FOLLOWS, KEY16(fk), &follow_desc, &f, 0)) ||
+        (rc = kv_put(txn, T_FOLLOWERS, KEY16(rk), STR_LIT(""), 0)))
+        return rc;
+    return target.locked ? KITH_OK : answer_follow(txn, ap, "Accept", object, target.id, &follower);
+}
+
+static int apply_undo_follow(struct kv_txn *txn, struct apply *ap, cJSON *follow)
+{
+    const struct kith_config *cfg = ap->core->cfg;
+    const char *object = field_id(follow, "object");
+    const char *follower_id = field_id(follow, "actor");
+    uint8_t kind;
+    struct str name;
+    struct account follower;
+    int rc;
+    if (!follower_id || strcmp(follower_id, ap->actor) != 0) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "Undo of someone else's Follow";
+        return KITH_OK;
+    }
+    if (!local_actor(cfg, object, &kind, &name) || remote_follower(txn, ap, &follower)) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "Undo of a Follow kith does not know";
+        return KITH_OK;
+    }
+    if (kind == NAME_COMMUNITY) {
+        struct community c;
+        if (community_get_local(txn, name, ap->a, &c))
+            return KITH_OK;
+        struct key16 k = key_pair(c.id, follower.id), r = key_pair(follower.id, c.id);
+        struct membership m;
+        if (membership_get(txn, c.id, follower.id, ap->a, &m) == KITH_OK && m.banned)
+            return KITH_OK; /* a ban outlives leaving */
+        rc = kv_del(txn, T_MEMBERS, KEY16(k));
+        if (rc == KITH_OK)
+            rc = kv_del(txn, T_MEMBER_OF, KEY16(r));
+        return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+    }
+    struct account target;
+    if (account_get_local(txn, name, ap->a, &target))
+        return KITH_OK;
+    struct key16 fk = key_pair(follower.id, target.id), rk = key_pair(target.id, follower.id);
+    rc = kv_del(txn, T_FOLLOWS, KEY16(fk));
+    if (rc == KITH_OK)
+        rc = kv_del(txn, T_FOLLOWERS, KEY16(rk));
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+}
+
+static int apply_entry(struct kv_txn *txn, void *arg)
+{
+    struct apply *ap = arg;
+    struct str seen;
+    int rc = KITH_OK;
+
+    if (kv_get(txn, T_ACTIVITIES, str_from(ap->id), &seen) == KITH_OK)
+        return queue_remove(txn, QUEUE_INBOX, ap->e->seq); /* seen before: applied once */
+    ap->state = ACTIVITY_APPLIED;
+    ap->note = NULL;
+    if (strcmp(ap->type, "Follow") == 0) {
+        rc = apply_follow(txn, ap);
+    } else if (strcmp(ap->type, "Undo") == 0) {
+        cJSON *obj = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
+        cJSON *otype = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, "type") : NULL;
+        if (cJSON_IsString(otype) && strcmp(otype->valuestring, "Follow") == 0) {
+            rc = apply_undo_follow(txn, ap, obj);
+        } else {
+            ap->state = ACTIVITY_STORED;
+            ap->note = "Undo of this kind is not applied yet";
+        }
+    } else {
+        /* Not applied yet (posts, votes, moderation: later issues) or unknown:
+         * kept for inspection and acknowledged. */
+        ap->state = ACTIVITY_STORED;
+        ap->note = "stored for inspection";
+    }
+    if (rc)
+        return rc;
+    struct activity rec = {.type = str_from(ap->type),
+                           .actor = str_from(ap->actor),
+                           .state = ap->state,
+                           .received_at = ap->e->received,
+                           .raw = ap->state == ACTIVITY_APPLIED ? STR_NULL : ap->e->body,
+                           .note = ap->note ? str_from(ap->note) : STR_NULL};
+    if (strlen(ap->id) > 511)
+        rc = KITH_OK; /* an id too long to index is applied but not remembered */
+    else
+        rc = rec_put(txn, T_ACTIVITIES, str_from(ap->id), &activity_desc, &rec, 0);
+    if (!rc)
+        rc = queue_remove(txn, QUEUE_INBOX, ap->e->seq);
+    return rc;
+}
+
+/* Drops an entry that cannot be applied at all. */
+static int apply_drop(struct kv_txn *txn, void *arg)
+{
+    return queue_remove(txn, QUEUE_INBOX, *(uint64_t *)arg);
+}
+
+/* Applies the next entry; KITH_ENOTFOUND when the queue is empty. */
+static int process_one(struct processor *p)
+{
+    struct kv_txn *txn;
+    struct arena a = ARENA_INIT;
+    struct entry e = {0};
+    struct str payload;
+    int rc = store_read_begin(p->core->st, &txn);
+    if (rc)
+        return rc;
+    rc = queue_next(txn, QUEUE_INBOX, 0, &e.seq, &payload);
+    if (rc == KITH_OK)
+        payload = arena_str(&a, payload); /* outlives the read snapshot */
+    kv_txn_abort(txn);
+    if (rc)
+        goto out;
+    cJSON *doc = NULL;
+    if (parse_entry(payload, &e) != KITH_OK ||
+        !(doc = cJSON_ParseWithLength(e.body.ptr, e.body.len))) {
+        log_warn("inbox: dropping unreadable entry %llu", (unsigned long long)e.seq);
+        rc = writer_run(p->core->w, apply_drop, &e.seq);
+        goto out;
+    }
+    struct apply ap = {.core = p->core, .e = &e, .doc = doc, .a = &a};
+    ap.type = field_id(doc, "type");
+    ap.id = field_id(doc, "id");
+    ap.actor = field_id(doc, "actor");
+    if (!ap.type || !ap.id || !ap.actor)
+        rc = writer_run(p->core->w, apply_drop, &e.seq);
+    else
+        rc = writer_run(p->core->w, apply_entry, &ap);
+    cJSON_Delete(doc);
+    if (rc)
+        log_error("inbox: cannot apply entry %llu: %s", (unsigned long long)e.seq,
+                  kith_strerror(rc));
+    else
+        atomic_fetch_add(&p->done, 1);
+out:
+    arena_release(&a);
+    return rc;
+}
+
+static void *processor_main(void *arg)
+{
+    struct processor *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        if (!p->kicked && !p->stopping) {
+            /* Wake at least every second: entries queued before a restart. */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&p->wake, &p->lock, &until);
+        }
+        bool stop = p->stopping;
+        p->kicked = false;
+        pthread_mutex_unlock(&p->lock);
+        if (stop)
+            break;
+        int rc;
+        while ((rc = process_one(p)) == KITH_OK) {
+            pthread_mutex_lock(&p->lock);
+            stop = p->stopping;
+            pthread_mutex_unlock(&p->lock);
+            if (stop)
+                break;
+        }
+        if (rc != KITH_ENOTFOUND && !stop) {
+            /* A storage failure: wait before trying the same entry again. */
+            struct timespec pause = {1, 0};
+            nanosleep(&pause, NULL);
+        }
+    }
+    return NULL;
+}
+
+int processor_start(struct core *core, struct processor **out)
+{
+    struct processor *p = xcalloc(1, sizeof(*p));
+    p->core = core;
+    atomic_init(&p->done, 0);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    if (pthread_create(&p->thread, NULL, processor_main, p) != 0) {
+        free(p);
+        return KITH_EIO;
+    }
+    *out = p;
+    return KITH_OK;
+}
+
+void processor_kick(struct processor *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->kicked = true;
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void processor_stop(struct processor *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    pthread_join(p->thread, NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    free(p);
+}
+
+uint64_t processor_done(struct processor *p)
+{
+    return atomic_load(&p->done);
+}
