@@ -35,6 +35,9 @@ void config_defaults(struct kith_config *cfg)
     cfg->rate_limit_burst = 3000;
     cfg->rate_limit_secs = 300;
     cfg->registrations = REG_APPROVAL;
+    cfg->delivery_retry_base_ms = 30 * 1000;
+    cfg->delivery_give_up_after_ms = 4ull * 24 * 3600 * 1000;
+    cfg->delivery_dead_after_ms = 24ull * 3600 * 1000;
 }
 
 void config_free(struct kith_config *cfg)
@@ -105,6 +108,36 @@ int config_parse_size(struct str v, uint64_t *out)
         mult = 1ull << 30;
     else if (str_eq_nocase(unit, STR_LIT("t")) || str_eq_nocase(unit, STR_LIT("tib")))
         mult = 1ull << 40;
+    else
+        return KITH_EINVAL;
+    if (n > UINT64_MAX / mult)
+        return KITH_EINVAL;
+    *out = n * mult;
+    return KITH_OK;
+}
+
+int config_parse_duration(struct str v, uint64_t *out)
+{
+    size_t i = 0;
+    uint64_t n = 0, mult;
+    while (i < v.len && isdigit((unsigned char)v.ptr[i])) {
+        if (n > UINT64_MAX / 10 - 9)
+            return KITH_EINVAL;
+        n = n * 10 + (uint64_t)(v.ptr[i++] - '0');
+    }
+    struct str unit = str_make(v.ptr + i, v.len - i);
+    if (i == 0 || unit.len == 0)
+        return KITH_EINVAL;
+    if (str_eq(unit, STR_LIT("ms")))
+        mult = 1;
+    else if (str_eq(unit, STR_LIT("s")))
+        mult = 1000;
+    else if (str_eq(unit, STR_LIT("m")))
+        mult = 60 * 1000;
+    else if (str_eq(unit, STR_LIT("h")))
+        mult = 3600 * 1000;
+    else if (str_eq(unit, STR_LIT("d")))
+        mult = 24ull * 3600 * 1000;
     else
         return KITH_EINVAL;
     if (n > UINT64_MAX / mult)
@@ -361,6 +394,18 @@ static const char *set_key(struct kith_config *cfg, struct str k, struct str v, 
     }
     if (str_eq_cstr(k, "rate_limit"))
         return parse_rate(cfg, v);
+    if (str_eq_cstr(k, "delivery_retry_base") || str_eq_cstr(k, "delivery_give_up_after") ||
+        str_eq_cstr(k, "delivery_dead_after")) {
+        if (config_parse_duration(v, &n) || n == 0)
+            return "expected a duration such as 500ms, 30s, 5m, 2h or 3d";
+        if (str_eq_cstr(k, "delivery_retry_base"))
+            cfg->delivery_retry_base_ms = n;
+        else if (str_eq_cstr(k, "delivery_give_up_after"))
+            cfg->delivery_give_up_after_ms = n;
+        else
+            cfg->delivery_dead_after_ms = n;
+        return NULL;
+    }
     if (str_eq_cstr(k, "resolve"))
         return parse_resolve(cfg, v);
     if (str_eq_cstr(k, "allow_private_addresses"))

@@ -33,22 +33,25 @@ struct config_resolve {
 };
 
 struct kith_config {
-    char *domain;              /* host name in handles; may carry :port for local testing */
-    char *public_url;          /* scheme://host[:port], no trailing slash */
-    char *data_dir;            /* absolute or relative to the config file's directory */
-    char *tls_cert;            /* PEM chain for listeners marked tls */
-    char *tls_key;             /* PEM private key */
-    char *ca_file;             /* extra CA for outbound TLS, or NULL */
-    char *title;               /* instance name shown to apps and peers */
-    char *description;         /* instance description */
-    char *contact_email;       /* admin contact */
-    uint64_t map_size;         /* LMDB map size in bytes (sparse) */
-    uint64_t max_body_bytes;   /* request body ceiling for every route */
-    uint64_t max_header_bytes; /* request header ceiling */
-    unsigned threads;          /* event-loop threads; 0 = number of cores */
-    unsigned timeout_secs;     /* idle / read / write timeout of a connection */
-    unsigned rate_limit_burst; /* requests per client address... */
-    unsigned rate_limit_secs;  /* ...per this many seconds; 0 burst = off */
+    char *domain;                    /* host name in handles; may carry :port for local testing */
+    char *public_url;                /* scheme://host[:port], no trailing slash */
+    char *data_dir;                  /* absolute or relative to the config file's directory */
+    char *tls_cert;                  /* PEM chain for listeners marked tls */
+    char *tls_key;                   /* PEM private key */
+    char *ca_file;                   /* extra CA for outbound TLS, or NULL */
+    char *title;                     /* instance name shown to apps and peers */
+    char *description;               /* instance description */
+    char *contact_email;             /* admin contact */
+    uint64_t map_size;               /* LMDB map size in bytes (sparse) */
+    uint64_t max_body_bytes;         /* request body ceiling for every route */
+    uint64_t max_header_bytes;       /* request header ceiling */
+    unsigned threads;                /* event-loop threads; 0 = number of cores */
+    unsigned timeout_secs;           /* idle / read / write timeout of a connection */
+    unsigned rate_limit_burst;       /* requests per client address... */
+    unsigned rate_limit_secs;        /* ...per this many seconds; 0 burst = off */
+    uint64_t delivery_retry_base_ms; /* first retry delay; doubles each attempt */
+    uint64_t delivery_give_up_after_ms; /* a delivery older than this is dropped */
+    uint64_t delivery_dead_after_ms;    /* a host failing this long is marked dead */
     bool allow_private_addresses;
     enum registrations registrations;
     struct config_listen *listens;
@@ -72,5 +75,7 @@ void config_free(struct kith_config *cfg);
 unsigned config_threads(const struct kith_config *cfg);
 /* Parses "64G", "512MiB", "1048576" into bytes. */
 int config_parse_size(struct str s, uint64_t *out);
+/* Parses "250ms", "30s", "5m", "2h", "3d" into milliseconds. */
+int config_parse_duration(struct str s, uint64_t *out);
 
 #endif

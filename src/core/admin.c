@@ -3,8 +3,10 @@
 
 #include "../../storage/queue.h"
 #include "../base/err.h"
+#include "../base/mem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,7 +25,8 @@ const char admin_usage[] =
     "  backup DEST                           consistent copy, also while kithd runs\n"
     "  restore SRC                           put a backup in place (kithd stopped)\n"
     "  migrate                               upgrade the database schema (kithd stopped)\n"
-    "  stats\n";
+    "  stats\n"
+    "  federation status                     delivery queue, failures and dead hosts per peer\n";
 
 static int usage(struct admin_env *env, const char *what)
 {
@@ -319,6 +322,93 @@ static int cmd_stats(struct admin_env *env)
     return 0;
 }
 
+/* ---- federation status ---- */
+
+struct peer {
+    char host[256];
+    uint64_t queued;
+};
+
+static int cmd_federation(struct admin_env *env, int argc, char **argv)
+{
+    struct kv_txn *txn;
+    struct kv_cursor *c;
+    struct str key, val;
+    struct arena a = ARENA_INIT;
+    struct peer *peers = NULL;
+    size_t npeers = 0, cap = 0;
+    uint64_t total = 0;
+    int rc;
+
+    if (argc != 2 || strcmp(argv[1], "status") != 0)
+        return usage(env, "federation takes 'status'");
+    if ((rc = store_read_begin(env->core->st, &txn)))
+        return error(env, kith_strerror(rc));
+    /* Pending deliveries per destination host. */
+    if (kv_cursor_open(txn, T_DELIVERIES, &c) == KITH_OK) {
+        for (rc = kv_cursor_first(c, &key, &val); rc == KITH_OK;
+             rc = kv_cursor_next(c, &key, &val)) {
+            struct delivery d;
+            if (key.len != 16 || record_decode(&delivery_desc, val, &a, &d))
+                continue;
+            total++;
+            size_t i = 0;
+            while (i < npeers && !(strlen(peers[i].host) == d.host.len &&
+                                   memcmp(peers[i].host, d.host.ptr, d.host.len) == 0))
+                i++;
+            if (i == npeers) {
+                if (npeers == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    peers = xrealloc(peers, cap * sizeof(*peers));
+                }
+                memset(&peers[i], 0, sizeof(peers[i]));
+                snprintf(peers[i].host, sizeof(peers[i].host), "%.*s", (int)d.host.len, d.host.ptr);
+                npeers++;
+            }
+            peers[i].queued++;
+        }
+        kv_cursor_close(c);
+    }
+    buf_printf(env->out, "%-40s %8s %8s %-17s %s\n", "HOST", "QUEUED", "FAILURES", "DEAD SINCE",
+               "LAST ERROR");
+    /* Every host with delivery state, then hosts with jobs but no state yet. */
+    if (kv_cursor_open(txn, T_HOSTS, &c) == KITH_OK) {
+        for (rc = kv_cursor_first(c, &key, &val); rc == KITH_OK;
+             rc = kv_cursor_next(c, &key, &val)) {
+            struct host h;
+            if (record_decode(&host_desc, val, &a, &h))
+                continue;
+            uint64_t queued = 0;
+            for (size_t i = 0; i < npeers; i++)
+                if (strlen(peers[i].host) == key.len &&
+                    memcmp(peers[i].host, key.ptr, key.len) == 0) {
+                    queued = peers[i].queued;
+                    peers[i].queued = UINT64_MAX; /* printed here */
+                }
+            char dead[32] = "-";
+            if (h.dead_since)
+                format_time(h.dead_since, dead, sizeof(dead));
+            buf_printf(env->out, "%-40.*s %8llu %8u %-17s %.*s\n", (int)key.len, key.ptr,
+                       (unsigned long long)queued, h.failures, dead, (int)h.last_error.len,
+                       h.last_error.ptr);
+        }
+        kv_cursor_close(c);
+    }
+    for (size_t i = 0; i < npeers; i++)
+        if (peers[i].queued != UINT64_MAX)
+            buf_printf(env->out, "%-40s %8llu %8u %-17s %s\n", peers[i].host,
+                       (unsigned long long)peers[i].queued, 0u, "-", "");
+    kv_txn_abort(txn);
+    arena_release(&a);
+    free(peers);
+    buf_printf(env->out, "deliveries queued: %llu\n", (unsigned long long)total);
+    if (env->delivery_live)
+        env->delivery_live(env->delivery_arg, env->out);
+    else
+        buf_printf(env->out, "kithd is not running: nothing is in flight\n");
+    return 0;
+}
+
 int admin_exec(struct admin_env *env, int argc, char **argv)
 {
     if (argc < 1)
@@ -328,6 +418,8 @@ int admin_exec(struct admin_env *env, int argc, char **argv)
         return cmd_user(env, argc, argv);
     if (strcmp(cmd, "community") == 0)
         return cmd_community(env, argc, argv);
+    if (strcmp(cmd, "federation") == 0)
+        return cmd_federation(env, argc, argv);
     if (strcmp(cmd, "stats") == 0) {
         if (argc != 1)
             return usage(env, "stats takes no arguments");

@@ -20,6 +20,10 @@ struct admin_env {
     struct str input; /* the client's standard input (--password-stdin) */
     struct buf *out;  /* what to print on standard output */
     struct buf *err;  /* what to print on standard error */
+    /* Inside kithd: appends live delivery figures (in flight, delivered,
+     * retried, dropped since start) to out; NULL in kithctl's own process. */
+    void (*delivery_live)(void *arg, struct buf *out);
+    void *delivery_arg;
 };
 
 /* Runs argv (argv[0] is the command, e.g. "user"). Returns the exit status:

@@ -164,6 +164,34 @@ static void test_config_relative_data_dir_follows_the_file(void **state)
     rm_tree(dir);
 }
 
+static void test_config_durations(void **state)
+{
+    (void)state;
+    uint64_t v;
+    struct kith_config cfg;
+    char err[256];
+    assert_int_equal(config_parse_duration(STR_LIT("250ms"), &v), 0);
+    assert_int_equal(v, 250);
+    assert_int_equal(config_parse_duration(STR_LIT("3d"), &v), 0);
+    assert_int_equal(v, 3ull * 24 * 3600 * 1000);
+    assert_int_not_equal(config_parse_duration(STR_LIT("3"), &v), 0);
+    assert_int_not_equal(config_parse_duration(STR_LIT("3w"), &v), 0);
+    assert_int_equal(config_parse(&cfg, "t.conf",
+                                  "delivery_retry_base = 200ms\ndelivery_give_up_after = 5s\n"
+                                  "delivery_dead_after = 2s\n",
+                                  strlen("delivery_retry_base = 200ms\ndelivery_give_up_after = "
+                                         "5s\ndelivery_dead_after = 2s\n"),
+                                  err, sizeof(err)),
+                     0);
+    assert_int_equal(cfg.delivery_retry_base_ms, 200);
+    assert_int_equal(cfg.delivery_give_up_after_ms, 5000);
+    assert_int_equal(cfg.delivery_dead_after_ms, 2000);
+    config_free(&cfg);
+    assert_int_not_equal(parse(&cfg, "delivery_retry_base = soon\n", err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "t.conf:1: delivery_retry_base"));
+    config_free(&cfg);
+}
+
 static void test_config_sizes(void **state)
 {
     (void)state;
@@ -189,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_config_unreadable_file_names_it),
         cmocka_unit_test(test_config_relative_data_dir_follows_the_file),
         cmocka_unit_test(test_config_sizes),
+        cmocka_unit_test(test_config_durations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,512 @@
+/* federation/deliver.c: the delivery engine. */
+#include "deliver.h"
+
+#include "../src/base/err.h"
+#include "../src/base/log.h"
+#include "../src/base/mem.h"
+#include "fetch.h"
+#include "httpsig.h"
+#include "keys.h"
+
+#include <event2/event.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define TICK_MS          200
+#define MAX_STARTS       512   /* jobs started per tick */
+#define WINDOW_START     4     /* requests in flight per host, at first */
+#define WINDOW_MAX       64
+#define DEAD_PROBE_MS    (6ull * 3600 * 1000) /* how often a dead host is tried */
+#define MAX_BACKOFF_MS   (6ull * 3600 * 1000)
+#define HOST_SLOTS       1024
+#define SENDER_KEYS      256
+
+struct hoststate {
+    char name[256];
+    unsigned in_flight, window;
+    bool used;
+};
+
+struct sender_key {
+    uint64_t sender;
+    EVP_PKEY *key;
+    char key_id[600];
+};
+
+struct job;
+
+struct deliverer {
+    struct core *core;
+    const struct kith_config *cfg;
+    pthread_t thread;
+    struct event_base *base;
+    struct fetcher *fetch;
+    struct event *tick, *kick, *stop, *mail_ev;
+    pthread_mutex_t mail_lock; /* guards mail */
+    struct job *mail;          /* outcomes made durable, to finish on the loop */
+    struct job *active;        /* requests in flight (loop thread only) */
+    struct job *finishing;     /* outcomes being written (loop thread only) */
+    struct hoststate hosts[HOST_SLOTS];
+    struct sender_key keys[SENDER_KEYS];
+    atomic_ulong delivered, retried, dropped, in_flight;
+    bool stopping;
+};
+
+struct job {
+    struct job *next;      /* in active, then in finishing */
+    struct job *mail_next; /* in mail (guarded by mail_lock) */
+    struct deliverer *d;
+    struct key16 sched;    /* its key in table deliveries */
+    struct arena a;
+    struct delivery rec;
+    struct str body;
+    struct sender_key *sk;
+    struct hoststate *host;
+    struct writer_req req;
+    int outcome;           /* enum below */
+    int64_t next_due_ms;
+    char error[200];
+};
+
+enum { OUT_DELIVERED, OUT_RETRY, OUT_DROP };
+
+/* ---- helpers ---- */
+
+static uint64_t now_ms(void)
+{
+    return clock_now_ms(clock_system());
+}
+
+static struct hoststate *host_slot(struct deliverer *d, struct str name)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < name.len; i++)
+        h = (h ^ (unsigned char)name.ptr[i]) * 1099511628211ull;
+    for (unsigned probe = 0; probe < HOST_SLOTS; probe++) {
+        struct hoststate *s = &d->hosts[(h + probe) % HOST_SLOTS];
+        if (!s->used) {
+            s->used = true;
+            snprintf(s->name, sizeof(s->name), "%.*s", (int)name.len, name.ptr);
+            s->window = WINDOW_START;
+            return s;
+        }
+        if (strlen(s->name) == name.len && memcmp(s->name, name.ptr, name.len) == 0)
+            return s;
+    }
+    return NULL; /* more than HOST_SLOTS hosts in flight at once: wait */
+}
+
+static struct sender_key *sender(struct deliverer *d, struct kv_txn *txn, uint64_t id,
+                                 struct arena *a)
+{
+    struct sender_key *free_slot = NULL;
+    for (int i = 0; i < SENDER_KEYS; i++) {
+        if (d->keys[i].key && d->keys[i].sender == id)
+            return &d->keys[i];
+        if (!d->keys[i].key && !free_slot)
+            free_slot = &d->keys[i];
+    }
+    if (!free_slot) { /* full: forget one (cheap to reload) */
+        free_slot = &d->keys[id % SENDER_KEYS];
+        EVP_PKEY_free(free_slot->key);
+        free_slot->key = NULL;
+    }
+    const char *base = d->cfg->public_url;
+    struct str pem = STR_NULL;
+    if (id == 0) {
+        if (kv_get(txn, T_META, STR_LIT("instance_private_key"), &pem))
+            return NULL;
+        snprintf(free_slot->key_id, sizeof(free_slot->key_id), "%s/actor#main-key", base);
+    } else if (SENDER_IS_COMMUNITY(id)) {
+        struct community c;
+        if (community_get(txn, id & ~(1ull << 63), a, &c))
+            return NULL;
+        pem = c.private_key;
+        snprintf(free_slot->key_id, sizeof(free_slot->key_id), "%s/c/%.*s#main-key", base,
+                 (int)c.name.len, c.name.ptr);
+    } else {
+        struct account acct;
+        if (account_get(txn, id, a, &acct))
+            return NULL;
+        pem = acct.private_key;
+        snprintf(free_slot->key_id, sizeof(free_slot->key_id), "%s/u/%.*s#main-key", base,
+                 (int)acct.name.len, acct.name.ptr);
+    }
+    BIO *b = BIO_new_mem_buf(pem.ptr, (int)pem.len);
+    free_slot->key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    if (!free_slot->key)
+        return NULL;
+    free_slot->sender = id;
+    return free_slot;
+}
+
+static int sign_job(void *arg, const char *method, const char *host, const char *target,
+                    const char *date, struct str digest, struct buf *out)
+{
+    struct sender_key *sk = arg;
+    return httpsig_sign_cavage(sk->key, str_from(sk->key_id), str_from(method), str_from(target),
+                               str_from(host), str_from(date), digest, out);
+}
+
+static uint64_t backoff_ms(const struct kith_config *cfg, uint32_t attempts)
+{
+    uint64_t delay = cfg->delivery_retry_base_ms;
+    for (uint32_t i = 1; i < attempts && delay < MAX_BACKOFF_MS; i++)
+        delay *= 2;
+    if (delay > MAX_BACKOFF_MS)
+        delay = MAX_BACKOFF_MS;
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+        r = (uint32_t)now_ms();
+    /* +-25% jitter, so retries to one host do not arrive together. */
+    return delay * 3 / 4 + (delay / 2) * (r % 1000) / 1000;
+}
+
+/* ---- outcomes: written durably, then finished on the loop ---- */
+
+static int apply_outcome(struct kv_txn *txn, void *arg)
+{
+    struct job *j = arg;
+    struct deliverer *d = j->d;
+    struct arena a = ARENA_INIT;
+    struct host h;
+    int64_t now = (int64_t)(now_ms() / 1000);
+    int rc = kv_del(txn, T_DELIVERIES, KEY16(j->sched));
+    if (rc == KITH_ENOTFOUND)
+        rc = KITH_OK; /* already rescheduled by an earlier run */
+    if (rc)
+        goto out;
+    if (j->rec.host.len) {
+        if (rec_get(txn, T_HOSTS, j->rec.host, &host_desc, &a, &h) != KITH_OK)
+            memset(&h, 0, sizeof(h));
+        if (j->outcome == OUT_DELIVERED) {
+            h.failures = 0;
+            h.first_failure_at = 0;
+            h.dead_since = 0;
+            h.last_success_at = now;
+            h.delivered++;
+        } else if (j->outcome == OUT_RETRY) {
+            if (h.failures++ == 0)
+                h.first_failure_at = now;
+            h.last_failure_at = now;
+            h.last_error = str_from(j->error);
+            if (!h.dead_since &&
+                (uint64_t)(now - h.first_failure_at) * 1000 >= d->cfg->delivery_dead_after_ms)
+                h.dead_since = now;
+        }
+        if ((rc = rec_put(txn, T_HOSTS, j->rec.host, &host_desc, &h, 0)))
+            goto out;
+    }
+    if (j->outcome == OUT_RETRY) {
+        j->rec.attempts++;
+        j->rec.last_error = str_from(j->error);
+        uint64_t delay = backoff_ms(d->cfg, j->rec.attempts);
+        if (h.dead_since && delay < DEAD_PROBE_MS)
+            delay = d->cfg->delivery_dead_after_ms < DEAD_PROBE_MS ? d->cfg->delivery_dead_after_ms
+                                                                   : DEAD_PROBE_MS;
+        j->next_due_ms = (int64_t)(now_ms() + delay);
+        struct key16 k = key_pair((uint64_t)j->next_due_ms, j->rec.id);
+        rc = rec_put(txn, T_DELIVERIES, KEY16(k), &delivery_desc, &j->rec, 0);
+    }
+out:
+    arena_release(&a);
+    return rc;
+}
+
+static void outcome_durable(void *arg, int rc)
+{
+    struct job *j = arg;
+    struct deliverer *d = j->d;
+    if (rc)
+        log_error("delivery: cannot record the outcome for %.*s: %s", (int)j->rec.inbox.len,
+                  j->rec.inbox.ptr, kith_strerror(rc));
+    pthread_mutex_lock(&d->mail_lock);
+    j->mail_next = d->mail;
+    d->mail = j;
+    pthread_mutex_unlock(&d->mail_lock);
+    event_active(d->mail_ev, EV_READ, 0);
+}
+
+static void unlink_from(struct job **list, struct job *j)
+{
+    for (struct job **pp = list; *pp; pp = &(*pp)->next)
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+}
+
+static void unlink_active(struct deliverer *d, struct job *j)
+{
+    unlink_from(&d->active, j);
+}
+
+static void free_job(struct job *j)
+{
+    arena_release(&j->a);
+    free(j);
+}
+
+static void on_mail(evutil_socket_t fd, short what, void *arg)
+{
+    struct deliverer *d = arg;
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&d->mail_lock);
+    struct job *list = d->mail;
+    d->mail = NULL;
+    pthread_mutex_unlock(&d->mail_lock);
+    while (list) {
+        struct job *next = list->mail_next;
+        /* Its outcome is on disk: now it may leave the in-flight set. */
+        unlink_from(&d->finishing, list);
+        free_job(list);
+        atomic_fetch_sub(&d->in_flight, 1);
+        list = next;
+    }
+}
+
+/* ---- sending ---- */
+
+static void record(struct job *j, int outcome, const char *why)
+{
+    struct deliverer *d = j->d;
+    int64_t age_ms = (int64_t)now_ms() - j->rec.first_at * 1000;
+    if (outcome == OUT_RETRY && (uint64_t)age_ms >= d->cfg->delivery_give_up_after_ms) {
+        outcome = OUT_DROP;
+        log_warn("delivery: giving up on %.*s after %u attempts: %s", (int)j->rec.inbox.len,
+                 j->rec.inbox.ptr, j->rec.attempts + 1, why);
+    }
+    j->outcome = outcome;
+    snprintf(j->error, sizeof(j->error), "%s", why);
+    if (outcome == OUT_DELIVERED)
+        atomic_fetch_add(&d->delivered, 1);
+    else if (outcome == OUT_RETRY)
+        atomic_fetch_add(&d->retried, 1);
+    else
+        atomic_fetch_add(&d->dropped, 1);
+    /* Adaptive window: grow on success, halve on failure. */
+    if (j->host) {
+        j->host->in_flight--;
+        if (outcome == OUT_DELIVERED && j->host->window < WINDOW_MAX)
+            j->host->window++;
+        else if (outcome == OUT_RETRY && j->host->window > 1)
+            j->host->window /= 2;
+    }
+    j->req = (struct writer_req){.apply = apply_outcome, .done = outcome_durable, .arg = j};
+    if (writer_submit(d->core->w, &j->req) != KITH_OK) {
+        /* Stopping: the job stays scheduled as it was. */
+        unlink_active(d, j);
+        free_job(j);
+        atomic_fetch_sub(&d->in_flight, 1);
+        return;
+    }
+    /* Still counted in flight until its outcome is durable (on_mail). */
+    unlink_active(d, j);
+    j->next = d->finishing;
+    d->finishing = j;
+}
+
+static void on_response(const struct fetch_result *r, void *arg)
+{
+    struct job *j = arg;
+    char why[200];
+    if (r->err == KITH_ESTOPPED) { /* stopping: the job stays scheduled as it was */
+        struct deliverer *d = j->d;
+        unlink_active(d, j);
+        if (j->host)
+            j->host->in_flight--;
+        free_job(j);
+        atomic_fetch_sub(&d->in_flight, 1);
+        return;
+    }
+    if (r->err) {
+        snprintf(why, sizeof(why), "%s", r->why ? r->why : kith_strerror(r->err));
+        /* A refused address or a bad URL will not get better. */
+        record(j, r->err == KITH_EDENIED || r->err == KITH_EINVAL ? OUT_DROP : OUT_RETRY, why);
+        return;
+    }
+    snprintf(why, sizeof(why), "HTTP %d", r->status);
+    if (r->status >= 200 && r->status < 300)
+        record(j, OUT_DELIVERED, "");
+    else if (r->status == 408 || r->status == 429 || r->status >= 500)
+        record(j, OUT_RETRY, why);
+    else /* 4xx: the receiver refuses this activity; resending will not help */
+        record(j, OUT_DROP, why);
+}
+
+static bool in_flight(struct deliverer *d, uint64_t job_id)
+{
+    for (struct job *j = d->active; j; j = j->next)
+        if (j->rec.id == job_id)
+            return true;
+    for (struct job *j = d->finishing; j; j = j->next)
+        if (j->rec.id == job_id)
+            return true;
+    return false;
+}
+
+static void pump(struct deliverer *d)
+{
+    struct kv_txn *txn;
+    struct kv_cursor *c;
+    struct str key, val;
+    struct key8 ak;
+    unsigned started = 0;
+    uint64_t now = now_ms();
+
+    if (d->stopping || store_read_begin(d->core->st, &txn))
+        return;
+    if (kv_cursor_open(txn, T_DELIVERIES, &c)) {
+        kv_txn_abort(txn);
+        return;
+    }
+    for (int rc = kv_cursor_first(c, &key, &val); rc == KITH_OK && started < MAX_STARTS;
+         rc = kv_cursor_next(c, &key, &val)) {
+        if (key.len != 16)
+            continue;
+        if (be64_get((const unsigned char *)key.ptr) > now)
+            break; /* the schedule is in due order */
+        uint64_t job_id = be64_get((const unsigned char *)key.ptr + 8);
+        if (in_flight(d, job_id))
+            continue;
+        struct job *j = xcalloc(1, sizeof(*j));
+        j->d = d;
+        memcpy(j->sched.b, key.ptr, 16);
+        struct str body;
+        if (record_decode(&delivery_desc, val, &j->a, &j->rec) ||
+            (ak = key_id(j->rec.activity_id), kv_get(txn, T_OUTGOING, KEY8(ak), &body)) ||
+            !(j->sk = sender(d, txn, j->rec.sender_id, &j->a))) {
+            log_error("delivery: job %llu is unreadable; dropping it",
+                      (unsigned long long)job_id);
+            j->outcome = OUT_DROP;
+            snprintf(j->error, sizeof(j->error), "unreadable job");
+            atomic_fetch_add(&d->in_flight, 1);
+            j->next = d->active;
+            d->active = j;
+            record(j, OUT_DROP, "unreadable job");
+            continue;
+        }
+        j->host = host_slot(d, j->rec.host);
+        if (!j->host || j->host->in_flight >= j->host->window) {
+            free_job(j);
+            continue;
+        }
+        j->body = arena_str(&j->a, body);
+        j->host->in_flight++;
+        j->next = d->active;
+        d->active = j;
+        atomic_fetch_add(&d->in_flight, 1);
+        started++;
+        char *url = arena_strndup(&j->a, j->rec.inbox.ptr, j->rec.inbox.len);
+        struct fetch_opts o = {.method = "POST",
+                               .content_type = "application/activity+json",
+                               .body = j->body,
+                               .sign = sign_job,
+                               .sign_arg = j->sk,
+                               .max_body = 64 << 10,
+                               .timeout_secs = 30};
+        if (fetch_start(d->fetch, url, &o, on_response, j) != KITH_OK)
+            record(j, OUT_DROP, "cannot start the request");
+    }
+    kv_cursor_close(c);
+    kv_txn_abort(txn);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pump(arg);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    struct deliverer *d = arg;
+    (void)fd;
+    (void)what;
+    d->stopping = true;
+    event_base_loopexit(d->base, NULL);
+}
+
+static void *deliver_main(void *arg)
+{
+    struct deliverer *d = arg;
+    event_base_dispatch(d->base);
+    return NULL;
+}
+
+int deliverer_start(struct core *core, struct deliverer **out, char *err, size_t errlen)
+{
+    struct deliverer *d = xcalloc(1, sizeof(*d));
+    struct timeval tick = {0, TICK_MS * 1000};
+    d->core = core;
+    d->cfg = core->cfg;
+    pthread_mutex_init(&d->mail_lock, NULL);
+    d->base = event_base_new();
+    if (!d->base || fetcher_new(d->base, core->cfg, &d->fetch, err, errlen)) {
+        if (d->base)
+            event_base_free(d->base);
+        free(d);
+        return KITH_EIO;
+    }
+    d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+    d->kick = event_new(d->base, -1, 0, on_tick, d);
+    d->stop = event_new(d->base, -1, 0, on_stop, d);
+    d->mail_ev = event_new(d->base, -1, 0, on_mail, d);
+    event_add(d->tick, &tick);
+    if (pthread_create(&d->thread, NULL, deliver_main, d) != 0) {
+        snprintf(err, errlen, "cannot start the delivery thread");
+        return KITH_EIO;
+    }
+    *out = d;
+    return KITH_OK;
+}
+
+void deliverer_kick(struct deliverer *d)
+{
+    if (d)
+        event_active(d->kick, EV_READ, 0);
+}
+
+void deliverer_stop(struct deliverer *d)
+{
+    if (!d)
+        return;
+    event_active(d->stop, EV_READ, 0);
+    pthread_join(d->thread, NULL);
+    /* Responses still owed: the fetcher cancels them (done with KITH_ESTOPPED). */
+    fetcher_free(d->fetch);
+    /* Wait for the outcomes being written (the writer outlives us). */
+    while (d->finishing) {
+        on_mail(-1, 0, d);
+        if (d->finishing) {
+            struct timespec pause = {0, 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    event_free(d->tick);
+    event_free(d->kick);
+    event_free(d->stop);
+    event_free(d->mail_ev);
+    event_base_free(d->base);
+    for (int i = 0; i < SENDER_KEYS; i++)
+        EVP_PKEY_free(d->keys[i].key);
+    pthread_mutex_destroy(&d->mail_lock);
+    free(d);
+}
+
+void deliverer_stats(struct deliverer *d, struct deliver_stats *out)
+{
+    out->delivered = atomic_load(&d->delivered);
+    out->retried = atomic_load(&d->retried);
+    out->dropped = atomic_load(&d->dropped);
+    out->in_flight = atomic_load(&d->in_flight);
+}
