@@ -18,14 +18,14 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define TICK_MS          200
-#define MAX_STARTS       512   /* jobs started per tick */
-#define WINDOW_START     4     /* requests in flight per host, at first */
-#define WINDOW_MAX       64
-#define DEAD_PROBE_MS    (6ull * 3600 * 1000) /* how often a dead host is tried */
-#define MAX_BACKOFF_MS   (6ull * 3600 * 1000)
-#define HOST_SLOTS       1024
-#define SENDER_KEYS      256
+#define TICK_MS        200
+#define MAX_STARTS     512 /* jobs started per tick */
+#define WINDOW_START   4   /* requests in flight per host, at first */
+#define WINDOW_MAX     64
+#define DEAD_PROBE_MS  (6ull * 3600 * 1000) /* how often a dead host is tried */
+#define MAX_BACKOFF_MS (6ull * 3600 * 1000)
+#define HOST_SLOTS     1024
+#define SENDER_KEYS    256
 
 struct hoststate {
     char name[256];
@@ -62,14 +62,14 @@ struct job {
     struct job *next;      /* in active, then in finishing */
     struct job *mail_next; /* in mail (guarded by mail_lock) */
     struct deliverer *d;
-    struct key16 sched;    /* its key in table deliveries */
+    struct key16 sched; /* its key in table deliveries */
     struct arena a;
     struct delivery rec;
     struct str body;
     struct sender_key *sk;
     struct hoststate *host;
     struct writer_req req;
-    int outcome;           /* enum below */
+    int outcome; /* enum below */
     int64_t next_due_ms;
     char error[200];
 };
@@ -384,8 +384,7 @@ static void pump(struct deliverer *d)
         if (record_decode(&delivery_desc, val, &j->a, &j->rec) ||
             (ak = key_id(j->rec.activity_id), kv_get(txn, T_OUTGOING, KEY8(ak), &body)) ||
             !(j->sk = sender(d, txn, j->rec.sender_id, &j->a))) {
-            log_error("delivery: job %llu is unreadable; dropping it",
-                      (unsigned long long)job_id);
+            log_error("delivery: job %llu is unreadable; dropping it", (unsigned long long)job_id);
             j->outcome = OUT_DROP;
             snprintf(j->error, sizeof(j->error), "unreadable job");
             atomic_fetch_add(&d->in_flight, 1);
