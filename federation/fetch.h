@@ -26,7 +26,9 @@
  * duplicate.
  *
  * Thread: a fetcher and its fetches belong to the one loop thread that runs
- * its event_base; call everything from that thread.
+ * its event_base; call everything from that thread (fetcher_free also from
+ * the thread that stopped the loop, after it returned). The process ignores
+ * SIGPIPE (kithd does): a peer may close while a request is being written.
  * Owned: fetcher_free() releases the fetcher; fetch_start copies what it is
  * given; a result's strings and body are valid only during the callback.
  */
@@ -56,8 +58,13 @@ struct fetcher; /* one per event loop (event_base); not thread-safe */
 int fetcher_new(struct event_base *base, const struct kith_config *cfg, struct fetcher **out,
                 char *err, size_t errlen);
 /* Cancels every pending fetch, calling its done with KITH_ESTOPPED before
- * returning, closes idle connections and frees the fetcher. Not from inside a
- * done callback that fetcher_free itself is running. NULL is fine. */
+ * returning, closes idle connections and frees the fetcher. A done callback
+ * may call it, except one that fetcher_free itself is running; so may the
+ * thread that stopped the loop, once the loop has returned. With a lookup in
+ * flight (or from a done callback run by a lookup) the resolver is left to
+ * the loop, which frees it on its next turn: a caller whose loop will not run
+ * again calls event_base_loop(base, EVLOOP_NONBLOCK) once after this, before
+ * event_base_free, or it leaks. NULL is fine. */
 void fetcher_free(struct fetcher *f);
 /* The fetcher's resolver (borrowed), for tests that point it at a name server
  * of their own. */
@@ -84,9 +91,9 @@ struct fetch_opts {
     int max_redirects;     /* default 3 (negative: none followed); GET only */
 };
 
-#define FETCH_ACCEPT_AP                                                                            \
-    "application/activity+json, application/ld+json; "                                            \
-    "profile=\"https://www.w3.org/ns/activitystreams\""
+#define FETCH_ACCEPT_AP                             \
+ "application/activity+json, application/ld+json; " \
+ "profile=\"https://www.w3.org/ns/activitystreams\""
 
 struct fetch_result {
     /* KITH_OK when an HTTP response arrived, whatever its status. Else:
