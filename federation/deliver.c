@@ -481,8 +481,9 @@ void deliverer_stop(struct deliverer *d)
         return;
     event_active(d->stop, EV_READ, 0);
     pthread_join(d->thread, NULL);
-    /* Responses still owed: the fetcher cancels them (done with KITH_ESTOPPED). */
-    fetcher_free(d->fetch);
+    /* Responses still owed: the fetcher cancels them (done with KITH_ESTOPPED). */ fetcher_free(
+        d->fetch);
+    event_base_loop(d->base, EVLOOP_NONBLOCK); /* lets the resolver finish freeing */
     /* Wait for the outcomes being written (the writer outlives us). */
     while (d->finishing) {
         on_mail(-1, 0, d);

@@ -27,6 +27,9 @@ struct federation;
  * HTTP server stopped and before the writer stops. */
 int federation_new(struct core *core, const struct kith_config *cfg, struct federation **out);
 void federation_free(struct federation *f);
+/* Appends live delivery figures (for kithctl federation status). */
+struct buf;
+void federation_delivery_live(void *f, struct buf *out);
 /* Frees a loop thread's federation data (the server's thread_data_free). */
 void federation_thread_free(void *data);
 

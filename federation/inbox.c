@@ -8,6 +8,7 @@
  */
 #include "inbox.h"
 #include "actors.h"
+#include "deliver.h"
 #include "httpsig.h"
 #include "keys.h"
 #include "process.h"
@@ -26,7 +27,13 @@ struct federation {
     const struct kith_config *cfg;
     struct keycache *keys;
     struct processor *processor;
+    struct deliverer *deliverer;
 };
+
+static void kick_delivery(void *arg)
+{
+    deliverer_kick(arg);
+}
 
 int federation_new(struct core *core, const struct kith_config *cfg, struct federation **out)
 {
@@ -34,7 +41,15 @@ int federation_new(struct core *core, const struct kith_config *cfg, struct fede
     f->core = core;
     f->cfg = cfg;
     f->keys = keycache_new(10000);
-    if (processor_start(core, &f->processor)) {
+    char err[256];
+    if (deliverer_start(core, &f->deliverer, err, sizeof(err))) {
+        log_error("federation: %s", err);
+        keycache_free(f->keys);
+        free(f);
+        return KITH_EIO;
+    }
+    if (processor_start(core, kick_delivery, f->deliverer, &f->processor)) {
+        deliverer_stop(f->deliverer);
         keycache_free(f->keys);
         free(f);
         return KITH_EIO;
@@ -48,6 +63,7 @@ void federation_free(struct federation *f)
     if (!f)
         return;
     processor_stop(f->processor);
+    deliverer_stop(f->deliverer);
     keycache_free(f->keys);
     free(f);
 }
@@ -258,3 +274,13 @@ const struct route inbox_routes[3] = {
     {"POST", "/u/{name}/inbox", handle_inbox, 0},
     {"POST", "/c/{name}/inbox", handle_inbox, 0},
 };
+
+void federation_delivery_live(void *arg, struct buf *out)
+{
+    struct federation *f = arg;
+    struct deliver_stats st;
+    deliverer_stats(f->deliverer, &st);
+    buf_printf(out, "since start: %llu delivered, %llu retried, %llu dropped, %llu in flight\n",
+               (unsigned long long)st.delivered, (unsigned long long)st.retried,
+               (unsigned long long)st.dropped, (unsigned long long)st.in_flight);
+}

@@ -19,6 +19,8 @@
 
 struct processor {
     struct core *core;
+    void (*notify)(void *arg);
+    void *notify_arg;
     pthread_t thread;
     pthread_mutex_t lock; /* guards kicked and stopping */
     pthread_cond_t wake;
@@ -379,6 +381,8 @@ static int process_one(struct processor *p)
                   kith_strerror(rc));
     else
         atomic_fetch_add(&p->done, 1);
+    if (rc == KITH_OK && p->notify)
+        p->notify(p->notify_arg);
 out:
     arena_release(&a);
     return rc;
@@ -418,10 +422,12 @@ static void *processor_main(void *arg)
     return NULL;
 }
 
-int processor_start(struct core *core, struct processor **out)
+int processor_start(struct core *core, void (*notify)(void *arg), void *arg, struct processor **out)
 {
     struct processor *p = xcalloc(1, sizeof(*p));
     p->core = core;
+    p->notify = notify;
+    p->notify_arg = arg;
     atomic_init(&p->done, 0);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);

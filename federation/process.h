@@ -17,7 +17,10 @@
 
 struct processor;
 
-int processor_start(struct core *core, struct processor **out);
+/* notify(arg) runs on the processor's thread after each applied entry (the
+ * delivery engine's kick). */
+int processor_start(struct core *core, void (*notify)(void *arg), void *arg,
+                    struct processor **out);
 /* Wakes the processor: new entries are queued. */
 void processor_kick(struct processor *p);
 /* Finishes the entry in hand and joins the thread. */

@@ -151,7 +151,12 @@ int main(int argc, char **argv)
     }
     if (keys)
         log_info("generated %u actor key pairs", keys);
-    if (adminsock_start(&core, cfg.data_dir, &admin, err, sizeof(err))) {
+    if (federation_new(&core, &cfg, &fed)) {
+        fprintf(stderr, "kithd: cannot set up federation\n");
+        goto out;
+    }
+    if (adminsock_start_with(&core, cfg.data_dir, federation_delivery_live, fed, &admin, err,
+                             sizeof(err))) {
         fprintf(stderr, "kithd: %s\n", err);
         goto out;
     }
@@ -164,10 +169,6 @@ int main(int argc, char **argv)
     for (size_t i = 0, at = http_core_nroutes; i < federation_ntables; i++) {
         memcpy(routes + at, federation_tables[i].routes, federation_tables[i].n * sizeof(*routes));
         at += federation_tables[i].n;
-    }
-    if (federation_new(&core, &cfg, &fed)) {
-        fprintf(stderr, "kithd: cannot set up federation\n");
-        goto out;
     }
     struct http_server_opts opts = {.cfg = &cfg,
                                     .core = &core,

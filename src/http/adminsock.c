@@ -24,6 +24,8 @@
 
 struct adminsock {
     struct core *core;
+    void (*delivery_live)(void *arg, struct buf *out);
+    void *delivery_arg;
     atomic_bool stopping;
     int fd;
     char *path;
@@ -127,9 +129,13 @@ static void serve(struct adminsock *as, int fd)
     }
     if (read_blob(fd, ADMINSOCK_MAX_INPUT, &a, &input, &ilen))
         goto out;
-
-    struct admin_env env = {
-        .core = as->core, .server = true, .input = str_make(input, ilen), .out = &out, .err = &err};
+    struct admin_env env = {.core = as->core,
+                            .server = true,
+                            .input = str_make(input, ilen),
+                            .out = &out,
+                            .err = &err,
+                            .delivery_live = as->delivery_live,
+                            .delivery_arg = as->delivery_arg};
     status = admin_exec(&env, (int)argc, argv);
     if (out.len >= ADMINSOCK_MAX_OUT)
         buf_add_cstr(&err, "kithctl: output truncated\n");
@@ -179,6 +185,13 @@ static int sock_path(const char *data_dir, struct sockaddr_un *sa)
 int adminsock_start(struct core *core, const char *data_dir, struct adminsock **out, char *err,
                     size_t errlen)
 {
+    return adminsock_start_with(core, data_dir, NULL, NULL, out, err, errlen);
+}
+
+int adminsock_start_with(struct core *core, const char *data_dir,
+                         void (*delivery_live)(void *arg, struct buf *out), void *arg,
+                         struct adminsock **out, char *err, size_t errlen)
+{
     struct sockaddr_un sa;
     if (sock_path(data_dir, &sa)) {
         snprintf(err, errlen, "admin socket path in '%s' is too long", data_dir);
@@ -200,6 +213,8 @@ int adminsock_start(struct core *core, const char *data_dir, struct adminsock **
     }
     struct adminsock *as = xcalloc(1, sizeof(*as));
     as->core = core;
+    as->delivery_live = delivery_live;
+    as->delivery_arg = arg;
     as->fd = fd;
     as->path = xstrdup(sa.sun_path);
     for (; as->nworkers < ADMIN_WORKERS; as->nworkers++)

@@ -31,6 +31,10 @@ struct adminsock;
  * data directory's lock) and starts the workers. */
 int adminsock_start(struct core *core, const char *data_dir, struct adminsock **out, char *err,
                     size_t errlen);
+/* The same, with live delivery figures for `kithctl federation status`. */
+int adminsock_start_with(struct core *core, const char *data_dir,
+                         void (*delivery_live)(void *arg, struct buf *out), void *arg,
+                         struct adminsock **out, char *err, size_t errlen);
 /* Stops accepting, waits for commands in progress, removes the socket. */
 void adminsock_stop(struct adminsock *a);
 
