@@ -9,6 +9,7 @@
 #include "inbox.h"
 #include "actors.h"
 #include "deliver.h"
+#include "fetch.h"
 #include "httpsig.h"
 #include "keys.h"
 #include "process.h"
@@ -18,6 +19,8 @@
 #include "../src/base/mem.h"
 #include "../storage/queue.h"
 
+#include <event2/event.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,8 @@ struct federation {
     struct core *core;
     const struct kith_config *cfg;
     struct keycache *keys;
+    EVP_PKEY *instance_key; /* signs key fetches (authorized-fetch servers answer them) */
+    char instance_key_id[600];
     struct processor *processor;
     struct deliverer *deliverer;
 };
@@ -41,6 +46,17 @@ int federation_new(struct core *core, const struct kith_config *cfg, struct fede
     f->core = core;
     f->cfg = cfg;
     f->keys = keycache_new(10000);
+    struct kv_txn *txn;
+    struct str pem;
+    if (store_read_begin(core->st, &txn) == KITH_OK) {
+        if (kv_get(txn, T_META, STR_LIT("instance_private_key"), &pem) == KITH_OK) {
+            BIO *b = BIO_new_mem_buf(pem.ptr, (int)pem.len);
+            f->instance_key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+            BIO_free(b);
+        }
+        kv_txn_abort(txn);
+    }
+    snprintf(f->instance_key_id, sizeof(f->instance_key_id), "%s/actor#main-key", cfg->public_url);
     char err[256];
     if (deliverer_start(core, &f->deliverer, err, sizeof(err))) {
         log_error("federation: %s", err);
@@ -51,6 +67,7 @@ int federation_new(struct core *core, const struct kith_config *cfg, struct fede
     if (processor_start(core, kick_delivery, f->deliverer, &f->processor)) {
         deliverer_stop(f->deliverer);
         keycache_free(f->keys);
+        EVP_PKEY_free(f->instance_key);
         free(f);
         return KITH_EIO;
     }
@@ -68,9 +85,45 @@ void federation_free(struct federation *f)
     free(f);
 }
 
+/* A loop thread's federation data: its fetcher for key lookups. */
+struct loop_data {
+    struct fetcher *fetch;
+    struct event_base *base;
+};
+
 void federation_thread_free(void *data)
 {
-    (void)data; /* per-loop fetchers arrive with the HTTPS client */
+    struct loop_data *ld = data;
+    fetcher_free(ld->fetch);
+    event_base_loop(ld->base, EVLOOP_NONBLOCK); /* lets the resolver finish freeing */
+    free(ld);
+}
+
+static struct fetcher *loop_fetcher(struct http_ctx *ctx, struct federation *f)
+{
+    void **slot = http_thread_data(ctx);
+    if (!*slot) {
+        struct loop_data *ld = xcalloc(1, sizeof(*ld));
+        char err[256];
+        ld->base = http_event_base(ctx);
+        if (fetcher_new(ld->base, f->cfg, &ld->fetch, err, sizeof(err))) {
+            log_error("federation: %s", err);
+            free(ld);
+            return NULL;
+        }
+        *slot = ld;
+    }
+    return ((struct loop_data *)*slot)->fetch;
+}
+
+static int sign_instance(void *arg, const char *method, const char *host, const char *target,
+                         const char *date, struct str digest, struct buf *out)
+{
+    struct federation *f = arg;
+    if (!f->instance_key)
+        return KITH_EINVAL;
+    return httpsig_sign_cavage(f->instance_key, str_from(f->instance_key_id), str_from(method),
+                               str_from(target), str_from(host), str_from(date), digest, out);
 }
 
 /* ---- the signed request, as httpsig sees it ---- */
@@ -130,16 +183,32 @@ static EVP_PKEY *find_key(struct http_ctx *ctx, struct federation *f, struct str
     return key;
 }
 
-/* ---- durable enqueue ---- */
+/* ---- one inbox request, across its asynchronous steps ---- */
 
-struct enqueue {
-    struct buf payload;
+struct inbox_req {
+    struct federation *f;
+    struct http_ctx *ctx;
+    struct httpsig sig;
+    const char *actor;  /* the activity's actor */
+    bool actor_delete;  /* a Delete of the actor itself */
+    struct buf payload; /* the queue entry */
+    /* A remote actor fetched for its key, stored with the activity. */
+    bool store_actor, is_group;
+    struct account acct;
+    struct community comm;
 };
 
 static int apply_enqueue(struct kv_txn *txn, void *arg)
 {
-    struct enqueue *e = arg;
-    return queue_push(txn, QUEUE_INBOX, buf_str(&e->payload), NULL);
+    struct inbox_req *r = arg;
+    uint64_t id;
+    int rc = KITH_OK;
+    if (r->store_actor)
+        rc = r->is_group ? community_upsert_remote(txn, &r->comm, &id)
+                         : account_upsert_remote(txn, &r->acct, &id);
+    if (rc == KITH_OK)
+        rc = queue_push(txn, QUEUE_INBOX, buf_str(&r->payload), NULL);
+    return rc;
 }
 
 static void free_buf(void *p)
@@ -149,7 +218,7 @@ static void free_buf(void *p)
 
 static void enqueued(struct http_ctx *ctx, int rc, void *arg)
 {
-    struct federation *f = arg;
+    struct inbox_req *r = arg;
     if (rc) {
         /* Nothing was stored: the sender retries later. */
         http_add_header(ctx, "Retry-After", "60");
@@ -157,7 +226,163 @@ static void enqueued(struct http_ctx *ctx, int rc, void *arg)
         return;
     }
     http_reply_raw(ctx, 202, "application/json; charset=utf-8", STR_LIT("{}"));
-    processor_kick(f->processor);
+    processor_kick(r->f->processor);
+}
+
+/* Checks the signature with key (owned by owner) and queues the activity. */
+static void verify_and_enqueue(struct http_ctx *ctx, struct inbox_req *r, EVP_PKEY *key,
+                               const char *owner)
+{
+    char why[256];
+    int vrc = httpsig_verify(&r->sig, key, why, sizeof(why));
+    if (vrc) {
+        keycache_forget(r->f->keys, r->sig.key_id); /* the key may have rotated */
+        http_reply_error(ctx, 401, "%s", why);
+        return;
+    }
+    /* The key's owner must be exactly the activity's actor. */
+    if (strcmp(owner, r->actor) != 0) {
+        http_reply_error(ctx, 401, "signed by '%s', not by the activity's actor '%s'", owner,
+                         r->actor);
+        return;
+    }
+    if (http_write(ctx, apply_enqueue, r, enqueued, r))
+        http_reply_error(ctx, 503, "shutting down");
+}
+
+/* ---- fetching an actor we have not seen, for its key ---- */
+
+static const char *jstr(cJSON *o, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* host[:port] of an http(s) URL, in the arena. */
+static struct str url_host(struct arena *a, const char *url)
+{
+    const char *p = url ? strstr(url, "://") : NULL;
+    if (!p)
+        return STR_NULL;
+    p += 3;
+    return arena_str(a, str_make(p, strcspn(p, "/?#")));
+}
+
+/* Reads a fetched actor document into r (as an account or a community). */
+static int read_actor(struct http_ctx *ctx, struct inbox_req *r, const struct fetch_result *fr,
+                      cJSON *doc, char *why, size_t whylen)
+{
+    struct arena *a = &ctx->arena;
+    const char *id = jstr(doc, "id"), *type = jstr(doc, "type");
+    cJSON *pk = cJSON_GetObjectItemCaseSensitive(doc, "publicKey");
+    const char *pem = cJSON_IsObject(pk) ? jstr(pk, "publicKeyPem") : NULL;
+    const char *kid = cJSON_IsObject(pk) ? jstr(pk, "id") : NULL;
+    const char *owner = cJSON_IsObject(pk) ? jstr(pk, "owner") : NULL;
+    if (!id || !type || !pem || !kid) {
+        snprintf(why, whylen, "the key's document is not an actor with a publicKey");
+        return KITH_EINVAL;
+    }
+    /* The document must come from the host it names, and hold this key. */
+    if (!str_eq_nocase(url_host(a, id), url_host(a, fr->url))) {
+        snprintf(why, whylen, "actor '%s' was served by another host", id);
+        return KITH_EINVAL;
+    }
+    if (!str_eq(str_from(kid), r->sig.key_id) || (owner && strcmp(owner, id) != 0)) {
+        snprintf(why, whylen, "actor '%s' does not hold key '%.*s'", id, (int)r->sig.key_id.len,
+                 r->sig.key_id.ptr);
+        return KITH_EINVAL;
+    }
+    cJSON *ep = cJSON_GetObjectItemCaseSensitive(doc, "endpoints");
+    const char *shared = cJSON_IsObject(ep) ? jstr(ep, "sharedInbox") : NULL;
+    const char *name = jstr(doc, "preferredUsername");
+    const char *display = jstr(doc, "name");
+    const char *inbox = jstr(doc, "inbox");
+    int64_t now = wall_seconds();
+    struct str raw = fr->body.len <= (64u << 10) ? arena_str(a, fr->body) : STR_NULL;
+    r->store_actor = true;
+    r->is_group = strcmp(type, "Group") == 0;
+    uint64_t new_id = idgen_next(store_ids(http_core(ctx)->st));
+#define S(v) ((v) ? arena_str(a, str_from(v)) : STR_NULL)
+    if (r->is_group) {
+        struct community *c = &r->comm;
+        c->id = new_id;
+        c->uri = S(id);
+        c->name = S(name ? name : "");
+        c->domain = url_host(a, id);
+        c->title = S(display ? display : name);
+        c->inbox = S(inbox);
+        c->shared_inbox = S(shared);
+        c->followers_url = S(jstr(doc, "followers"));
+        c->public_key = S(pem);
+        c->key_id = S(kid);
+        c->created_at = c->updated_at = c->fetched_at = now;
+        c->actor_json = raw;
+    } else {
+        struct account *acct = &r->acct;
+        acct->id = new_id;
+        acct->uri = S(id);
+        acct->name = S(name ? name : "");
+        acct->domain = url_host(a, id);
+        acct->display_name = S(display ? display : name);
+        acct->inbox = S(inbox);
+        acct->shared_inbox = S(shared);
+        acct->public_key = S(pem);
+        acct->key_id = S(kid);
+        acct->bot = strcmp(type, "Service") == 0 || strcmp(type, "Application") == 0;
+        acct->created_at = acct->updated_at = acct->fetched_at = now;
+        acct->actor_json = raw;
+    }
+#undef S
+    return KITH_OK;
+}
+
+static void key_fetched(const struct fetch_result *fr, void *arg)
+{
+    struct inbox_req *r = arg;
+    struct http_ctx *ctx = r->ctx;
+    char why[300];
+
+    if (fr->err == KITH_ESTOPPED) {
+        http_reply_error(ctx, 503, "shutting down");
+        return;
+    }
+    if (fr->err || fr->status != 200) {
+        /* An actor that is gone cannot be checked: its own Delete is
+         * acknowledged and dropped, with no further fetches. */
+        if (r->actor_delete && !fr->err && (fr->status == 404 || fr->status == 410)) {
+            http_reply_raw(ctx, 202, "application/json; charset=utf-8", STR_LIT("{}"));
+            return;
+        }
+        if (fr->err)
+            http_reply_error(ctx, 401, "cannot fetch key '%.*s': %s", (int)r->sig.key_id.len,
+                             r->sig.key_id.ptr, fr->why);
+        else
+            http_reply_error(ctx, 401, "cannot fetch key '%.*s': HTTP %d", (int)r->sig.key_id.len,
+                             r->sig.key_id.ptr, fr->status);
+        return;
+    }
+    cJSON *doc = cJSON_ParseWithLength(fr->body.ptr, fr->body.len);
+    if (!doc || !cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        http_reply_error(ctx, 401, "the key's document is not JSON");
+        return;
+    }
+    int rc = read_actor(ctx, r, fr, doc, why, sizeof(why));
+    cJSON_Delete(doc);
+    if (rc) {
+        http_reply_error(ctx, 401, "%s", why);
+        return;
+    }
+    struct str pem = r->is_group ? r->comm.public_key : r->acct.public_key;
+    struct str uri = r->is_group ? r->comm.uri : r->acct.uri;
+    EVP_PKEY *key = pem_public_key(pem);
+    if (!key) {
+        http_reply_error(ctx, 401, "the actor's publicKeyPem does not parse");
+        return;
+    }
+    keycache_put(r->f->keys, r->sig.key_id, uri, key);
+    verify_and_enqueue(ctx, r, key, arena_str(&ctx->arena, uri).ptr);
+    EVP_PKEY_free(key);
 }
 
 /* ---- the handler ---- */
@@ -184,7 +409,6 @@ static int handle_inbox(struct http_ctx *ctx)
     struct federation *f = http_app(ctx);
     struct str name = route_param(&ctx->params, "name");
     struct kv_txn *txn;
-    struct httpsig sig;
     char why[256], owner[512];
 
     /* A per-actor inbox must belong to someone here. */
@@ -218,6 +442,12 @@ static int handle_inbox(struct http_ctx *ctx)
         return HANDLER_DONE;
     }
 
+    struct inbox_req *r = arena_zalloc(&ctx->arena, sizeof(*r));
+    r->f = f;
+    r->ctx = ctx;
+    r->actor = actor;
+    const char *object = json_string(doc, "object");
+    r->actor_delete = strcmp(type, "Delete") == 0 && object && strcmp(object, actor) == 0;
     const struct kith_config *cfg = f->cfg;
     struct httpsig_msg m = {
         .method = ctx->method,
@@ -230,40 +460,35 @@ static int handle_inbox(struct http_ctx *ctx)
         .body = ctx->body,
         .now = wall_seconds(),
     };
-    if (httpsig_prepare(&m, &ctx->arena, &sig, why, sizeof(why))) {
+    if (httpsig_prepare(&m, &ctx->arena, &r->sig, why, sizeof(why))) {
         http_reply_error(ctx, 401, "%s", why);
         return HANDLER_DONE;
     }
-    EVP_PKEY *key = find_key(ctx, f, sig.key_id, owner, sizeof(owner));
-    if (!key) {
-        http_reply_error(ctx, 401, "unknown key '%.*s'", (int)sig.key_id.len, sig.key_id.ptr);
-        return HANDLER_DONE;
-    }
-    int vrc = httpsig_verify(&sig, key, why, sizeof(why));
-    EVP_PKEY_free(key);
-    if (vrc) {
-        keycache_forget(f->keys, sig.key_id); /* the key may have rotated */
-        http_reply_error(ctx, 401, "%s", why);
-        return HANDLER_DONE;
-    }
-    /* The key's owner must be exactly the activity's actor. */
-    if (strcmp(owner, actor) != 0) {
-        http_reply_error(ctx, 401, "signed by '%s', not by the activity's actor '%s'", owner,
-                         actor);
-        return HANDLER_DONE;
-    }
-
-    struct enqueue *e = arena_alloc(&ctx->arena, sizeof(*e));
-    buf_init(&e->payload, QUEUE_MAX_PAYLOAD);
-    arena_defer(&ctx->arena, free_buf, &e->payload);
-    buf_printf(&e->payload, "%s\nsigner %s\nrecipient %.*s\nreceived %lld\n\n", INBOX_MAGIC, owner,
+    buf_init(&r->payload, QUEUE_MAX_PAYLOAD);
+    arena_defer(&ctx->arena, free_buf, &r->payload);
+    buf_printf(&r->payload, "%s\nsigner %s\nrecipient %.*s\nreceived %lld\n\n", INBOX_MAGIC, actor,
                (int)ctx->path.len, ctx->path.ptr, (long long)m.now);
-    if (buf_add_str(&e->payload, ctx->body)) {
+    if (buf_add_str(&r->payload, ctx->body)) {
         http_reply_error(ctx, 413, "activity too large");
         return HANDLER_DONE;
     }
-    if (http_write(ctx, apply_enqueue, e, enqueued, f)) {
-        http_reply_error(ctx, 503, "shutting down");
+    EVP_PKEY *key = find_key(ctx, f, r->sig.key_id, owner, sizeof(owner));
+    if (key) {
+        verify_and_enqueue(ctx, r, key, owner);
+        EVP_PKEY_free(key);
+        return HANDLER_ASYNC; /* replied, or replies when the write is durable */
+    }
+    /* An actor kith has not seen: fetch its key (signed by the instance actor). */
+    struct fetcher *fetch = loop_fetcher(ctx, f);
+    if (!fetch) {
+        http_reply_error(ctx, 503, "cannot fetch keys now");
+        return HANDLER_DONE;
+    }
+    char *url = arena_strndup(&ctx->arena, r->sig.key_id.ptr, r->sig.key_id.len);
+    struct fetch_opts o = {
+        .sign = sign_instance, .sign_arg = f, .timeout_secs = 10, .max_body = 256 << 10};
+    if (fetch_start(fetch, url, &o, key_fetched, r)) {
+        http_reply_error(ctx, 401, "cannot fetch key '%s'", url);
         return HANDLER_DONE;
     }
     return HANDLER_ASYNC;

@@ -648,6 +648,15 @@ static void dispatch(struct evhttp_request *req, void *arg)
         http_reply_error(ctx, 400, "request target must be an absolute path");
         return;
     }
+    /* Two Host headers make the target ambiguous (RFC 9112 3.2): refuse. */
+    int hosts = 0;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next)
+    hosts += strcasecmp(kv->key, "Host") == 0;
+    if (hosts > 1) {
+        http_reply_error(ctx, 400, "more than one Host header");
+        return;
+    }
     if (s->rl && !str_eq_cstr(ctx->path, "/health")) {
         unsigned retry = 0;
         if (!ratelimit_take(s->rl, str_from(ctx->client), clock_now_ms(clock_system()), &retry)) {

@@ -138,7 +138,9 @@ class Response:
 
 def build_request(method, path, host="127.0.0.1", headers=None, body=b"", close=True):
     headers = dict(headers or {})
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
+    lines = [f"{method} {path} HTTP/1.1"]
+    if not any(k.lower() == "host" for k in headers):
+        lines.append(f"Host: {host}")
     if close:
         lines.append("Connection: close")
     if body or method in ("POST", "PUT", "PATCH"):

@@ -1,0 +1,243 @@
+"""Federation through the real path, against an independent stub peer: a
+remote person (keys and HTTP signatures made with the openssl CLI, not with
+kith's code) follows a kith community, kith fetches her key, verifies the
+signature, stores the Follow durably, answers 202, and delivers a correctly
+signed Accept to her inbox; refusals, duplicates, Undo and delivery retries."""
+
+import base64
+import hashlib
+import json
+import subprocess
+import threading
+import time
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import free_port, wait_for
+
+
+def openssl(*args, input=None):
+    return subprocess.run(["openssl", *args], input=input, capture_output=True, check=True).stdout
+
+
+class Peer:
+    """A remote ActivityPub server with one person, on loopback."""
+
+    def __init__(self, root, fail_first=0):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.actor = f"{self.base}/users/bob"
+        self.key_id = f"{self.actor}#main-key"
+        self.key = root / "bob.pem"
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                "-out", str(self.key))
+        self.pub = openssl("pkey", "-in", str(self.key), "-pubout").decode()
+        self.received = []  # (path, headers, body) of POSTs
+        self.fail_first = fail_first
+        self.lock = threading.Lock()
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                if self.path.split("#")[0] != "/users/bob":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                doc = {
+                    "@context": ["https://www.w3.org/ns/activitystreams",
+                                 "https://w3id.org/security/v1"],
+                    "id": peer.actor, "type": "Person", "preferredUsername": "bob",
+                    "name": "Bob", "inbox": f"{peer.actor}/inbox",
+                    "endpoints": {"sharedInbox": f"{peer.base}/inbox"},
+                    "publicKey": {"id": peer.key_id, "owner": peer.actor,
+                                  "publicKeyPem": peer.pub},
+                }
+                body = json.dumps(doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/activity+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                with peer.lock:
+                    fail = peer.fail_first > 0
+                    if fail:
+                        peer.fail_first -= 1
+                    peer.received.append((self.path, dict(self.headers), body, fail))
+                self.send_response(503 if fail else 202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def sign(self, kith_port, path, body, key=None, key_id=None, date=None):
+        """draft-cavage rsa-sha256 over (request-target) host date digest."""
+        date = date or formatdate(usegmt=True)
+        digest = "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+        host = f"127.0.0.1:{kith_port}"
+        text = (f"(request-target): post {path}\nhost: {host}\ndate: {date}\n"
+                f"digest: {digest}").encode()
+        sig = base64.b64encode(openssl("dgst", "-sha256", "-sign", str(key or self.key),
+                                       input=text)).decode()
+        return {
+            "Host": host, "Date": date, "Digest": digest,
+            "Content-Type": "application/activity+json",
+            "Signature": (f'keyId="{key_id or self.key_id}",algorithm="rsa-sha256",'
+                          f'headers="(request-target) host date digest",signature="{sig}"'),
+        }
+
+
+def verify_cavage(headers, path, body, pub_pem, tmp):
+    """Checks a cavage signature kith sent, with openssl."""
+    sig = headers["Signature"]
+    params = dict(p.split("=", 1) for p in sig.split(","))
+    params = {k: v.strip('"') for k, v in params.items()}
+    names = params["headers"].split()
+    assert names == ["(request-target)", "host", "date", "digest"], names
+    lower = {k.lower(): v for k, v in headers.items()}
+    digest = "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+    assert lower["digest"] == digest
+    lines = []
+    for n in names:
+        lines.append(f"(request-target): post {path}" if n == "(request-target)"
+                     else f"{n}: {lower[n]}")
+    (tmp / "pub.pem").write_text(pub_pem)
+    (tmp / "sig.bin").write_bytes(base64.b64decode(params["signature"]))
+    r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(tmp / "pub.pem"),
+                        "-signature", str(tmp / "sig.bin")], input="\n".join(lines).encode(),
+                       capture_output=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return params["keyId"]
+
+
+@pytest.fixture
+def peer(tmp_path):
+    p = Peer(tmp_path)
+    yield p
+    p.close()
+
+
+def start_kith(make_kithd, extra=()):
+    port = free_port()
+    k = make_kithd(listens=[f"127.0.0.1:{port}"],
+                   extra=[f"domain = 127.0.0.1:{port}", f"public_url = http://127.0.0.1:{port}",
+                          "allow_private_addresses = true", "delivery_retry_base = 200ms",
+                          *extra])
+    k.start()
+    assert k.ctl("community", "add", "cats", "--owner", "admin", "--title", "Cats").returncode == 0
+    return k
+
+
+def followers(k):
+    r = k.http("GET", "/c/cats/followers", headers={"Accept": "application/activity+json"})
+    return r.json()["totalItems"]
+
+
+def follow(peer, k, n=1):
+    return json.dumps({"@context": "https://www.w3.org/ns/activitystreams",
+                       "id": f"{peer.base}/follows/{n}", "type": "Follow", "actor": peer.actor,
+                       "object": f"http://127.0.0.1:{k.port}/c/cats"}).encode()
+
+
+def test_remote_follow_is_verified_stored_and_accepted(make_kithd, peer, tmp_path):
+    k = start_kith(make_kithd)
+    body = follow(peer, k)
+    r = k.http("POST", "/c/cats/inbox", headers=peer.sign(k.port, "/c/cats/inbox", body),
+               body=body)
+    assert r.status == 202, r.body
+    # The Accept arrives at Bob's inbox, signed by the community.
+    wait_for(lambda: any(b"Accept" in x[2] for x in peer.received), 15, what="Accept delivered")
+    path, headers, got, _ = next(x for x in peer.received if b"Accept" in x[2])
+    assert path == "/users/bob/inbox"
+    accept = json.loads(got)
+    cats = f"http://127.0.0.1:{k.port}/c/cats"
+    assert accept["type"] == "Accept" and accept["actor"] == cats
+    assert accept["object"]["id"] == f"{peer.base}/follows/1"
+    group = k.http("GET", "/c/cats", headers={"Accept": "application/activity+json"}).json()
+    key_id = verify_cavage(headers, path, got, group["publicKey"]["publicKeyPem"], tmp_path)
+    assert key_id == f"{cats}#main-key"
+    assert followers(k) == 2  # the owner and Bob
+
+    # The same activity again: acknowledged, applied once, no second Accept.
+    r = k.http("POST", "/c/cats/inbox", headers=peer.sign(k.port, "/c/cats/inbox", body),
+               body=body)
+    assert r.status == 202
+    time.sleep(1.5)
+    assert sum(b"Accept" in x[2] for x in peer.received) == 1
+    assert followers(k) == 2
+
+    # Undo: Bob leaves.
+    undo = json.dumps({"id": f"{peer.base}/undo/1", "type": "Undo", "actor": peer.actor,
+                       "object": json.loads(body)}).encode()
+    r = k.http("POST", "/inbox", headers=peer.sign(k.port, "/inbox", undo), body=undo)
+    assert r.status == 202
+    wait_for(lambda: followers(k) == 1, 10, what="Undo applied")
+    st = k.ctl("federation", "status")
+    assert st.returncode == 0 and "deliveries queued: 0" in st.stdout, st.stdout
+    assert f"127.0.0.1:{peer.port}" in st.stdout
+
+
+def test_bad_signatures_get_401_and_store_nothing(make_kithd, peer, tmp_path):
+    k = start_kith(make_kithd)
+    body = follow(peer, k)
+    # Unsigned.
+    assert k.http("POST", "/c/cats/inbox", body=body).status == 401
+    # The body changed after signing.
+    h = peer.sign(k.port, "/c/cats/inbox", body)
+    assert k.http("POST", "/c/cats/inbox", headers=h, body=body.replace(b"follows/1",
+                                                                         b"follows/9")).status == 401
+    # Signed by another key that claims Bob's key id.
+    other = tmp_path / "other.pem"
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(other))
+    h = peer.sign(k.port, "/c/cats/inbox", body, key=other)
+    assert k.http("POST", "/c/cats/inbox", headers=h, body=body).status == 401
+    # Signed for another path (replayed to another inbox).
+    h = peer.sign(k.port, "/inbox", body)
+    assert k.http("POST", "/c/cats/inbox", headers=h, body=body).status == 401
+    # A stale Date.
+    h = peer.sign(k.port, "/c/cats/inbox", body, date=formatdate(time.time() - 13 * 3600,
+                                                                  usegmt=True))
+    assert k.http("POST", "/c/cats/inbox", headers=h, body=body).status == 401
+    # A key id kith cannot fetch.
+    h = peer.sign(k.port, "/c/cats/inbox", body, key_id=f"{peer.base}/nobody#main-key")
+    assert k.http("POST", "/c/cats/inbox", headers=h, body=body).status == 401
+    # Signed by Bob, for an activity whose actor is someone else.
+    forged = json.dumps({"id": f"{peer.base}/f/2", "type": "Follow",
+                         "actor": f"{peer.base}/users/eve",
+                         "object": f"http://127.0.0.1:{k.port}/c/cats"}).encode()
+    h = peer.sign(k.port, "/c/cats/inbox", forged)
+    assert k.http("POST", "/c/cats/inbox", headers=h, body=forged).status == 401
+    time.sleep(1)
+    assert followers(k) == 1
+    assert not peer.received
+
+
+def test_deliveries_are_retried_after_server_errors(make_kithd, tmp_path):
+    p = Peer(tmp_path, fail_first=3)
+    try:
+        k = start_kith(make_kithd)
+        body = follow(p, k)
+        r = k.http("POST", "/c/cats/inbox", headers=p.sign(k.port, "/c/cats/inbox", body),
+                   body=body)
+        assert r.status == 202
+        # 503, 503, 503, then 202: four attempts, with growing back-off.
+        wait_for(lambda: sum(not x[3] for x in p.received) == 1, 30, what="delivered at last")
+        assert len(p.received) == 4
+        st = k.ctl("federation", "status").stdout
+        assert "deliveries queued: 0" in st and "3 retried" in st, st
+    finally:
+        p.close()
