@@ -61,6 +61,7 @@ int federation_new(struct core *core, const struct kith_config *cfg, struct fede
     if (deliverer_start(core, &f->deliverer, err, sizeof(err))) {
         log_error("federation: %s", err);
         keycache_free(f->keys);
+        EVP_PKEY_free(f->instance_key);
         free(f);
         return KITH_EIO;
     }
@@ -82,6 +83,7 @@ void federation_free(struct federation *f)
     processor_stop(f->processor);
     deliverer_stop(f->deliverer);
     keycache_free(f->keys);
+    EVP_PKEY_free(f->instance_key);
     free(f);
 }
 

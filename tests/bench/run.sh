@@ -73,5 +73,76 @@ print(f"  bare evhttp               {fmt(bare)}")
 print(f"  kithd GET /health         {fmt(kith)}")
 print(f"  kith / bare (medians)     {statistics.median(kith) / statistics.median(bare):.2f}x")
 PY
+
+# ---- 3. signed inbox POSTs accepted durably -------------------------------
+echo
+echo "== 3. signed inbox POSTs: pre-signed (5% broken), wrk -t2 -c64 -d${SECS}s, kithd with 2 loop threads"
+peer_port=$(free_port)
+inbox_port=$(free_port)
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/peer.pem" 2>/dev/null
+openssl pkey -in "$tmp/peer.pem" -pubout -out "$tmp/peer.pub"
+actor="http://127.0.0.1:$peer_port/users/bench"
+/usr/bin/python3 - "$peer_port" "$actor" "$tmp/peer.pub" <<'PY' &
+import json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+port, actor, pub = int(sys.argv[1]), sys.argv[2], open(sys.argv[3]).read()
+doc = json.dumps({"id": actor, "type": "Person", "preferredUsername": "bench",
+                  "inbox": actor + "/inbox",
+                  "publicKey": {"id": actor + "#main-key", "owner": actor, "publicKeyPem": pub}}).encode()
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Type", "application/activity+json")
+        self.send_header("Content-Length", str(len(doc))); self.end_headers(); self.wfile.write(doc)
+ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+pids="$pids $!"
+mkdir -p "$tmp/inbox"
+cat >"$tmp/inbox/kith.conf" <<CONF
+domain = 127.0.0.1:$inbox_port
+public_url = http://127.0.0.1:$inbox_port
+listen = 127.0.0.1:$inbox_port
+data_dir = data
+threads = 2
+rate_limit = off
+allow_private_addresses = true
+CONF
+"$BUILD/kithd" -c "$tmp/inbox/kith.conf" >"$tmp/inbox/out" 2>"$tmp/inbox/log" &
+pids="$pids $!"
+wait_port "$peer_port"
+wait_port "$inbox_port"
+NREQ=${BENCH_INBOX_REQUESTS:-20000}
+t0=$(date +%s.%N)
+"$BUILD/bench/gen_inbox" "$tmp/reqs.bin" "$NREQ" "127.0.0.1:$inbox_port" /inbox "$actor" "$tmp/peer.pem" 20
+t1=$(date +%s.%N)
+echo "  pre-signed $NREQ requests in $(/usr/bin/python3 -c "print(f'{$t1-$t0:.1f}')") s (not timed below)"
+# Warm-up: the first request makes kithd fetch and cache the actor's key.
+/usr/bin/python3 - "$tmp/reqs.bin" "$inbox_port" <<'PY'
+import socket, sys
+data = open(sys.argv[1], "rb").read()
+nl = data.index(b"\n"); req = data[nl + 1: nl + 1 + int(data[:nl])]
+s = socket.create_connection(("127.0.0.1", int(sys.argv[2]))); s.sendall(req)
+print("  warm-up:", s.recv(100).split(b"\r\n")[0].decode())
+PY
+out=$(wrk -t2 -c64 -d"${SECS}s" -s tests/bench/inbox.lua "http://127.0.0.1:$inbox_port/inbox" -- "$tmp/reqs.bin")
+t_end=$(date +%s.%N)
+q0=$("$BUILD/kithctl" -c "$tmp/inbox/kith.conf" stats | awk '/^queues:/ {gsub(",", "", $3); print $3}')
+sleep 3
+q1=$("$BUILD/kithctl" -c "$tmp/inbox/kith.conf" stats | awk '/^queues:/ {gsub(",", "", $3); print $3}')
+verify=$(openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $7}')
+/usr/bin/python3 - "$out" "$SECS" "$q0" "$q1" "$verify" <<'PY'
+import re, sys
+out, secs, q0, q1, verify = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+st = dict((int(a), int(b)) for a, b in re.findall(r" (\d+)=(\d+)", out.split("statuses:")[1]))
+total = sum(st.values())
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+acc = st.get(202, 0)
+print(f"  answers: {', '.join(f'{k}: {v}' for k, v in sorted(st.items()))} ({total} in {secs:.0f} s)")
+print(f"  accepted durably (202): {acc / total * rps:9.0f} /s   refused (401): {st.get(401, 0)} "
+      f"= {100 * st.get(401, 0) / total:.1f}% (5% of the requests carry a broken signature)")
+print(f"  inbox processor backlog after the run: {q0}; 3 s later: {q1} "
+      f"(drain rate {(q0 - q1) / 3:.0f} /s)")
+print(f"  machine: RSA-2048 verify {verify} /s per core (openssl speed, same run)")
+PY
 echo
 echo "kithd access log lines written: $(grep -c ' access ' "$tmp/kithd.log" || true)"
