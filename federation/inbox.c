@@ -227,8 +227,9 @@ static void enqueued(struct http_ctx *ctx, int rc, void *arg)
         http_reply_error(ctx, 503, "cannot store the activity now: %s", kith_strerror(rc));
         return;
     }
+    struct processor *p = r->f->processor; /* r lives in the arena the reply releases */
     http_reply_raw(ctx, 202, "application/json; charset=utf-8", STR_LIT("{}"));
-    processor_kick(r->f->processor);
+    processor_kick(p);
 }
 
 /* Checks the signature with key (owned by owner) and queues the activity. */
