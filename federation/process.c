@@ -338,52 +338,107 @@ static int apply_entry(struct kv_txn *txn, void *arg)
     return rc;
 }
 
-/* Drops an entry that cannot be applied at all. */
-static int apply_drop(struct kv_txn *txn, void *arg)
+#define BATCH 64 /* entries applied per write: one fsync for all of them */
+
+struct item {
+    struct entry e;
+    struct apply ap;
+    cJSON *doc;
+    bool drop;  /* unreadable: removed without effects */
+    int failed; /* the error that made the entry's own transaction fail */
+};
+
+struct batch {
+    struct core *core;
+    struct item items[BATCH];
+    size_t n;
+};
+
+/* Applies every entry in its own nested transaction: one that fails is
+ * rolled back alone and removed from the queue (logged afterwards), so it
+ * can neither undo the others nor block the queue. */
+static int apply_batch(struct kv_txn *txn, void *arg)
 {
-    return queue_remove(txn, QUEUE_INBOX, *(uint64_t *)arg);
+    struct batch *b = arg;
+    struct kv_env *env = store_env(b->core->st);
+    for (size_t i = 0; i < b->n; i++) {
+        struct item *it = &b->items[i];
+        struct kv_txn *child;
+        int rc = kv_txn_begin(env, txn, true, &child);
+        if (rc)
+            return rc;
+        rc = it->drop ? queue_remove(child, QUEUE_INBOX, it->e.seq) : apply_entry(child, &it->ap);
+        if (rc == KITH_OK) {
+            if ((rc = kv_txn_commit(child)))
+                return rc;
+            continue;
+        }
+        kv_txn_abort(child);
+        if (rc == KITH_ESTORE || rc == KITH_ENOMEM)
+            return rc; /* the database, not the entry: retry the batch later */
+        it->failed = rc;
+        if ((rc = queue_remove(txn, QUEUE_INBOX, it->e.seq)) && rc != KITH_ENOTFOUND)
+            return rc;
+    }
+    return KITH_OK;
 }
 
-/* Applies the next entry; KITH_ENOTFOUND when the queue is empty. */
-static int process_one(struct processor *p)
+/* Applies up to BATCH entries in one write; KITH_ENOTFOUND when the queue is empty. */
+static int process_batch(struct processor *p)
 {
     struct kv_txn *txn;
     struct arena a = ARENA_INIT;
-    struct entry e = {0};
+    struct batch *b = xcalloc(1, sizeof(*b));
+    uint64_t after = 0;
     struct str payload;
     int rc = store_read_begin(p->core->st, &txn);
-    if (rc)
+    if (rc) {
+        free(b);
         return rc;
-    rc = queue_next(txn, QUEUE_INBOX, 0, &e.seq, &payload);
-    if (rc == KITH_OK)
-        payload = arena_str(&a, payload); /* outlives the read snapshot */
-    kv_txn_abort(txn);
-    if (rc)
-        goto out;
-    cJSON *doc = NULL;
-    if (parse_entry(payload, &e) != KITH_OK ||
-        !(doc = cJSON_ParseWithLength(e.body.ptr, e.body.len))) {
-        log_warn("inbox: dropping unreadable entry %llu", (unsigned long long)e.seq);
-        rc = writer_run(p->core->w, apply_drop, &e.seq);
-        goto out;
     }
-    struct apply ap = {.core = p->core, .e = &e, .doc = doc, .a = &a};
-    ap.type = field_id(doc, "type");
-    ap.id = field_id(doc, "id");
-    ap.actor = field_id(doc, "actor");
-    if (!ap.type || !ap.id || !ap.actor)
-        rc = writer_run(p->core->w, apply_drop, &e.seq);
-    else
-        rc = writer_run(p->core->w, apply_entry, &ap);
-    cJSON_Delete(doc);
-    if (rc)
-        log_error("inbox: cannot apply entry %llu: %s", (unsigned long long)e.seq,
-                  kith_strerror(rc));
-    else
-        atomic_fetch_add(&p->done, 1);
-    if (rc == KITH_OK && p->notify)
-        p->notify(p->notify_arg);
-out:
+    b->core = p->core;
+    while (b->n < BATCH) {
+        struct item *it = &b->items[b->n];
+        if (queue_next(txn, QUEUE_INBOX, after, &it->e.seq, &payload) != KITH_OK)
+            break;
+        after = it->e.seq;
+        payload = arena_str(&a, payload); /* outlives the read snapshot */
+        if (parse_entry(payload, &it->e) != KITH_OK ||
+            !(it->doc = cJSON_ParseWithLength(it->e.body.ptr, it->e.body.len))) {
+            it->drop = true;
+        } else {
+            it->ap = (struct apply){.core = p->core, .e = &it->e, .doc = it->doc, .a = &a};
+            it->ap.type = field_id(it->doc, "type");
+            it->ap.id = field_id(it->doc, "id");
+            it->ap.actor = field_id(it->doc, "actor");
+            it->drop = !it->ap.type || !it->ap.id || !it->ap.actor;
+        }
+        b->n++;
+    }
+    kv_txn_abort(txn);
+    if (b->n == 0) {
+        rc = KITH_ENOTFOUND;
+    } else {
+        rc = writer_run(p->core->w, apply_batch, b);
+        if (rc) {
+            log_error("inbox: cannot apply %zu entries: %s", b->n, kith_strerror(rc));
+        } else {
+            for (size_t i = 0; i < b->n; i++) {
+                if (b->items[i].drop)
+                    log_warn("inbox: dropped unreadable entry %llu",
+                             (unsigned long long)b->items[i].e.seq);
+                else if (b->items[i].failed)
+                    log_warn("inbox: dropped %s %s: %s", b->items[i].ap.type, b->items[i].ap.id,
+                             kith_strerror(b->items[i].failed));
+            }
+            atomic_fetch_add(&p->done, b->n);
+            if (p->notify)
+                p->notify(p->notify_arg);
+        }
+    }
+    for (size_t i = 0; i < b->n; i++)
+        cJSON_Delete(b->items[i].doc);
+    free(b);
     arena_release(&a);
     return rc;
 }
@@ -406,7 +461,7 @@ static void *processor_main(void *arg)
         if (stop)
             break;
         int rc;
-        while ((rc = process_one(p)) == KITH_OK) {
+        while ((rc = process_batch(p)) == KITH_OK) {
             pthread_mutex_lock(&p->lock);
             stop = p->stopping;
             pthread_mutex_unlock(&p->lock);
