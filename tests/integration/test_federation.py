@@ -241,3 +241,74 @@ def test_deliveries_are_retried_after_server_errors(make_kithd, tmp_path):
         assert "deliveries queued: 0" in st and "3 retried" in st, st
     finally:
         p.close()
+
+
+def test_pending_deliveries_survive_kill9(make_kithd, tmp_path):
+    """A delivery scheduled but not yet made is on disk: kill -9, restart, it goes out."""
+    p = Peer(tmp_path, fail_first=10 ** 6)  # refuses everything for now
+    try:
+        k = start_kith(make_kithd, extra=["delivery_retry_base = 300ms"])
+        body = follow(p, k)
+        r = k.http("POST", "/c/cats/inbox", headers=p.sign(k.port, "/c/cats/inbox", body),
+                   body=body)
+        assert r.status == 202
+        wait_for(lambda: len(p.received) >= 1, 15, what="a first (refused) attempt")
+        k.kill9()
+        with p.lock:
+            p.fail_first = 0  # the peer recovers while kith is down
+        n = len(p.received)
+        k.start()
+        wait_for(lambda: any(not x[3] for x in p.received[n:]), 20,
+                 what="the Accept delivered after the restart")
+        accepted = [x for x in p.received if not x[3]]
+        assert json.loads(accepted[0][2])["type"] == "Accept"
+        wait_for(lambda: "deliveries queued: 0" in k.ctl("federation", "status").stdout, 10,
+                 what="an empty schedule")
+    finally:
+        p.close()
+
+
+def test_dead_host_is_marked_then_revived(make_kithd, tmp_path):
+    p = Peer(tmp_path, fail_first=10 ** 6)
+    try:
+        k = start_kith(make_kithd, extra=["delivery_retry_base = 200ms",
+                                          "delivery_dead_after = 1s"])
+        body = follow(p, k)
+        assert k.http("POST", "/c/cats/inbox", headers=p.sign(k.port, "/c/cats/inbox", body),
+                      body=body).status == 202
+        host = f"127.0.0.1:{p.port}"
+
+        def dead():
+            line = next((l for l in k.ctl("federation", "status").stdout.splitlines()
+                         if l.startswith(host)), "")
+            parts = line.split()
+            return len(parts) >= 4 and parts[3] != "-"
+
+        wait_for(dead, 20, what="the host marked dead")
+        # Dead hosts are tried only every delivery_dead_after (here 1 s); one success revives.
+        with p.lock:
+            p.fail_first = 0
+        wait_for(lambda: any(not x[3] for x in p.received), 20, what="delivered to the dead host")
+        wait_for(lambda: not dead(), 10, what="the host revived")
+    finally:
+        p.close()
+
+
+def test_deliveries_are_given_up_after_the_limit(make_kithd, tmp_path):
+    p = Peer(tmp_path, fail_first=10 ** 6)
+    try:
+        k = start_kith(make_kithd, extra=["delivery_retry_base = 200ms",
+                                          "delivery_give_up_after = 2s"])
+        body = follow(p, k)
+        assert k.http("POST", "/c/cats/inbox", headers=p.sign(k.port, "/c/cats/inbox", body),
+                      body=body).status == 202
+        wait_for(lambda: "deliveries queued: 0" in k.ctl("federation", "status").stdout, 20,
+                 what="the job given up")
+        st = k.ctl("federation", "status").stdout
+        assert "1 dropped" in st, st
+        n = len(p.received)
+        assert n >= 2  # it was retried before giving up
+        time.sleep(1.5)
+        assert len(p.received) == n  # and never again
+    finally:
+        p.close()
