@@ -583,20 +583,8 @@ static int query_param(struct str query, struct str params, struct str *out)
     if (!q)
         return KITH_EINVAL;
     want = str_make(p, (size_t)(q - p));
-    size_t i = 0;
-    while (i < query.len) {
-        size_t start = i;
-        while (i < query.len && query.ptr[i] != '&')
-            i++;
-        struct str pair = str_make(query.ptr + start, i - start);
-        i++;
-        const char *eq = memchr(pair.ptr, '=', pair.len);
-        struct str k = eq ? str_make(pair.ptr, (size_t)(eq - pair.ptr)) : pair;
-        if (str_eq(k, want)) {
-            *out = eq ? str_make(eq + 1, pair.len - k.len - 1) : STR_LIT("");
-            return KITH_OK;
-        }
-    }
+    if (str_query_param(query, want, out))
+        return KITH_OK;
     return KITH_ENOTFOUND;
 }
 

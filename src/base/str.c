@@ -24,3 +24,22 @@ struct str str_trim(struct str s)
         s.len--;
     return s;
 }
+
+bool str_query_param(struct str query, struct str name, struct str *value)
+{
+    size_t i = 0;
+    while (i < query.len) {
+        size_t start = i;
+        while (i < query.len && query.ptr[i] != '&')
+            i++;
+        struct str pair = str_make(query.ptr + start, i - start);
+        i++;
+        const char *eq = memchr(pair.ptr, '=', pair.len);
+        struct str k = eq ? str_make(pair.ptr, (size_t)(eq - pair.ptr)) : pair;
+        if (str_eq(k, name)) {
+            *value = eq ? str_make(eq + 1, pair.len - k.len - 1) : STR_LIT("");
+            return true;
+        }
+    }
+    return false;
+}

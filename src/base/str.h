@@ -44,4 +44,9 @@ bool str_eq_nocase(struct str a, struct str b);
 /* Removes leading and trailing ASCII spaces and tabs. */
 struct str str_trim(struct str s);
 
+/* The value of parameter name in a query string ("a=1&b=2"), as written
+ * (still percent-encoded); a parameter without '=' has an empty value.
+ * Returns false when the parameter is absent. */
+bool str_query_param(struct str query, struct str name, struct str *value);
+
 #endif

@@ -358,37 +358,25 @@ static int hexval(char c)
 
 struct str http_query(struct http_ctx *ctx, const char *name)
 {
-    struct str q = ctx->query, want = str_from(name);
-    size_t i = 0;
-    while (i < q.len) {
-        size_t start = i;
-        while (i < q.len && q.ptr[i] != '&')
-            i++;
-        struct str pair = str_make(q.ptr + start, i - start);
-        i++;
-        const char *eq = memchr(pair.ptr, '=', pair.len);
-        struct str k = eq ? str_make(pair.ptr, (size_t)(eq - pair.ptr)) : pair;
-        if (!str_eq(k, want))
-            continue;
-        struct str v = eq ? str_make(eq + 1, pair.len - k.len - 1) : STR_LIT("");
-        char *out = arena_alloc(&ctx->arena, v.len + 1);
-        size_t n = 0;
-        for (size_t j = 0; j < v.len; j++) {
-            int hi, lo;
-            if (v.ptr[j] == '%' && j + 2 < v.len && (hi = hexval(v.ptr[j + 1])) >= 0 &&
-                (lo = hexval(v.ptr[j + 2])) >= 0) {
-                out[n++] = (char)(hi << 4 | lo);
-                j += 2;
-            } else {
-                out[n++] = v.ptr[j] == '+' ? ' ' : v.ptr[j];
-            }
+    struct str v;
+    if (!str_query_param(ctx->query, str_from(name), &v))
+        return STR_NULL;
+    char *out = arena_alloc(&ctx->arena, v.len + 1);
+    size_t n = 0;
+    for (size_t j = 0; j < v.len; j++) {
+        int hi, lo;
+        if (v.ptr[j] == '%' && j + 2 < v.len && (hi = hexval(v.ptr[j + 1])) >= 0 &&
+            (lo = hexval(v.ptr[j + 2])) >= 0) {
+            out[n++] = (char)(hi << 4 | lo);
+            j += 2;
+        } else {
+            out[n++] = v.ptr[j] == '+' ? ' ' : v.ptr[j];
         }
-        out[n] = '\0';
-        if (memchr(out, '\0', n))
-            return STR_NULL;
-        return str_make(out, n);
     }
-    return STR_NULL;
+    out[n] = '\0';
+    if (memchr(out, '\0', n))
+        return STR_NULL;
+    return str_make(out, n);
 }
 
 const char *http_url(struct http_ctx *ctx, const char *fmt, ...)
