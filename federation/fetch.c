@@ -126,6 +126,7 @@ struct fetch {
     char *url_text; /* this hop's URL: as given, then each Location resolved */
     char *accept;
     char *ctype;
+    char *date; /* the Date to send (signed in advance), or NULL for now */
     char *body;
     size_t body_len;
     char digest[64];
@@ -522,6 +523,7 @@ static void fetch_free(struct fetch *x)
     free(x->url_text);
     free(x->accept);
     free(x->ctype);
+    free(x->date);
     free(x->body);
     free(x->location);
     free(x->content_type);
@@ -1165,7 +1167,10 @@ static int build_request(struct fetch *x)
 
     buf_free(b);
     buf_init(b, (size_t)-1);
-    http_date(date, sizeof(date));
+    if (x->date)
+        snprintf(date, sizeof(date), "%s", x->date);
+    else
+        http_date(date, sizeof(date));
     buf_printf(b, "%s %s HTTP/1.1\r\nHost: %s\r\nDate: %s\r\nAccept: %s\r\nUser-Agent: %s\r\n",
                method, x->u.target, x->u.authority, date, x->accept, x->f->user_agent);
     if (x->post)
@@ -1327,7 +1332,7 @@ int fetch_start(struct fetcher *f, const char *url, const struct fetch_opts *o, 
         post = true;
     else
         return KITH_EINVAL;
-    if (has_crlf(o->accept) || has_crlf(o->content_type))
+    if (has_crlf(o->accept) || has_crlf(o->content_type) || has_crlf(o->date))
         return KITH_EINVAL;
     if (f->stopping)
         return KITH_ESTOPPED;
@@ -1340,6 +1345,7 @@ int fetch_start(struct fetcher *f, const char *url, const struct fetch_opts *o, 
     x->url_text = xstrdup(url);
     x->accept = xstrdup(o->accept ? o->accept : FETCH_ACCEPT_AP);
     x->ctype = xstrdup(o->content_type ? o->content_type : "application/activity+json");
+    x->date = o->date ? xstrdup(o->date) : NULL;
     if (post) {
         x->body = xmalloc(o->body.len + 1);
         if (o->body.len)
@@ -1371,4 +1377,19 @@ int fetch_start(struct fetcher *f, const char *url, const struct fetch_opts *o, 
         f->fetches->prev = x;
     f->fetches = x;
     return KITH_OK;
+}
+
+int fetch_url_parts(const char *url, char *authority, size_t alen, char *target, size_t tlen)
+{
+    struct url u;
+    memset(&u, 0, sizeof(u));
+    const char *bad = url ? url_parse(url, &u) : "no URL";
+    int rc = KITH_EINVAL;
+    if (!bad && strlen(u.authority) < alen && strlen(u.target) < tlen) {
+        snprintf(authority, alen, "%s", u.authority);
+        snprintf(target, tlen, "%s", u.target);
+        rc = KITH_OK;
+    }
+    url_clear(&u);
+    return rc;
 }

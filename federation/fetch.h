@@ -89,6 +89,7 @@ struct fetch_opts {
     size_t max_body;       /* response body cap, default 1 MiB; larger -> KITH_ETOOBIG */
     unsigned timeout_secs; /* whole exchange incl. resolution and connect, default 10 */
     int max_redirects;     /* default 3 (negative: none followed); GET only */
+    const char *date;      /* the Date header to send (a request signed in advance); NULL: now */
 };
 
 #define FETCH_ACCEPT_AP                             \
@@ -121,5 +122,10 @@ typedef void fetch_done_fn(const struct fetch_result *r, void *arg);
  * fetcher_free runs (KITH_ESTOPPED). */
 int fetch_start(struct fetcher *f, const char *url, const struct fetch_opts *o, fetch_done_fn *done,
                 void *arg);
+
+/* The Host header value (authority) and request target (path?query) that a
+ * fetch of url would send on its first hop, so a request can be signed in
+ * advance (off the loop). KITH_EINVAL for a URL fetch_start would refuse. */
+int fetch_url_parts(const char *url, char *authority, size_t alen, char *target, size_t tlen);
 
 #endif

@@ -1105,9 +1105,33 @@ static int teardown(void **state)
     return 0;
 }
 
+static void test_url_parts_match_what_is_sent(void **state)
+{
+    (void)state;
+    char auth[300], target[300];
+    assert_int_equal(fetch_url_parts("https://Peer.Example/inbox?x=1#frag", auth, sizeof(auth),
+                                     target, sizeof(target)),
+                     0);
+    assert_string_equal(auth, "peer.example");
+    assert_string_equal(target, "/inbox?x=1");
+    assert_int_equal(
+        fetch_url_parts("http://127.0.0.1:8080", auth, sizeof(auth), target, sizeof(target)), 0);
+    assert_string_equal(auth, "127.0.0.1:8080");
+    assert_string_equal(target, "/");
+    assert_int_equal(
+        fetch_url_parts("https://[::1]:443/a", auth, sizeof(auth), target, sizeof(target)), 0);
+    assert_string_equal(auth, "[::1]");
+    assert_int_not_equal(fetch_url_parts("ftp://x/", auth, sizeof(auth), target, sizeof(target)),
+                         0);
+    assert_int_not_equal(
+        fetch_url_parts("https://u@x/", auth, sizeof(auth), target, sizeof(target)), 0);
+    assert_int_not_equal(fetch_url_parts("https://x/abc", auth, sizeof(auth), target, 3), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url_parts_match_what_is_sent),
         cmocka_unit_test(test_get_returns_status_body_and_sends_the_headers),
         cmocka_unit_test(test_post_sends_body_digest_date_type_and_signature),
         cmocka_unit_test(test_redirects_are_followed_and_signed_up_to_the_limit),
