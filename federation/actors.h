@@ -7,6 +7,7 @@
 #include "federation.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 #include <stdbool.h>
 
 #define AS_PUBLIC     "https://www.w3.org/ns/activitystreams#Public"
@@ -24,5 +25,26 @@ cJSON *ap_context(void);
 const char *ap_time(struct arena *a, int64_t t);
 
 extern const struct route discovery_routes[4];
+
+struct account;
+struct community;
+/* Reads a fetched actor document into an account or a community (inbox.c). */
+int remote_actor_read(cJSON *doc, const char *fetched_url, struct core *core, struct arena *a,
+                      bool *is_group, struct account *acct, struct community *comm, char *why,
+                      size_t whylen);
+
+/* Federation's shared state (federation.h keeps it opaque). */
+struct keycache;
+struct processor;
+struct deliverer;
+struct federation {
+    struct core *core;
+    const struct kith_config *cfg;
+    struct keycache *keys;
+    EVP_PKEY *instance_key; /* signs key fetches (authorized-fetch servers answer them) */
+    char instance_key_id[600];
+    struct processor *processor;
+    struct deliverer *deliverer;
+};
 
 #endif

@@ -8,6 +8,7 @@
 #include "httpsig.h"
 #include "keys.h"
 
+#include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <openssl/pem.h>
 #include <pthread.h>
@@ -633,4 +634,32 @@ void deliverer_stats(struct deliverer *d, struct deliver_stats *out)
     out->retried = atomic_load(&d->retried);
     out->dropped = atomic_load(&d->dropped);
     out->in_flight = atomic_load(&d->in_flight);
+}
+
+int delivery_schedule(struct kv_txn *txn, struct core *core, cJSON *activity, uint64_t activity_id,
+                      uint64_t sender_id, struct str inbox)
+{
+    char *text = cJSON_PrintUnformatted(activity);
+    if (!text)
+        return KITH_ENOMEM;
+    struct key8 k = key_id(activity_id);
+    int rc = kv_put(txn, T_OUTGOING, KEY8(k), str_from(text), KV_NOOVERWRITE);
+    free(text);
+    if (rc)
+        return rc;
+    const char *h = strstr(inbox.ptr, "://");
+    struct str host = STR_NULL;
+    if (h) {
+        h += 3;
+        size_t n = strcspn(h, "/?#");
+        host = str_make(h, n);
+    }
+    struct delivery d = {.id = idgen_next(store_ids(core->st)),
+                         .activity_id = activity_id,
+                         .inbox = inbox,
+                         .host = host,
+                         .sender_id = sender_id,
+                         .first_at = wall_seconds()};
+    struct key16 dk = key_pair((uint64_t)wall_seconds() * 1000, d.id);
+    return rec_put(txn, T_DELIVERIES, KEY16(dk), &delivery_desc, &d, KV_NOOVERWRITE);
 }

@@ -34,4 +34,12 @@ void deliverer_kick(struct deliverer *d);
 void deliverer_stop(struct deliverer *d);
 void deliverer_stats(struct deliverer *d, struct deliver_stats *out);
 
+/* Inside a write transaction: stores activity (its JSON) under activity_id in
+ * table outgoing and schedules one delivery of it to inbox, signed by sender
+ * (a local account id, SENDER_COMMUNITY(id), or 0 for the instance actor).
+ * Kick the deliverer after the commit. */
+struct cJSON;
+int delivery_schedule(struct kv_txn *txn, struct core *core, struct cJSON *activity,
+                      uint64_t activity_id, uint64_t sender_id, struct str inbox);
+
 #endif

@@ -27,8 +27,10 @@ struct federation;
  * HTTP server stopped and before the writer stops. */
 int federation_new(struct core *core, const struct kith_config *cfg, struct federation **out);
 void federation_free(struct federation *f);
-/* Appends live delivery figures (for kithctl federation status). */
+/* `kithctl act USER ...` inside kithd (an admin hook; blocks its thread). */
 struct buf;
+int federation_act(void *f, int argc, char **argv, struct buf *out, struct buf *err);
+/* Appends live delivery figures (for kithctl federation status). */
 void federation_delivery_live(void *f, struct buf *out);
 /* Frees a loop thread's federation data (the server's thread_data_free). */
 void federation_thread_free(void *data);

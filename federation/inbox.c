@@ -25,16 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct federation {
-    struct core *core;
-    const struct kith_config *cfg;
-    struct keycache *keys;
-    EVP_PKEY *instance_key; /* signs key fetches (authorized-fetch servers answer them) */
-    char instance_key_id[600];
-    struct processor *processor;
-    struct deliverer *deliverer;
-};
-
 static void kick_delivery(void *arg)
 {
     deliverer_kick(arg);
@@ -271,28 +261,28 @@ static struct str url_host(struct arena *a, const char *url)
     return arena_str(a, str_make(p, strcspn(p, "/?#")));
 }
 
-/* Reads a fetched actor document into r (as an account or a community). */
-static int read_actor(struct http_ctx *ctx, struct inbox_req *r, const struct fetch_result *fr,
-                      cJSON *doc, char *why, size_t whylen)
+/* Reads an actor document fetched from fetched_url into an account or a
+ * community (strings in a): it must come from the host it names and carry a
+ * publicKey owned by it. Shared with kithctl act (act.c). */
+int remote_actor_read(cJSON *doc, const char *fetched_url, struct core *core, struct arena *a,
+                      bool *is_group, struct account *acct, struct community *comm, char *why,
+                      size_t whylen)
 {
-    struct arena *a = &ctx->arena;
     const char *id = jstr(doc, "id"), *type = jstr(doc, "type");
     cJSON *pk = cJSON_GetObjectItemCaseSensitive(doc, "publicKey");
     const char *pem = cJSON_IsObject(pk) ? jstr(pk, "publicKeyPem") : NULL;
     const char *kid = cJSON_IsObject(pk) ? jstr(pk, "id") : NULL;
     const char *owner = cJSON_IsObject(pk) ? jstr(pk, "owner") : NULL;
     if (!id || !type || !pem || !kid) {
-        snprintf(why, whylen, "the key's document is not an actor with a publicKey");
+        snprintf(why, whylen, "the document is not an actor with a publicKey");
         return KITH_EINVAL;
     }
-    /* The document must come from the host it names, and hold this key. */
-    if (!str_eq_nocase(url_host(a, id), url_host(a, fr->url))) {
+    if (!str_eq_nocase(url_host(a, id), url_host(a, fetched_url))) {
         snprintf(why, whylen, "actor '%s' was served by another host", id);
         return KITH_EINVAL;
     }
-    if (!str_eq(str_from(kid), r->sig.key_id) || (owner && strcmp(owner, id) != 0)) {
-        snprintf(why, whylen, "actor '%s' does not hold key '%.*s'", id, (int)r->sig.key_id.len,
-                 r->sig.key_id.ptr);
+    if (owner && strcmp(owner, id) != 0) {
+        snprintf(why, whylen, "actor '%s' publishes a key it does not own", id);
         return KITH_EINVAL;
     }
     cJSON *ep = cJSON_GetObjectItemCaseSensitive(doc, "endpoints");
@@ -301,27 +291,28 @@ static int read_actor(struct http_ctx *ctx, struct inbox_req *r, const struct fe
     const char *display = jstr(doc, "name");
     const char *inbox = jstr(doc, "inbox");
     int64_t now = wall_seconds();
-    struct str raw = fr->body.len <= (64u << 10) ? arena_str(a, fr->body) : STR_NULL;
-    r->store_actor = true;
-    r->is_group = strcmp(type, "Group") == 0;
-    uint64_t new_id = idgen_next(store_ids(http_core(ctx)->st));
+    char *raw = cJSON_PrintUnformatted(doc);
+    struct str rawdoc = raw && strlen(raw) <= (64u << 10) ? arena_str(a, str_from(raw)) : STR_NULL;
+    free(raw);
+    *is_group = strcmp(type, "Group") == 0;
+    uint64_t new_id = idgen_next(store_ids(core->st));
 #define S(v) ((v) ? arena_str(a, str_from(v)) : STR_NULL)
-    if (r->is_group) {
-        struct community *c = &r->comm;
-        c->id = new_id;
-        c->uri = S(id);
-        c->name = S(name ? name : "");
-        c->domain = url_host(a, id);
-        c->title = S(display ? display : name);
-        c->inbox = S(inbox);
-        c->shared_inbox = S(shared);
-        c->followers_url = S(jstr(doc, "followers"));
-        c->public_key = S(pem);
-        c->key_id = S(kid);
-        c->created_at = c->updated_at = c->fetched_at = now;
-        c->actor_json = raw;
+    if (*is_group) {
+        memset(comm, 0, sizeof(*comm));
+        comm->id = new_id;
+        comm->uri = S(id);
+        comm->name = S(name ? name : "");
+        comm->domain = url_host(a, id);
+        comm->title = S(display ? display : name);
+        comm->inbox = S(inbox);
+        comm->shared_inbox = S(shared);
+        comm->followers_url = S(jstr(doc, "followers"));
+        comm->public_key = S(pem);
+        comm->key_id = S(kid);
+        comm->created_at = comm->updated_at = comm->fetched_at = now;
+        comm->actor_json = rawdoc;
     } else {
-        struct account *acct = &r->acct;
+        memset(acct, 0, sizeof(*acct));
         acct->id = new_id;
         acct->uri = S(id);
         acct->name = S(name ? name : "");
@@ -333,10 +324,26 @@ static int read_actor(struct http_ctx *ctx, struct inbox_req *r, const struct fe
         acct->key_id = S(kid);
         acct->bot = strcmp(type, "Service") == 0 || strcmp(type, "Application") == 0;
         acct->created_at = acct->updated_at = acct->fetched_at = now;
-        acct->actor_json = raw;
+        acct->actor_json = rawdoc;
     }
 #undef S
     return KITH_OK;
+}
+
+/* The inbox's use: the document must also hold the key that signed. */
+static int read_actor(struct http_ctx *ctx, struct inbox_req *r, const struct fetch_result *fr,
+                      cJSON *doc, char *why, size_t whylen)
+{
+    cJSON *pk = cJSON_GetObjectItemCaseSensitive(doc, "publicKey");
+    const char *kid = cJSON_IsObject(pk) ? jstr(pk, "id") : NULL;
+    if (!kid || !str_eq(str_from(kid), r->sig.key_id)) {
+        snprintf(why, whylen, "the document fetched for key '%.*s' does not hold it",
+                 (int)r->sig.key_id.len, r->sig.key_id.ptr);
+        return KITH_EINVAL;
+    }
+    r->store_actor = true;
+    return remote_actor_read(doc, fr->url, http_core(ctx), &ctx->arena, &r->is_group, &r->acct,
+                             &r->comm, why, whylen);
 }
 
 static void key_fetched(const struct fetch_result *fr, void *arg)

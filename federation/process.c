@@ -6,6 +6,7 @@
 #include "../src/base/mem.h"
 #include "../storage/queue.h"
 #include "actors.h"
+#include "deliver.h"
 #include "inbox.h"
 
 #include <cjson/cJSON.h>
@@ -112,35 +113,6 @@ struct apply {
     const char *note;
 };
 
-/* Stores an outgoing activity and schedules its delivery to one inbox. */
-static int schedule(struct kv_txn *txn, struct core *core, cJSON *activity, uint64_t activity_id,
-                    uint64_t sender_id, struct str inbox)
-{
-    char *text = cJSON_PrintUnformatted(activity);
-    if (!text)
-        return KITH_ENOMEM;
-    struct key8 k = key_id(activity_id);
-    int rc = kv_put(txn, T_OUTGOING, KEY8(k), str_from(text), KV_NOOVERWRITE);
-    free(text);
-    if (rc)
-        return rc;
-    const char *h = strstr(inbox.ptr, "://");
-    struct str host = STR_NULL;
-    if (h) {
-        h += 3;
-        size_t n = strcspn(h, "/?#");
-        host = str_make(h, n);
-    }
-    struct delivery d = {.id = idgen_next(store_ids(core->st)),
-                         .activity_id = activity_id,
-                         .inbox = inbox,
-                         .host = host,
-                         .sender_id = sender_id,
-                         .first_at = wall_seconds()};
-    struct key16 dk = key_pair((uint64_t)wall_seconds() * 1000, d.id);
-    return rec_put(txn, T_DELIVERIES, KEY16(dk), &delivery_desc, &d, KV_NOOVERWRITE);
-}
-
 /* The Accept (or Reject) of a Follow, from the followed local actor. */
 static int answer_follow(struct kv_txn *txn, struct apply *ap, const char *type,
                          const char *local_url, uint64_t sender_id, const struct account *follower)
@@ -163,7 +135,7 @@ static int answer_follow(struct kv_txn *txn, struct apply *ap, const char *type,
     cJSON_DeleteItemFromObjectCaseSensitive(follow, "@context");
     cJSON_AddItemToObject(act, "object", follow);
     struct str inbox = follower->inbox.len ? follower->inbox : follower->shared_inbox;
-    int rc = inbox.len ? schedule(txn, ap->core, act, aid, sender_id, inbox) : KITH_EINVAL;
+    int rc = inbox.len ? delivery_schedule(txn, ap->core, act, aid, sender_id, inbox) : KITH_EINVAL;
     cJSON_Delete(act);
     return rc;
 }
@@ -294,6 +266,60 @@ static int apply_undo_follow(struct kv_txn *txn, struct apply *ap, cJSON *follow
     return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
 
+/* Accept or Reject of a Follow a local person sent: the follow (of a person)
+ * or the membership (of a community) becomes accepted, or goes. */
+static int apply_answer(struct kv_txn *txn, struct apply *ap, bool accepted)
+{
+    const struct kith_config *cfg = ap->core->cfg;
+    cJSON *follow = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
+    const char *ftype = cJSON_IsObject(follow) ? field_id(follow, "type") : NULL;
+    const char *follower = cJSON_IsObject(follow) ? field_id(follow, "actor") : NULL;
+    const char *target = cJSON_IsObject(follow) ? field_id(follow, "object") : NULL;
+    uint8_t kind, lkind;
+    uint64_t remote;
+    struct str name;
+    struct account user;
+    int rc;
+
+    /* Only the followed actor may answer, about a Follow of a local person. */
+    if (!ftype || strcmp(ftype, "Follow") != 0 || !target || strcmp(target, ap->actor) != 0 ||
+        !local_actor(cfg, follower, &lkind, &name) || lkind != NAME_ACCOUNT ||
+        account_get_local(txn, name, ap->a, &user) ||
+        actor_uri_lookup(txn, str_from(ap->actor), &kind, &remote)) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "an answer to a Follow kith did not send";
+        return KITH_OK;
+    }
+    if (kind == NAME_COMMUNITY) {
+        struct membership m;
+        if ((rc = membership_get(txn, remote, user.id, ap->a, &m)))
+            return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+        if (accepted) {
+            if (m.role < MEMBER_MEMBER)
+                m.role = MEMBER_MEMBER;
+            m.updated_at = wall_seconds();
+            return membership_put(txn, &m);
+        }
+        struct key16 k = key_pair(remote, user.id), r = key_pair(user.id, remote);
+        rc = kv_del(txn, T_MEMBERS, KEY16(k));
+        if (!rc)
+            rc = kv_del(txn, T_MEMBER_OF, KEY16(r));
+        return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+    }
+    struct key16 k = key_pair(user.id, remote), r = key_pair(remote, user.id);
+    struct follow f;
+    if ((rc = rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, ap->a, &f)))
+        return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+    if (accepted) {
+        f.state = FOLLOW_ACCEPTED;
+        return rec_put(txn, T_FOLLOWS, KEY16(k), &follow_desc, &f, 0);
+    }
+    rc = kv_del(txn, T_FOLLOWS, KEY16(k));
+    if (!rc)
+        rc = kv_del(txn, T_FOLLOWERS, KEY16(r));
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+}
+
 static int apply_entry(struct kv_txn *txn, void *arg)
 {
     struct apply *ap = arg;
@@ -306,6 +332,8 @@ static int apply_entry(struct kv_txn *txn, void *arg)
     ap->note = NULL;
     if (strcmp(ap->type, "Follow") == 0) {
         rc = apply_follow(txn, ap);
+    } else if (strcmp(ap->type, "Accept") == 0 || strcmp(ap->type, "Reject") == 0) {
+        rc = apply_answer(txn, ap, strcmp(ap->type, "Accept") == 0);
     } else if (strcmp(ap->type, "Undo") == 0) {
         cJSON *obj = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
         cJSON *otype = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, "type") : NULL;

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/version.h"
+#include "core/admin.h"
 #include "core/core.h"
 #include "http/adminsock.h"
 #include "http/server.h"
@@ -155,8 +156,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "kithd: cannot set up federation\n");
         goto out;
     }
-    if (adminsock_start_with(&core, cfg.data_dir, federation_delivery_live, fed, &admin, err,
-                             sizeof(err))) {
+    struct admin_hooks hooks = {
+        .delivery_live = federation_delivery_live, .act = federation_act, .arg = fed};
+    if (adminsock_start_with(&core, cfg.data_dir, &hooks, &admin, err, sizeof(err))) {
         fprintf(stderr, "kithd: %s\n", err);
         goto out;
     }

@@ -26,7 +26,9 @@ const char admin_usage[] =
     "  restore SRC                           put a backup in place (kithd stopped)\n"
     "  migrate                               upgrade the database schema (kithd stopped)\n"
     "  stats\n"
-    "  federation status                     delivery queue, failures and dead hosts per peer\n";
+    "  federation status                     delivery queue, failures and dead hosts per peer\n"
+    "  act USER follow URL | unfollow URL    act as a member (kithd running; admin and testing)\n"
+    "  act USER following                    what USER follows, and whether it was accepted\n";
 
 static int usage(struct admin_env *env, const char *what)
 {
@@ -402,8 +404,8 @@ static int cmd_federation(struct admin_env *env, int argc, char **argv)
     arena_release(&a);
     free(peers);
     buf_printf(env->out, "deliveries queued: %llu\n", (unsigned long long)total);
-    if (env->delivery_live)
-        env->delivery_live(env->delivery_arg, env->out);
+    if (env->hooks && env->hooks->delivery_live)
+        env->hooks->delivery_live(env->hooks->arg, env->out);
     else
         buf_printf(env->out, "kithd is not running: nothing is in flight\n");
     return 0;
@@ -420,6 +422,13 @@ int admin_exec(struct admin_env *env, int argc, char **argv)
         return cmd_community(env, argc, argv);
     if (strcmp(cmd, "federation") == 0)
         return cmd_federation(env, argc, argv);
+    if (strcmp(cmd, "act") == 0) {
+        if (!env->hooks || !env->hooks->act) {
+            buf_printf(env->err, "kithctl: act sends activities: it needs kithd running\n");
+            return 1;
+        }
+        return env->hooks->act(env->hooks->arg, argc, argv, env->out, env->err);
+    }
     if (strcmp(cmd, "stats") == 0) {
         if (argc != 1)
             return usage(env, "stats takes no arguments");

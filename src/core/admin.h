@@ -14,16 +14,22 @@
 
 #include <stdbool.h>
 
+/* What only a running kithd can do, provided by federation (core cannot
+ * reach it): live delivery figures, and acting as a member. */
+struct admin_hooks {
+    void (*delivery_live)(void *arg, struct buf *out);
+    /* `act USER ...`: returns the exit status, writes to out and err. */
+    int (*act)(void *arg, int argc, char **argv, struct buf *out, struct buf *err);
+    void *arg;
+};
+
 struct admin_env {
     struct core *core;
-    bool server;      /* true inside kithd, false in kithctl's own process */
-    struct str input; /* the client's standard input (--password-stdin) */
-    struct buf *out;  /* what to print on standard output */
-    struct buf *err;  /* what to print on standard error */
-    /* Inside kithd: appends live delivery figures (in flight, delivered,
-     * retried, dropped since start) to out; NULL in kithctl's own process. */
-    void (*delivery_live)(void *arg, struct buf *out);
-    void *delivery_arg;
+    bool server;                     /* true inside kithd, false in kithctl's own process */
+    struct str input;                /* the client's standard input (--password-stdin) */
+    struct buf *out;                 /* what to print on standard output */
+    struct buf *err;                 /* what to print on standard error */
+    const struct admin_hooks *hooks; /* kithd's federation; NULL in kithctl's own process */
 };
 
 /* Runs argv (argv[0] is the command, e.g. "user"). Returns the exit status:

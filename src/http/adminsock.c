@@ -24,8 +24,7 @@
 
 struct adminsock {
     struct core *core;
-    void (*delivery_live)(void *arg, struct buf *out);
-    void *delivery_arg;
+    const struct admin_hooks *hooks;
     atomic_bool stopping;
     int fd;
     char *path;
@@ -134,8 +133,7 @@ static void serve(struct adminsock *as, int fd)
                             .input = str_make(input, ilen),
                             .out = &out,
                             .err = &err,
-                            .delivery_live = as->delivery_live,
-                            .delivery_arg = as->delivery_arg};
+                            .hooks = as->hooks};
     status = admin_exec(&env, (int)argc, argv);
     if (out.len >= ADMINSOCK_MAX_OUT)
         buf_add_cstr(&err, "kithctl: output truncated\n");
@@ -185,11 +183,10 @@ static int sock_path(const char *data_dir, struct sockaddr_un *sa)
 int adminsock_start(struct core *core, const char *data_dir, struct adminsock **out, char *err,
                     size_t errlen)
 {
-    return adminsock_start_with(core, data_dir, NULL, NULL, out, err, errlen);
+    return adminsock_start_with(core, data_dir, NULL, out, err, errlen);
 }
 
-int adminsock_start_with(struct core *core, const char *data_dir,
-                         void (*delivery_live)(void *arg, struct buf *out), void *arg,
+int adminsock_start_with(struct core *core, const char *data_dir, const struct admin_hooks *hooks,
                          struct adminsock **out, char *err, size_t errlen)
 {
     struct sockaddr_un sa;
@@ -213,8 +210,7 @@ int adminsock_start_with(struct core *core, const char *data_dir,
     }
     struct adminsock *as = xcalloc(1, sizeof(*as));
     as->core = core;
-    as->delivery_live = delivery_live;
-    as->delivery_arg = arg;
+    as->hooks = hooks;
     as->fd = fd;
     as->path = xstrdup(sa.sun_path);
     for (; as->nworkers < ADMIN_WORKERS; as->nworkers++)

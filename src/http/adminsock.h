@@ -31,9 +31,9 @@ struct adminsock;
  * data directory's lock) and starts the workers. */
 int adminsock_start(struct core *core, const char *data_dir, struct adminsock **out, char *err,
                     size_t errlen);
-/* The same, with live delivery figures for `kithctl federation status`. */
-int adminsock_start_with(struct core *core, const char *data_dir,
-                         void (*delivery_live)(void *arg, struct buf *out), void *arg,
+/* The same, with what only a running kithd can do (borrowed; outlives the socket). */
+struct admin_hooks;
+int adminsock_start_with(struct core *core, const char *data_dir, const struct admin_hooks *hooks,
                          struct adminsock **out, char *err, size_t errlen);
 /* Stops accepting, waits for commands in progress, removes the socket. */
 void adminsock_stop(struct adminsock *a);

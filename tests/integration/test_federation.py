@@ -131,9 +131,9 @@ def peer(tmp_path):
     p.close()
 
 
-def start_kith(make_kithd, extra=()):
+def start_kith(make_kithd, extra=(), name="k"):
     port = free_port()
-    k = make_kithd(listens=[f"127.0.0.1:{port}"],
+    k = make_kithd(name=name, listens=[f"127.0.0.1:{port}"],
                    extra=[f"domain = 127.0.0.1:{port}", f"public_url = http://127.0.0.1:{port}",
                           "allow_private_addresses = true", "delivery_retry_base = 200ms",
                           *extra])
@@ -312,3 +312,42 @@ def test_deliveries_are_given_up_after_the_limit(make_kithd, tmp_path):
         assert len(p.received) == n  # and never again
     finally:
         p.close()
+
+
+def test_two_kith_instances_follow_each_other(make_kithd):
+    """alice on A follows the community cats and the person bob on B; B accepts,
+    A records the acceptance; then alice unfollows both."""
+    a = start_kith(make_kithd, name="a")
+    b = start_kith(make_kithd, name="b")
+    assert a.ctl("user", "add", "alice").returncode == 0
+    assert b.ctl("user", "add", "bob").returncode == 0
+    cats = f"http://127.0.0.1:{b.port}/c/cats"
+    bob = f"http://127.0.0.1:{b.port}/u/bob"
+    for target in (cats, bob):
+        r = a.ctl("act", "alice", "follow", target)
+        assert r.returncode == 0 and "pending" in r.stdout, r.stdout + r.stderr
+
+    def following():
+        return a.ctl("act", "alice", "following").stdout
+
+    wait_for(lambda: following().count("accepted") == 2, 20, what="both follows accepted")
+    assert followers(b) == 2  # admin and alice
+    assert b.http("GET", "/u/bob/followers", headers={"Accept": "application/activity+json"}
+                  ).json()["totalItems"] == 1
+    for target in (cats, bob):
+        r = a.ctl("act", "alice", "unfollow", target)
+        assert r.returncode == 0, r.stderr
+    wait_for(lambda: followers(b) == 1, 20, what="the Undo applied on B")
+    wait_for(lambda: b.http("GET", "/u/bob/followers",
+                            headers={"Accept": "application/activity+json"}).json()["totalItems"] == 0,
+             20, what="bob unfollowed")
+    assert "accepted" not in following() and "pending" not in following()
+    # Errors.
+    assert a.ctl("act", "nobody", "follow", cats).returncode == 1
+    r = a.ctl("act", "alice", "unfollow", cats)
+    assert r.returncode == 1 and "does not follow" in r.stderr
+    r = a.ctl("act", "alice", "follow", f"http://127.0.0.1:{b.port}/c/none")
+    assert r.returncode == 1 and "cannot fetch" in r.stderr
+    a.stop()
+    r = a.ctl("act", "alice", "following")
+    assert r.returncode == 1 and "needs kithd running" in r.stderr
