@@ -13,6 +13,7 @@
 #include "httpsig.h"
 #include "keys.h"
 #include "process.h"
+#include "sanitize.h"
 
 #include "../src/base/err.h"
 #include "../src/base/log.h"
@@ -291,6 +292,16 @@ int remote_actor_read(cJSON *doc, const char *fetched_url, struct core *core, st
     const char *display = jstr(doc, "name");
     const char *inbox = jstr(doc, "inbox");
     int64_t now = wall_seconds();
+    /* HTML from outside is sanitised once, here, before it is stored. */
+    struct str summary = STR_NULL;
+    const char *raw_summary = jstr(doc, "summary");
+    if (raw_summary) {
+        struct buf clean;
+        buf_init(&clean, 64 << 10);
+        if (sanitize_html(str_from(raw_summary), &clean) == KITH_OK)
+            summary = arena_str(a, buf_str(&clean));
+        buf_free(&clean);
+    }
     char *raw = cJSON_PrintUnformatted(doc);
     struct str rawdoc = raw && strlen(raw) <= (64u << 10) ? arena_str(a, str_from(raw)) : STR_NULL;
     free(raw);
@@ -304,6 +315,7 @@ int remote_actor_read(cJSON *doc, const char *fetched_url, struct core *core, st
         comm->name = S(name ? name : "");
         comm->domain = url_host(a, id);
         comm->title = S(display ? display : name);
+        comm->description = summary;
         comm->inbox = S(inbox);
         comm->shared_inbox = S(shared);
         comm->followers_url = S(jstr(doc, "followers"));
@@ -318,6 +330,7 @@ int remote_actor_read(cJSON *doc, const char *fetched_url, struct core *core, st
         acct->name = S(name ? name : "");
         acct->domain = url_host(a, id);
         acct->display_name = S(display ? display : name);
+        acct->note = summary;
         acct->inbox = S(inbox);
         acct->shared_inbox = S(shared);
         acct->public_key = S(pem);
