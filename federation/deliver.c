@@ -636,6 +636,30 @@ void deliverer_stats(struct deliverer *d, struct deliver_stats *out)
     out->in_flight = atomic_load(&d->in_flight);
 }
 
+int delivery_schedule_more(struct kv_txn *txn, struct core *core, uint64_t activity_id,
+                           uint64_t sender_id, struct str inbox)
+{
+    /* host[:port] of the inbox URL, for per-host state. */
+    struct str host = STR_NULL;
+    for (size_t i = 0; i + 3 <= inbox.len; i++)
+        if (memcmp(inbox.ptr + i, "://", 3) == 0) {
+            size_t start = i + 3, end = start;
+            while (end < inbox.len && inbox.ptr[end] != '/' && inbox.ptr[end] != '?' &&
+                   inbox.ptr[end] != '#')
+                end++;
+            host = str_make(inbox.ptr + start, end - start);
+            break;
+        }
+    struct delivery d = {.id = idgen_next(store_ids(core->st)),
+                         .activity_id = activity_id,
+                         .inbox = inbox,
+                         .host = host,
+                         .sender_id = sender_id,
+                         .first_at = wall_seconds()};
+    struct key16 dk = key_pair((uint64_t)wall_seconds() * 1000, d.id);
+    return rec_put(txn, T_DELIVERIES, KEY16(dk), &delivery_desc, &d, KV_NOOVERWRITE);
+}
+
 int delivery_schedule(struct kv_txn *txn, struct core *core, cJSON *activity, uint64_t activity_id,
                       uint64_t sender_id, struct str inbox)
 {
@@ -645,21 +669,5 @@ int delivery_schedule(struct kv_txn *txn, struct core *core, cJSON *activity, ui
     struct key8 k = key_id(activity_id);
     int rc = kv_put(txn, T_OUTGOING, KEY8(k), str_from(text), KV_NOOVERWRITE);
     free(text);
-    if (rc)
-        return rc;
-    const char *h = strstr(inbox.ptr, "://");
-    struct str host = STR_NULL;
-    if (h) {
-        h += 3;
-        size_t n = strcspn(h, "/?#");
-        host = str_make(h, n);
-    }
-    struct delivery d = {.id = idgen_next(store_ids(core->st)),
-                         .activity_id = activity_id,
-                         .inbox = inbox,
-                         .host = host,
-                         .sender_id = sender_id,
-                         .first_at = wall_seconds()};
-    struct key16 dk = key_pair((uint64_t)wall_seconds() * 1000, d.id);
-    return rec_put(txn, T_DELIVERIES, KEY16(dk), &delivery_desc, &d, KV_NOOVERWRITE);
+    return rc ? rc : delivery_schedule_more(txn, core, activity_id, sender_id, inbox);
 }

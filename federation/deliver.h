@@ -42,4 +42,8 @@ struct cJSON;
 int delivery_schedule(struct kv_txn *txn, struct core *core, struct cJSON *activity,
                       uint64_t activity_id, uint64_t sender_id, struct str inbox);
 
+/* Another destination for an activity already stored by delivery_schedule. */
+int delivery_schedule_more(struct kv_txn *txn, struct core *core, uint64_t activity_id,
+                           uint64_t sender_id, struct str inbox);
+
 #endif

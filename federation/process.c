@@ -8,6 +8,7 @@
 #include "actors.h"
 #include "deliver.h"
 #include "inbox.h"
+#include "sanitize.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -266,6 +267,218 @@ static int apply_undo_follow(struct kv_txn *txn, struct apply *ap, cJSON *follow
     return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
 
+/* ---- Create of a post or comment in a local community (FEP-1b12) ---- */
+
+/* The local community an object is for: named in audience, to or cc
+ * (of the object or the activity), or the community of the post it replies to. */
+static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, struct community *c,
+                            struct post *parent, bool *has_parent)
+{
+    const struct kith_config *cfg = ap->core->cfg;
+    static const char *const keys[] = {"audience", "to", "cc"};
+    *has_parent = false;
+    const char *reply = field_id(obj, "inReplyTo");
+    if (reply) {
+        struct str v;
+        int rc = kv_get(txn, T_OBJECT_URIS, str_from(reply), &v);
+        if (rc == KITH_ENOTFOUND) { /* a local post: PUBLIC_URL/post/ID or /comment/ID */
+            size_t n = strlen(cfg->public_url);
+            const char *path = strncmp(reply, cfg->public_url, n) == 0 ? reply + n : "";
+            unsigned long long id = 0;
+            if (sscanf(path, "/post/%llu", &id) == 1 || sscanf(path, "/comment/%llu", &id) == 1) {
+                struct key8 k = key_id(id);
+                rc = rec_get(txn, T_POSTS, KEY8(k), &post_desc, ap->a, parent);
+            }
+        } else if (rc == KITH_OK && v.len == 8) {
+            struct key8 k;
+            memcpy(k.b, v.ptr, 8);
+            rc = rec_get(txn, T_POSTS, KEY8(k), &post_desc, ap->a, parent);
+        }
+        if (rc == KITH_OK && parent->community_id) {
+            *has_parent = true;
+            return community_get(txn, parent->community_id, ap->a, c);
+        }
+        return KITH_ENOTFOUND;
+    }
+    for (size_t k = 0; k < 3; k++)
+        for (int pass = 0; pass < 2; pass++) {
+            cJSON *o = pass ? ap->doc : obj;
+            cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[k]);
+            cJSON *single = cJSON_IsArray(v) ? NULL : v;
+            cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL);
+            for (; it; it = single ? NULL : it->next) {
+                uint8_t kind;
+                struct str name;
+                if (local_actor(cfg, id_of(it), &kind, &name) && kind == NAME_COMMUNITY &&
+                    community_get_local(txn, name, ap->a, c) == KITH_OK)
+                    return KITH_OK;
+            }
+        }
+    return KITH_ENOTFOUND;
+}
+
+/* Announces the activity as received, from the community, to every remote
+ * member's server (one delivery per shared inbox). */
+static int announce(struct kv_txn *txn, struct apply *ap, const struct community *c)
+{
+    const struct kith_config *cfg = ap->core->cfg;
+    const char *curl =
+        arena_printf(ap->a, "%s/c/%.*s", cfg->public_url, (int)c->name.len, c->name.ptr);
+    uint64_t aid = idgen_next(store_ids(ap->core->st));
+    cJSON *act = cJSON_CreateObject();
+    cJSON *ctx = cJSON_AddArrayToObject(act, "@context");
+    cJSON_AddItemToArray(ctx, cJSON_CreateString("https://www.w3.org/ns/activitystreams"));
+    cJSON_AddStringToObject(act, "id",
+                            arena_printf(ap->a, "%s/activities/announce/%llu", cfg->public_url,
+                                         (unsigned long long)aid));
+    cJSON_AddStringToObject(act, "type", "Announce");
+    cJSON_AddStringToObject(act, "actor", curl);
+    cJSON *to = cJSON_AddArrayToObject(act, "to");
+    cJSON_AddItemToArray(to, cJSON_CreateString(AS_PUBLIC));
+    cJSON *cc = cJSON_AddArrayToObject(act, "cc");
+    cJSON_AddItemToArray(cc, cJSON_CreateString(arena_printf(ap->a, "%s/followers", curl)));
+    cJSON_AddStringToObject(act, "audience", curl);
+    cJSON *inner = cJSON_Duplicate(ap->doc, true);
+    cJSON_DeleteItemFromObjectCaseSensitive(inner, "@context");
+    cJSON_AddItemToObject(act, "object", inner);
+
+    /* Distinct destination inboxes of the remote members. */
+    struct str *sent = NULL;
+    size_t nsent = 0, cap = 0;
+    struct kv_cursor *cur;
+    struct str key, val;
+    struct key8 ck = key_id(c->id);
+    int rc = kv_cursor_open(txn, T_MEMBERS, &cur);
+    for (int r = rc ? rc : kv_cursor_seek(cur, KEY8(ck), &key, &val);
+         rc == KITH_OK && r == KITH_OK && key.len == 16 && memcmp(key.ptr, ck.b, 8) == 0;
+         r = kv_cursor_next(cur, &key, &val)) {
+        struct membership m;
+        struct account acct;
+        if (record_decode(&membership_desc, val, ap->a, &m) || m.role < MEMBER_MEMBER || m.banned ||
+            account_get(txn, m.account_id, ap->a, &acct) || !acct.uri.len)
+            continue;
+        struct str inbox = acct.shared_inbox.len ? acct.shared_inbox : acct.inbox;
+        bool dup = !inbox.len;
+        for (size_t i = 0; i < nsent && !dup; i++)
+            dup = str_eq(sent[i], inbox);
+        if (dup)
+            continue;
+        if (nsent == cap) {
+            cap = cap ? cap * 2 : 16;
+            sent = xrealloc(sent, cap * sizeof(*sent));
+        }
+        sent[nsent++] = arena_str(ap->a, inbox);
+    }
+    if (rc == KITH_OK)
+        kv_cursor_close(cur);
+    /* Stored once; one job per inbox (the first stores the JSON, the rest
+     * reuse it under the same activity id). */
+    for (size_t i = 0; i < nsent && rc == KITH_OK; i++)
+        rc = i == 0 ? delivery_schedule(txn, ap->core, act, aid, SENDER_COMMUNITY(c->id), sent[i])
+                    : delivery_schedule_more(txn, ap->core, aid, SENDER_COMMUNITY(c->id), sent[i]);
+    free(sent);
+    cJSON_Delete(act);
+    return rc;
+}
+
+static int apply_create(struct kv_txn *txn, struct apply *ap)
+{
+    cJSON *obj = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
+    const char *otype = cJSON_IsObject(obj) ? field_id(obj, "type") : NULL;
+    const char *oid = cJSON_IsObject(obj) ? field_id(obj, "id") : NULL;
+    const char *author = cJSON_IsObject(obj) ? field_id(obj, "attributedTo") : NULL;
+    static const char *const types[] = {"Page", "Article", "Note", "Question", "Video", "Event"};
+    bool known = false;
+    for (size_t i = 0; otype && i < sizeof(types) / sizeof(types[0]); i++)
+        known |= strcmp(otype, types[i]) == 0;
+    struct community c;
+    struct post parent;
+    bool has_parent;
+    if (!known || !oid || target_community(txn, ap, obj, &c, &parent, &has_parent) != KITH_OK ||
+        c.uri.len) {
+        ap->state = ACTIVITY_STORED; /* not for a local community: people's notes come later */
+        ap->note = "Create not addressed to a local community";
+        return KITH_OK;
+    }
+    if (!author || strcmp(author, ap->actor) != 0) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "the object's attributedTo is not the activity's actor";
+        return KITH_OK;
+    }
+    struct account acct;
+    uint8_t kind;
+    uint64_t author_id;
+    if (actor_uri_lookup(txn, str_from(ap->actor), &kind, &author_id) || kind != NAME_ACCOUNT ||
+        account_get(txn, author_id, ap->a, &acct)) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "unknown author";
+        return KITH_OK;
+    }
+    struct membership m;
+    bool member = membership_get(txn, c.id, author_id, ap->a, &m) == KITH_OK;
+    if (member && m.banned) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "the author is banned from the community";
+        return KITH_OK;
+    }
+    if (!has_parent && c.posting_restricted && !(member && m.role >= MEMBER_MODERATOR)) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "only moderators may post in this community";
+        return KITH_OK;
+    }
+    if (c.join_mode == JOIN_APPROVAL && !(member && m.role >= MEMBER_MEMBER)) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "a private community: members only";
+        return KITH_OK;
+    }
+    struct str existing;
+    if (strlen(oid) <= 511 && kv_get(txn, T_OBJECT_URIS, str_from(oid), &existing) == KITH_OK)
+        return KITH_OK; /* the same object again: stored once */
+    /* The post, its content sanitised once, here. */
+    struct post p = {.id = idgen_next(store_ids(ap->core->st)),
+                     .community_id = c.id,
+                     .author_id = author_id,
+                     .uri = str_from(oid),
+                     .created_at = wall_seconds(),
+                     .updated_at = wall_seconds()};
+    if (has_parent) {
+        p.parent_id = parent.id;
+        p.root_id = parent.root_id ? parent.root_id : parent.id;
+    }
+    const char *content = field_id(obj, "content");
+    struct buf clean;
+    buf_init(&clean, 1 << 20);
+    if (content)
+        sanitize_html(str_from(content), &clean);
+    p.content = arena_str(ap->a, buf_str(&clean));
+    buf_free(&clean);
+    const char *title = field_id(obj, "name");
+    if (!has_parent)
+        p.title = title ? str_from(title) : STR_NULL;
+    cJSON *src = cJSON_GetObjectItemCaseSensitive(obj, "source");
+    if (cJSON_IsObject(src)) {
+        const char *sc = field_id(src, "content"), *st = field_id(src, "mediaType");
+        p.source = sc ? str_from(sc) : STR_NULL;
+        p.source_type = st ? str_from(st) : STR_NULL;
+    }
+    cJSON *sens = cJSON_GetObjectItemCaseSensitive(obj, "sensitive");
+    p.sensitive = cJSON_IsTrue(sens);
+    struct key8 pk = key_id(p.id);
+    struct key16 ck = key_pair(c.id, p.id);
+    int rc = rec_put(txn, T_POSTS, KEY8(pk), &post_desc, &p, KV_NOOVERWRITE);
+    if (!rc && strlen(oid) <= 511)
+        rc = kv_put(txn, T_OBJECT_URIS, str_from(oid), KEY8(pk), KV_NOOVERWRITE);
+    if (!rc && !has_parent)
+        rc = kv_put(txn, T_COMMUNITY_POSTS, KEY16(ck), STR_LIT(""), 0);
+    if (!rc && has_parent) {
+        struct key16 ch = key_pair(p.parent_id, p.id);
+        rc = kv_put(txn, T_POST_CHILDREN, KEY16(ch), STR_LIT(""), 0);
+    }
+    if (!rc)
+        rc = announce(txn, ap, &c);
+    return rc;
+}
+
 /* Accept or Reject of a Follow a local person sent: the follow (of a person)
  * or the membership (of a community) becomes accepted, or goes. */
 static int apply_answer(struct kv_txn *txn, struct apply *ap, bool accepted)
@@ -332,6 +545,8 @@ static int apply_entry(struct kv_txn *txn, void *arg)
     ap->note = NULL;
     if (strcmp(ap->type, "Follow") == 0) {
         rc = apply_follow(txn, ap);
+    } else if (strcmp(ap->type, "Create") == 0) {
+        rc = apply_create(txn, ap);
     } else if (strcmp(ap->type, "Accept") == 0 || strcmp(ap->type, "Reject") == 0) {
         rc = apply_answer(txn, ap, strcmp(ap->type, "Accept") == 0);
     } else if (strcmp(ap->type, "Undo") == 0) {

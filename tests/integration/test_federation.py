@@ -351,3 +351,74 @@ def test_two_kith_instances_follow_each_other(make_kithd):
     a.stop()
     r = a.ctl("act", "alice", "following")
     assert r.returncode == 1 and "needs kithd running" in r.stderr
+
+
+def test_community_announces_posts_and_comments_to_followers(make_kithd, tmp_path):
+    (tmp_path / "p1").mkdir()
+    (tmp_path / "p2").mkdir()
+    p1, p2 = Peer(tmp_path / "p1"), Peer(tmp_path / "p2")
+    try:
+        k = start_kith(make_kithd)
+        cats = f"http://127.0.0.1:{k.port}/c/cats"
+        for n, p in enumerate((p1, p2)):
+            body = follow(p, k, n + 1)
+            assert k.http("POST", "/c/cats/inbox", headers=p.sign(k.port, "/c/cats/inbox", body),
+                          body=body).status == 202
+        wait_for(lambda: all(any(b"Accept" in x[2] for x in p.received) for p in (p1, p2)), 15,
+                 what="both follows accepted")
+        page = {"id": f"{p1.base}/post/1", "type": "Page", "attributedTo": p1.actor,
+                "name": "Hello cats", "to": [cats, "https://www.w3.org/ns/activitystreams#Public"],
+                "audience": cats,
+                "content": "<p>Meow <script>alert(1)</script><b>bold</b></p>",
+                "source": {"content": "Meow **bold**", "mediaType": "text/markdown"}}
+        create = json.dumps({"@context": "https://www.w3.org/ns/activitystreams",
+                             "id": f"{p1.base}/create/1", "type": "Create", "actor": p1.actor,
+                             "to": [cats], "object": page}).encode()
+        assert k.http("POST", "/c/cats/inbox", headers=p1.sign(k.port, "/c/cats/inbox", create),
+                      body=create).status == 202
+
+        def announced(p, oid):
+            for path, headers, body, _ in p.received:
+                a = json.loads(body)
+                if a.get("type") == "Announce" and a["object"]["object"]["id"] == oid:
+                    return path, headers, body, a
+            return None
+
+        wait_for(lambda: announced(p1, page["id"]) and announced(p2, page["id"]), 15,
+                 what="the Announce of the post at both followers")
+        path, headers, body, a = announced(p2, page["id"])
+        assert path == "/inbox"  # the shared inbox
+        assert a["actor"] == cats and a["object"]["type"] == "Create"
+        assert a["object"]["actor"] == p1.actor
+        assert "https://www.w3.org/ns/activitystreams#Public" in a["to"]
+        group = k.http("GET", "/c/cats", headers={"Accept": "application/activity+json"}).json()
+        verify_cavage(headers, path, body, group["publicKey"]["publicKeyPem"], tmp_path)
+
+        # A comment by the other follower, replying to the post.
+        note = {"id": f"{p2.base}/comment/1", "type": "Note", "attributedTo": p2.actor,
+                "inReplyTo": page["id"], "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "cc": [cats], "content": "<p>purr</p>"}
+        create2 = json.dumps({"id": f"{p2.base}/create/2", "type": "Create", "actor": p2.actor,
+                              "object": note}).encode()
+        assert k.http("POST", "/inbox", headers=p2.sign(k.port, "/inbox", create2),
+                      body=create2).status == 202
+        wait_for(lambda: announced(p1, note["id"]), 15, what="the Announce of the comment")
+        # The same Create again is stored once and announced once.
+        assert k.http("POST", "/inbox", headers=p2.sign(k.port, "/inbox", create2),
+                      body=create2).status == 202
+        time.sleep(1.5)
+        assert sum(1 for x in p1.received if b"comment/1" in x[2]) == 1
+        st = k.ctl("stats").stdout
+        assert "posts+comments:  2" in st, st
+        # A Create whose object is attributed to someone else is refused.
+        forged = json.dumps({"id": f"{p1.base}/create/3", "type": "Create", "actor": p1.actor,
+                             "object": dict(page, id=f"{p1.base}/post/3",
+                                            attributedTo=p2.actor)}).encode()
+        assert k.http("POST", "/inbox", headers=p1.sign(k.port, "/inbox", forged),
+                      body=forged).status == 202
+        time.sleep(1.5)
+        assert not any(b"post/3" in x[2] for x in p2.received)
+        assert "posts+comments:  2" in k.ctl("stats").stdout
+    finally:
+        p1.close()
+        p2.close()
