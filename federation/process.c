@@ -269,6 +269,31 @@ static int apply_undo_follow(struct kv_txn *txn, struct apply *ap, cJSON *follow
 
 /* ---- Create of a post or comment in a local community (FEP-1b12) ---- */
 
+/* A post or comment by its ActivityPub id: a remote object kith stored,
+ * or a local one (PUBLIC_URL/post/ID, /comment/ID). */
+static int post_by_ref(struct kv_txn *txn, struct apply *ap, const char *ref, struct post *out)
+{
+    const struct kith_config *cfg = ap->core->cfg;
+    struct str v;
+    if (!ref || strlen(ref) > 511)
+        return KITH_ENOTFOUND;
+    int rc = kv_get(txn, T_OBJECT_URIS, str_from(ref), &v);
+    struct key8 k;
+    if (rc == KITH_OK) {
+        if (v.len != 8)
+            return KITH_ECORRUPT;
+        memcpy(k.b, v.ptr, 8);
+    } else {
+        size_t n = strlen(cfg->public_url);
+        const char *path = strncmp(ref, cfg->public_url, n) == 0 ? ref + n : "";
+        unsigned long long id = 0;
+        if (sscanf(path, "/post/%llu", &id) != 1 && sscanf(path, "/comment/%llu", &id) != 1)
+            return KITH_ENOTFOUND;
+        k = key_id(id);
+    }
+    return rec_get(txn, T_POSTS, KEY8(k), &post_desc, ap->a, out);
+}
+
 /* The local community an object is for: named in audience, to or cc
  * (of the object or the activity), or the community of the post it replies to. */
 static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, struct community *c,
@@ -279,21 +304,7 @@ static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, st
     *has_parent = false;
     const char *reply = field_id(obj, "inReplyTo");
     if (reply) {
-        struct str v;
-        int rc = kv_get(txn, T_OBJECT_URIS, str_from(reply), &v);
-        if (rc == KITH_ENOTFOUND) { /* a local post: PUBLIC_URL/post/ID or /comment/ID */
-            size_t n = strlen(cfg->public_url);
-            const char *path = strncmp(reply, cfg->public_url, n) == 0 ? reply + n : "";
-            unsigned long long id = 0;
-            if (sscanf(path, "/post/%llu", &id) == 1 || sscanf(path, "/comment/%llu", &id) == 1) {
-                struct key8 k = key_id(id);
-                rc = rec_get(txn, T_POSTS, KEY8(k), &post_desc, ap->a, parent);
-            }
-        } else if (rc == KITH_OK && v.len == 8) {
-            struct key8 k;
-            memcpy(k.b, v.ptr, 8);
-            rc = rec_get(txn, T_POSTS, KEY8(k), &post_desc, ap->a, parent);
-        }
+        int rc = post_by_ref(txn, ap, reply, parent);
         if (rc == KITH_OK && parent->community_id) {
             *has_parent = true;
             return community_get(txn, parent->community_id, ap->a, c);
@@ -479,6 +490,138 @@ static int apply_create(struct kv_txn *txn, struct apply *ap)
     return rc;
 }
 
+/* ---- votes, and authors' own updates and deletions ---- */
+
+/* The post an activity's object names, with its local community; the
+ * author of an activity about a remote actor's own post must be that actor. */
+static int post_in_local_community(struct kv_txn *txn, struct apply *ap, const char *ref,
+                                   struct post *p, struct community *c)
+{
+    if (post_by_ref(txn, ap, ref, p) || !p->community_id ||
+        community_get(txn, p->community_id, ap->a, c) || c->uri.len)
+        return KITH_ENOTFOUND;
+    return KITH_OK;
+}
+
+static int put_post(struct kv_txn *txn, const struct post *p)
+{
+    struct key8 k = key_id(p->id);
+    return rec_put(txn, T_POSTS, KEY8(k), &post_desc, p, 0);
+}
+
+/* Like (+1) or Dislike (-1) of a post in a local community; undo removes the vote. */
+static int apply_vote(struct kv_txn *txn, struct apply *ap, cJSON *vote, bool undo)
+{
+    const char *vtype = field_id(vote, "type");
+    const char *ref = field_id(vote, "object");
+    struct post p;
+    struct community c;
+    uint8_t kind;
+    uint64_t voter;
+    if (post_in_local_community(txn, ap, ref, &p, &c)) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "a vote on a post kith does not hold";
+        return KITH_OK;
+    }
+    if (actor_uri_lookup(txn, str_from(ap->actor), &kind, &voter) || kind != NAME_ACCOUNT) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "unknown voter";
+        return KITH_OK;
+    }
+    struct membership m;
+    if (membership_get(txn, c.id, voter, ap->a, &m) == KITH_OK && m.banned) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "the voter is banned from the community";
+        return KITH_OK;
+    }
+    struct key16 k = key_pair(p.id, voter);
+    struct vote old;
+    bool had = rec_get(txn, T_VOTES, KEY16(k), &vote_desc, ap->a, &old) == KITH_OK;
+    if (had) { /* take the previous vote back out of the counts */
+        if (old.value > 0 && p.upvotes)
+            p.upvotes--;
+        else if (old.value < 0 && p.downvotes)
+            p.downvotes--;
+    }
+    int rc;
+    if (undo) {
+        if (!had)
+            return KITH_OK; /* nothing to undo: nothing to announce */
+        if ((rc = kv_del(txn, T_VOTES, KEY16(k))))
+            return rc;
+    } else {
+        struct vote v = {.post_id = p.id,
+                         .account_id = voter,
+                         .value = strcmp(vtype, "Dislike") == 0 ? -1 : 1,
+                         .created_at = wall_seconds(),
+                         .uri = str_from(field_id(vote, "id") ? field_id(vote, "id") : "")};
+        if (v.value > 0)
+            p.upvotes++;
+        else
+            p.downvotes++;
+        if ((rc = rec_put(txn, T_VOTES, KEY16(k), &vote_desc, &v, 0)))
+            return rc;
+    }
+    p.score = (int64_t)p.upvotes - (int64_t)p.downvotes;
+    if ((rc = put_post(txn, &p)))
+        return rc;
+    return announce(txn, ap, &c);
+}
+
+/* Update or Delete of a post by its own author. */
+static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
+{
+    cJSON *obj = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
+    const char *ref = id_of(obj);
+    struct post p;
+    struct community c;
+    struct account author;
+    if (post_in_local_community(txn, ap, ref, &p, &c)) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = delete ? "Delete of something kith does not hold"
+                          : "Update of something kith does not hold";
+        return KITH_OK;
+    }
+    if (account_get(txn, p.author_id, ap->a, &author) || !str_eq_cstr(author.uri, ap->actor)) {
+        /* Moderators' removals come with the moderation issue. */
+        ap->state = ACTIVITY_STORED;
+        ap->note = "not the author's own post";
+        return KITH_OK;
+    }
+    int64_t now = wall_seconds();
+    if (delete) {
+        if (p.deleted_at)
+            return KITH_OK;
+        p.deleted_at = now;
+        p.content = STR_NULL;
+        p.source = STR_NULL;
+        p.title = p.parent_id ? STR_NULL : p.title;
+    } else {
+        if (!cJSON_IsObject(obj) || p.deleted_at) {
+            ap->state = ACTIVITY_STORED;
+            ap->note = "Update without the object, or of a deleted post";
+            return KITH_OK;
+        }
+        const char *content = field_id(obj, "content");
+        struct buf clean;
+        buf_init(&clean, 1 << 20);
+        if (content)
+            sanitize_html(str_from(content), &clean);
+        p.content = arena_str(ap->a, buf_str(&clean));
+        buf_free(&clean);
+        const char *title = field_id(obj, "name");
+        if (title && !p.parent_id)
+            p.title = str_from(title);
+        cJSON *src = cJSON_GetObjectItemCaseSensitive(obj, "source");
+        const char *sc = cJSON_IsObject(src) ? field_id(src, "content") : NULL;
+        if (sc)
+            p.source = str_from(sc);
+    }
+    p.updated_at = now;
+    int rc = put_post(txn, &p);
+    return rc ? rc : announce(txn, ap, &c);
+}
+
 /* Accept or Reject of a Follow a local person sent: the follow (of a person)
  * or the membership (of a community) becomes accepted, or goes. */
 static int apply_answer(struct kv_txn *txn, struct apply *ap, bool accepted)
@@ -547,6 +690,10 @@ static int apply_entry(struct kv_txn *txn, void *arg)
         rc = apply_follow(txn, ap);
     } else if (strcmp(ap->type, "Create") == 0) {
         rc = apply_create(txn, ap);
+    } else if (strcmp(ap->type, "Like") == 0 || strcmp(ap->type, "Dislike") == 0) {
+        rc = apply_vote(txn, ap, ap->doc, false);
+    } else if (strcmp(ap->type, "Update") == 0 || strcmp(ap->type, "Delete") == 0) {
+        rc = apply_edit(txn, ap, strcmp(ap->type, "Delete") == 0);
     } else if (strcmp(ap->type, "Accept") == 0 || strcmp(ap->type, "Reject") == 0) {
         rc = apply_answer(txn, ap, strcmp(ap->type, "Accept") == 0);
     } else if (strcmp(ap->type, "Undo") == 0) {
@@ -554,6 +701,15 @@ static int apply_entry(struct kv_txn *txn, void *arg)
         cJSON *otype = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, "type") : NULL;
         if (cJSON_IsString(otype) && strcmp(otype->valuestring, "Follow") == 0) {
             rc = apply_undo_follow(txn, ap, obj);
+        } else if (cJSON_IsString(otype) && (strcmp(otype->valuestring, "Like") == 0 ||
+                                             strcmp(otype->valuestring, "Dislike") == 0)) {
+            const char *voter = field_id(obj, "actor");
+            if (!voter || strcmp(voter, ap->actor) != 0) {
+                ap->state = ACTIVITY_REJECTED;
+                ap->note = "Undo of someone else's vote";
+            } else {
+                rc = apply_vote(txn, ap, obj, true);
+            }
         } else {
             ap->state = ACTIVITY_STORED;
             ap->note = "Undo of this kind is not applied yet";

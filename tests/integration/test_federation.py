@@ -419,6 +419,42 @@ def test_community_announces_posts_and_comments_to_followers(make_kithd, tmp_pat
         time.sleep(1.5)
         assert not any(b"post/3" in x[2] for x in p2.received)
         assert "posts+comments:  2" in k.ctl("stats").stdout
+
+        def announced_type(p, t, ref):
+            return any(json.loads(x[2]).get("type") == "Announce" and
+                       json.loads(x[2])["object"]["type"] == t and
+                       ref in json.dumps(json.loads(x[2])["object"]) for x in p.received)
+
+        def send(p, act):
+            body = json.dumps(act).encode()
+            assert k.http("POST", "/inbox", headers=p.sign(k.port, "/inbox", body),
+                          body=body).status == 202
+
+        # Votes, and taking one back.
+        like = {"id": f"{p2.base}/like/1", "type": "Like", "actor": p2.actor,
+                "object": page["id"]}
+        send(p2, like)
+        wait_for(lambda: announced_type(p1, "Like", f"{p2.base}/like/1"), 15, what="Like announced")
+        send(p2, {"id": f"{p2.base}/undo/like/1", "type": "Undo", "actor": p2.actor,
+                  "object": like})
+        wait_for(lambda: announced_type(p1, "Undo", f"{p2.base}/undo/like/1"), 15,
+                 what="Undo Like announced")
+        send(p1, {"id": f"{p1.base}/dislike/1", "type": "Dislike", "actor": p1.actor,
+                  "object": note["id"]})
+        wait_for(lambda: announced_type(p2, "Dislike", f"{p1.base}/dislike/1"), 15,
+                 what="Dislike announced")
+        # The author edits, then deletes her post; someone else cannot.
+        send(p1, {"id": f"{p1.base}/update/1", "type": "Update", "actor": p1.actor,
+                  "object": dict(page, content="<p>edited</p>")})
+        wait_for(lambda: announced_type(p2, "Update", f"{p1.base}/update/1"), 15,
+                 what="Update announced")
+        send(p2, {"id": f"{p2.base}/delete/x", "type": "Delete", "actor": p2.actor,
+                  "object": page["id"]})
+        send(p1, {"id": f"{p1.base}/delete/1", "type": "Delete", "actor": p1.actor,
+                  "object": {"id": page["id"], "type": "Tombstone"}})
+        wait_for(lambda: announced_type(p2, "Delete", f"{p1.base}/delete/1"), 15,
+                 what="Delete announced")
+        assert not announced_type(p1, "Delete", f"{p2.base}/delete/x")
     finally:
         p1.close()
         p2.close()
