@@ -181,6 +181,7 @@ static EVP_PKEY *find_key(struct http_ctx *ctx, struct federation *f, struct str
 struct inbox_req {
     struct federation *f;
     struct http_ctx *ctx;
+    bool fetched; /* the key was fetched for this request (no second fetch) */
     struct httpsig sig;
     const char *actor;  /* the activity's actor */
     bool actor_delete;  /* a Delete of the actor itself */
@@ -224,14 +225,20 @@ static void enqueued(struct http_ctx *ctx, int rc, void *arg)
 }
 
 /* Checks the signature with key (owned by owner) and queues the activity. */
+static int fetch_key(struct http_ctx *ctx, struct inbox_req *r);
+
 static void verify_and_enqueue(struct http_ctx *ctx, struct inbox_req *r, EVP_PKEY *key,
                                const char *owner)
 {
     char why[256];
     int vrc = httpsig_verify(&r->sig, key, why, sizeof(why));
     if (vrc) {
-        keycache_forget(r->f->keys, r->sig.key_id); /* the key may have rotated */
-        http_reply_error(ctx, 401, "%s", why);
+        keycache_forget(r->f->keys, r->sig.key_id);
+        /* A key kith had kept may have been rotated: fetch it once, afresh. */
+        if (!r->fetched)
+            fetch_key(ctx, r); /* replies itself */
+        else
+            http_reply_error(ctx, 401, "%s", why);
         return;
     }
     /* The key's owner must be exactly the activity's actor. */
@@ -408,6 +415,27 @@ static void key_fetched(const struct fetch_result *fr, void *arg)
     EVP_PKEY_free(key);
 }
 
+/* Starts fetching the signer's key document; key_fetched continues.
+ * On failure to start, replies and returns non-zero. */
+static int fetch_key(struct http_ctx *ctx, struct inbox_req *r)
+{
+    struct federation *f = r->f;
+    struct fetcher *fetch = loop_fetcher(ctx, f);
+    r->fetched = true;
+    if (!fetch) {
+        http_reply_error(ctx, 503, "cannot fetch keys now");
+        return KITH_EIO;
+    }
+    char *url = arena_strndup(&ctx->arena, r->sig.key_id.ptr, r->sig.key_id.len);
+    struct fetch_opts o = {
+        .sign = sign_instance, .sign_arg = f, .timeout_secs = 10, .max_body = 256 << 10};
+    if (fetch_start(fetch, url, &o, key_fetched, r)) {
+        http_reply_error(ctx, 401, "cannot fetch key '%s'", url);
+        return KITH_EIO;
+    }
+    return KITH_OK;
+}
+
 /* ---- the handler ---- */
 
 static const char *json_string(cJSON *o, const char *key)
@@ -502,18 +530,8 @@ static int handle_inbox(struct http_ctx *ctx)
         return HANDLER_ASYNC; /* replied, or replies when the write is durable */
     }
     /* An actor kith has not seen: fetch its key (signed by the instance actor). */
-    struct fetcher *fetch = loop_fetcher(ctx, f);
-    if (!fetch) {
-        http_reply_error(ctx, 503, "cannot fetch keys now");
+    if (fetch_key(ctx, r))
         return HANDLER_DONE;
-    }
-    char *url = arena_strndup(&ctx->arena, r->sig.key_id.ptr, r->sig.key_id.len);
-    struct fetch_opts o = {
-        .sign = sign_instance, .sign_arg = f, .timeout_secs = 10, .max_body = 256 << 10};
-    if (fetch_start(fetch, url, &o, key_fetched, r)) {
-        http_reply_error(ctx, 401, "cannot fetch key '%s'", url);
-        return HANDLER_DONE;
-    }
     return HANDLER_ASYNC;
 }
 

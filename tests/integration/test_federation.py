@@ -458,3 +458,27 @@ def test_community_announces_posts_and_comments_to_followers(make_kithd, tmp_pat
     finally:
         p1.close()
         p2.close()
+
+
+def test_a_rotated_key_is_fetched_again(make_kithd, peer, tmp_path):
+    k = start_kith(make_kithd)
+    body = follow(peer, k)
+    assert k.http("POST", "/c/cats/inbox", headers=peer.sign(k.port, "/c/cats/inbox", body),
+                  body=body).status == 202
+    wait_for(lambda: followers(k) == 2, 10, what="the follow applied")
+    # The peer rotates its key; kith still holds the old one.
+    new = tmp_path / "rotated.pem"
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(new))
+    peer.key = new
+    peer.pub = openssl("pkey", "-in", str(new), "-pubout").decode()
+    undo = json.dumps({"id": f"{peer.base}/undo/r", "type": "Undo", "actor": peer.actor,
+                       "object": json.loads(body)}).encode()
+    r = k.http("POST", "/inbox", headers=peer.sign(k.port, "/inbox", undo), body=undo)
+    assert r.status == 202, r.body  # verified after one fresh fetch of the key
+    wait_for(lambda: followers(k) == 1, 10, what="the Undo applied")
+    # The old key no longer verifies for this actor.
+    old = tmp_path / "bob.pem"
+    again = json.dumps({"id": f"{peer.base}/undo/r2", "type": "Undo", "actor": peer.actor,
+                        "object": json.loads(body)}).encode()
+    r = k.http("POST", "/inbox", headers=peer.sign(k.port, "/inbox", again, key=old), body=again)
+    assert r.status == 401
