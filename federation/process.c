@@ -465,7 +465,7 @@ static int apply_create(struct kv_txn *txn, struct apply *ap)
     buf_free(&clean);
     const char *title = field_id(obj, "name");
     if (!has_parent)
-        p.title = title ? str_from(title) : STR_NULL;
+        p.title = title ? str_from(title) : html_first_line(ap->a, p.content);
     cJSON *src = cJSON_GetObjectItemCaseSensitive(obj, "source");
     if (cJSON_IsObject(src)) {
         const char *sc = field_id(src, "content"), *st = field_id(src, "mediaType");

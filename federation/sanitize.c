@@ -1,6 +1,7 @@
 /* federation/sanitize.c: the HTML allow-list. */
 #include "sanitize.h"
 
+#include "../src/base/arena.h"
 #include "../src/base/err.h"
 
 #include <libxml/HTMLparser.h>
@@ -159,4 +160,79 @@ int sanitize_html(struct str html, struct buf *out)
             out->data[start] = '\0';
     }
     return rc;
+}
+
+/* A title for a post that has none (a Mastodon Note that mentions the
+ * community): the first line of its text, with leading @mentions removed,
+ * at most 200 bytes (cut at a UTF-8 boundary). From sanitised HTML. */
+struct str html_first_line(struct arena *a, struct str html)
+{
+    char *out = arena_alloc(a, 201);
+    size_t n = 0, i = 0;
+    bool in_tag = false, line_done = false;
+    while (i < html.len && !line_done) {
+        char ch = html.ptr[i];
+        if (in_tag) {
+            if (ch == '>')
+                in_tag = false;
+            i++;
+            continue;
+        }
+        if (ch == '<') {
+            /* The end of a paragraph or a line break ends the first line. */
+            if (n &&
+                (strncmp(html.ptr + i, "</p>", 4) == 0 || strncmp(html.ptr + i, "<br", 3) == 0))
+                line_done = true;
+            in_tag = true;
+            i++;
+            continue;
+        }
+        if (ch == '&') { /* the escapes the sanitiser writes */
+            static const char *const ent[] = {"&amp;", "&lt;", "&gt;", "&quot;"};
+            static const char rep[] = "&<>\"";
+            size_t k = 0;
+            while (k < 4 && strncmp(html.ptr + i, ent[k], strlen(ent[k])) != 0)
+                k++;
+            if (k < 4) {
+                if (n < 200)
+                    out[n++] = rep[k];
+                i += strlen(ent[k]);
+                continue;
+            }
+        }
+        if (ch == '\n') {
+            if (n)
+                line_done = true;
+            i++;
+            continue;
+        }
+        if (n < 200)
+            out[n++] = ch;
+        i++;
+    }
+    out[n] = '\0';
+    /* Leading mentions ("@cats", "@cats@host") and spaces go. */
+    char *p = out;
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        if (*p != '@')
+            break;
+        while (*p && *p != ' ')
+            p++;
+    }
+    size_t len = strlen(p);
+    while (len && p[len - 1] == ' ')
+        len--;
+    /* Never end inside a character cut at the limit. */
+    size_t lead = len;
+    while (lead && ((unsigned char)p[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (lead) {
+        unsigned char c = (unsigned char)p[lead - 1];
+        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (len - (lead - 1) < need)
+            len = lead - 1;
+    }
+    return str_make(p, len);
 }

@@ -25,4 +25,10 @@
  * it at all. */
 int sanitize_html(struct str html, struct buf *out);
 
+struct arena;
+/* A title for a post that has none (a Mastodon Note that mentions a
+ * community): the first line of sanitised HTML's text, leading @mentions
+ * removed, at most 200 bytes, never cut inside a UTF-8 character. In a. */
+struct str html_first_line(struct arena *a, struct str html);
+
 #endif

@@ -2,6 +2,7 @@
 #include "../helpers.h"
 
 #include "../../../federation/sanitize.h"
+#include "../../../src/base/arena.h"
 #include "../../../src/base/err.h"
 
 static const struct {
@@ -104,9 +105,40 @@ static void test_sanitize_random_bytes_never_crash(void **state)
     }
 }
 
+static void test_first_line_title(void **state)
+{
+    (void)state;
+    struct arena a = ARENA_INIT;
+    static const struct {
+        const char *html, *title;
+    } t[] = {
+        {"<p><span class=\"h-card\"><a href=\"https://k.x/c/cats\" class=\"u-url mention\">@<span>"
+         "cats</span></a></span> Hello world</p><p>second</p>",
+         "Hello world"},
+        {"<p>@cats@k.x @bob Fish &amp; chips<br>more</p>", "Fish & chips"},
+        {"<p>one line only</p>", "one line only"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct str got = html_first_line(&a, str_from(t[i].html));
+        if (!str_eq_cstr(got, t[i].title))
+            fail_msg("case %zu: got '%.*s'", i, (int)got.len, got.ptr);
+    }
+    /* 200 bytes at most, and a character at the limit is not cut in half. */
+    char long_html[600] = "<p>";
+    for (int i = 0; i < 150; i++)
+        strcat(long_html, "\xc3\xa9"); /* 2 bytes each */
+    strcat(long_html, "x</p>");
+    struct str got = html_first_line(&a, str_from(long_html));
+    assert_true(got.len <= 200);
+    assert_int_equal(got.len % 2, 0);
+    arena_release(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_first_line_title),
         cmocka_unit_test(test_sanitize_allow_list),
         cmocka_unit_test(test_sanitize_deep_nesting_and_ceiling),
         cmocka_unit_test(test_sanitize_random_bytes_never_crash),
