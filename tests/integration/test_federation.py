@@ -394,6 +394,21 @@ def test_community_announces_posts_and_comments_to_followers(make_kithd, tmp_pat
         group = k.http("GET", "/c/cats", headers={"Accept": "application/activity+json"}).json()
         verify_cavage(headers, path, body, group["publicKey"]["publicKeyPem"], tmp_path)
 
+        def outbox_ids():
+            ob = k.http("GET", "/c/cats/outbox", headers={"Accept": "application/activity+json"})
+            return [i["object"]["object"]["id"] for i in ob.json()["orderedItems"]]
+
+        # The outbox lets a new follower backfill: Announce(Create(Page)), newest first.
+        ob = k.http("GET", "/c/cats/outbox", headers={"Accept": "application/activity+json"}).json()
+        assert ob["type"] == "OrderedCollection" and ob["totalItems"] == 1
+        item = ob["orderedItems"][0]
+        assert item["type"] == "Announce" and item["actor"] == cats
+        assert item["object"]["type"] == "Create" and item["object"]["actor"] == p1.actor
+        assert item["object"]["object"]["name"] == "Hello cats"
+        assert "<script" not in item["object"]["object"]["content"]
+        assert "<b>bold</b>" in item["object"]["object"]["content"]
+        assert outbox_ids() == [page["id"]]
+
         # A comment by the other follower, replying to the post.
         note = {"id": f"{p2.base}/comment/1", "type": "Note", "attributedTo": p2.actor,
                 "inReplyTo": page["id"], "to": ["https://www.w3.org/ns/activitystreams#Public"],
@@ -455,6 +470,7 @@ def test_community_announces_posts_and_comments_to_followers(make_kithd, tmp_pat
         wait_for(lambda: announced_type(p2, "Delete", f"{p1.base}/delete/1"), 15,
                  what="Delete announced")
         assert not announced_type(p1, "Delete", f"{p2.base}/delete/x")
+        wait_for(lambda: outbox_ids() == [], 10, what="the deleted post gone from the outbox")
     finally:
         p1.close()
         p2.close()
