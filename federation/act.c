@@ -38,16 +38,6 @@ static void sync_done(const struct fetch_result *r, void *arg)
     }
 }
 
-static int sign_as_instance(void *arg, const char *method, const char *host, const char *target,
-                            const char *date, struct str digest, struct buf *out)
-{
-    struct federation *f = arg;
-    if (!f->instance_key)
-        return KITH_EINVAL;
-    return httpsig_sign_cavage(f->instance_key, str_from(f->instance_key_id), str_from(method),
-                               str_from(target), str_from(host), str_from(date), digest, out);
-}
-
 /* Fetches url (signed by the instance actor) on a private loop; blocks. */
 static int fetch_blocking(struct federation *f, const char *url, struct sync_fetch *s)
 {
@@ -61,7 +51,7 @@ static int fetch_blocking(struct federation *f, const char *url, struct sync_fet
             event_base_free(base);
         return KITH_EIO;
     }
-    struct fetch_opts o = {.sign = sign_as_instance, .sign_arg = f, .timeout_secs = 15};
+    struct fetch_opts o = {.sign = federation_sign_instance, .sign_arg = f, .timeout_secs = 15};
     int rc = fetch_start(fe, url, &o, sync_done, s);
     while (rc == KITH_OK && !s->done)
         event_base_loop(base, EVLOOP_ONCE);

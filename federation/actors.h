@@ -47,4 +47,8 @@ struct federation {
     struct deliverer *deliverer;
 };
 
+/* A fetch_sign_fn that signs as the instance actor (arg: struct federation). */
+int federation_sign_instance(void *arg, const char *method, const char *host, const char *target,
+                             const char *date, struct str digest, struct buf *out);
+
 #endif

@@ -109,8 +109,8 @@ static struct fetcher *loop_fetcher(struct http_ctx *ctx, struct federation *f)
     return ((struct loop_data *)*slot)->fetch;
 }
 
-static int sign_instance(void *arg, const char *method, const char *host, const char *target,
-                         const char *date, struct str digest, struct buf *out)
+int federation_sign_instance(void *arg, const char *method, const char *host, const char *target,
+                             const char *date, struct str digest, struct buf *out)
 {
     struct federation *f = arg;
     if (!f->instance_key)
@@ -428,7 +428,7 @@ static int fetch_key(struct http_ctx *ctx, struct inbox_req *r)
     }
     char *url = arena_strndup(&ctx->arena, r->sig.key_id.ptr, r->sig.key_id.len);
     struct fetch_opts o = {
-        .sign = sign_instance, .sign_arg = f, .timeout_secs = 10, .max_body = 256 << 10};
+        .sign = federation_sign_instance, .sign_arg = f, .timeout_secs = 10, .max_body = 256 << 10};
     if (fetch_start(fetch, url, &o, key_fetched, r)) {
         http_reply_error(ctx, 401, "cannot fetch key '%s'", url);
         return KITH_EIO;

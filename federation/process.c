@@ -392,6 +392,19 @@ static int announce(struct kv_txn *txn, struct apply *ap, const struct community
     return rc;
 }
 
+/* The object's content, sanitised once, here, before it is stored. */
+static struct str clean_content(struct arena *a, cJSON *obj)
+{
+    const char *content = field_id(obj, "content");
+    struct buf clean;
+    buf_init(&clean, 1 << 20);
+    if (content)
+        sanitize_html(str_from(content), &clean);
+    struct str out = arena_str(a, buf_str(&clean));
+    buf_free(&clean);
+    return out;
+}
+
 static int apply_create(struct kv_txn *txn, struct apply *ap)
 {
     cJSON *obj = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
@@ -456,13 +469,7 @@ static int apply_create(struct kv_txn *txn, struct apply *ap)
         p.parent_id = parent.id;
         p.root_id = parent.root_id ? parent.root_id : parent.id;
     }
-    const char *content = field_id(obj, "content");
-    struct buf clean;
-    buf_init(&clean, 1 << 20);
-    if (content)
-        sanitize_html(str_from(content), &clean);
-    p.content = arena_str(ap->a, buf_str(&clean));
-    buf_free(&clean);
+    p.content = clean_content(ap->a, obj);
     const char *title = field_id(obj, "name");
     if (!has_parent)
         p.title = title ? str_from(title) : html_first_line(ap->a, p.content);
@@ -602,13 +609,7 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
             ap->note = "Update without the object, or of a deleted post";
             return KITH_OK;
         }
-        const char *content = field_id(obj, "content");
-        struct buf clean;
-        buf_init(&clean, 1 << 20);
-        if (content)
-            sanitize_html(str_from(content), &clean);
-        p.content = arena_str(ap->a, buf_str(&clean));
-        buf_free(&clean);
+        p.content = clean_content(ap->a, obj);
         const char *title = field_id(obj, "name");
         if (title && !p.parent_id)
             p.title = str_from(title);
