@@ -19,7 +19,7 @@ BUILD    ?= build
 
 # Debian packages the build, the tests and `make run` need.
 DEB_PKGS  = gcc libc6-dev make pkg-config libevent-dev libssl-dev liblmdb-dev libcjson-dev \
-            libargon2-dev libxml2-dev libcmocka-dev python3 python3-pytest clang-format strace openssl \
+            libargon2-dev libxml2-dev libcmocka-dev python3 python3-pytest python3-httpsig clang-format strace openssl \
             lmdb-utils
 BENCH_PKGS = wrk
 

@@ -498,3 +498,32 @@ def test_a_rotated_key_is_fetched_again(make_kithd, peer, tmp_path):
                         "object": json.loads(body)}).encode()
     r = k.http("POST", "/inbox", headers=peer.sign(k.port, "/inbox", again, key=old), body=again)
     assert r.status == 401
+
+
+def test_cavage_cross_checked_with_python3_httpsig(make_kithd, peer, tmp_path):
+    """Debian's python3-httpsig, an independent implementation, signs what kith
+    verifies and verifies what kith signs."""
+    httpsig = pytest.importorskip("httpsig")
+    k = start_kith(make_kithd)
+    body = follow(peer, k)
+    path = "/c/cats/inbox"
+    digest = "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+    headers = {"Host": f"127.0.0.1:{k.port}", "Date": formatdate(usegmt=True),
+               "Digest": digest, "Content-Type": "application/activity+json"}
+    signer = httpsig.HeaderSigner(peer.key_id, peer.key.read_bytes(), algorithm="rsa-sha256",
+                                  headers=["(request-target)", "host", "date", "digest"],
+                                  sign_header="signature")
+    signed = signer.sign(headers, host=headers["Host"], method="POST", path=path)
+    r = k.http("POST", path, headers=signed, body=body)
+    assert r.status == 202, r.body
+
+    wait_for(lambda: any(b"Accept" in x[2] for x in peer.received), 15, what="Accept delivered")
+    rpath, rheaders, rbody, _ = next(x for x in peer.received if b"Accept" in x[2])
+    group = k.http("GET", "/c/cats", headers={"Accept": "application/activity+json"}).json()
+    lower = {key.lower(): v for key, v in rheaders.items()}
+    verifier = httpsig.HeaderVerifier(
+        lower, group["publicKey"]["publicKeyPem"].encode(),
+        required_headers=["(request-target)", "host", "date", "digest"], method="POST",
+        path=rpath, host=lower["host"], sign_header="signature")
+    assert verifier.verify()
+    assert lower["digest"] == "SHA-256=" + base64.b64encode(hashlib.sha256(rbody).digest()).decode()
