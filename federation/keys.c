@@ -29,16 +29,6 @@ struct keycache {
     struct kentry *head, *tail;
 };
 
-static uint64_t hash(struct str s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < s.len; i++) {
-        h ^= (unsigned char)s.ptr[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 struct keycache *keycache_new(size_t max_entries)
 {
     struct keycache *kc = xcalloc(1, sizeof(*kc));
@@ -110,7 +100,7 @@ void keycache_free(struct keycache *kc)
 EVP_PKEY *keycache_get(struct keycache *kc, struct str key_id, char *owner, size_t ownerlen)
 {
     EVP_PKEY *key = NULL;
-    uint64_t h = hash(key_id);
+    uint64_t h = str_hash(key_id);
     pthread_mutex_lock(&kc->lock);
     struct kentry **pp = find(kc, key_id, h);
     if (*pp) {
@@ -129,7 +119,7 @@ void keycache_put(struct keycache *kc, struct str key_id, struct str owner, EVP_
 {
     if (key_id.len >= KEY_MAX_ID || owner.len >= KEY_MAX_ID || EVP_PKEY_up_ref(key) != 1)
         return;
-    uint64_t h = hash(key_id);
+    uint64_t h = str_hash(key_id);
     pthread_mutex_lock(&kc->lock);
     struct kentry **pp = find(kc, key_id, h);
     if (*pp)
@@ -153,7 +143,7 @@ void keycache_put(struct keycache *kc, struct str key_id, struct str owner, EVP_
 
 void keycache_forget(struct keycache *kc, struct str key_id)
 {
-    uint64_t h = hash(key_id);
+    uint64_t h = str_hash(key_id);
     pthread_mutex_lock(&kc->lock);
     struct kentry **pp = find(kc, key_id, h);
     if (*pp)

@@ -31,16 +31,6 @@ struct ratelimit {
     struct shard shards[SHARDS];
 };
 
-static uint64_t hash(struct str key)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < key.len; i++) {
-        h ^= (unsigned char)key.ptr[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 struct ratelimit *ratelimit_new(unsigned burst, unsigned period_secs, size_t max_keys)
 {
     struct ratelimit *rl = xcalloc(1, sizeof(*rl));
@@ -113,7 +103,7 @@ bool ratelimit_take(struct ratelimit *rl, struct str key, uint64_t now_ms, unsig
 
     if (key.len > RATELIMIT_MAX_KEY)
         key.len = RATELIMIT_MAX_KEY;
-    uint64_t h = hash(key);
+    uint64_t h = str_hash(key);
     struct shard *s = &rl->shards[h % SHARDS];
     pthread_mutex_lock(&s->lock);
     struct entry **chain = &s->chains[(h / SHARDS) % BUCKETS];

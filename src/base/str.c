@@ -3,6 +3,16 @@
 
 #include <ctype.h>
 
+uint64_t str_hash(struct str s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < s.len; i++) {
+        h ^= (unsigned char)s.ptr[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
 bool str_eq_nocase(struct str a, struct str b)
 {
     if (a.len != b.len)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 struct str {
@@ -40,6 +41,9 @@ static inline bool str_eq_cstr(struct str a, const char *b)
 
 /* ASCII case-insensitive equality. */
 bool str_eq_nocase(struct str a, struct str b);
+
+/* A 64-bit FNV-1a hash of the bytes (for hash tables; not for secrets). */
+uint64_t str_hash(struct str s);
 
 /* Removes leading and trailing ASCII spaces and tabs. */
 struct str str_trim(struct str s);

@@ -44,36 +44,31 @@ int core_keygen(char **priv_pem, char **pub_pem)
 /* ---- the instance actor's key, and keys for actors created without one ---- */
 
 struct backfill {
-    struct kv_txn *txn;
-    struct arena *a;
-    uint64_t *accounts; /* ids lacking a key */
-    size_t naccounts, cap;
+    uint64_t *ids; /* accounts and communities lacking a key */
+    size_t n, cap;
 };
+
+static void note_missing(struct backfill *b, uint64_t id)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        b->ids = xrealloc(b->ids, b->cap * sizeof(uint64_t));
+    }
+    b->ids[b->n++] = id;
+}
 
 static int note_account(const struct account *acct, void *arg)
 {
-    struct backfill *b = arg;
-    if (acct->public_key.len)
-        return 0;
-    if (b->naccounts == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->accounts = xrealloc(b->accounts, b->cap * sizeof(uint64_t));
-    }
-    b->accounts[b->naccounts++] = acct->id;
+    if (!acct->public_key.len)
+        note_missing(arg, acct->id);
     return 0;
 }
 
 static int note_community(const struct community *c, void *arg)
 {
-    struct backfill *b = arg;
-    if (c->public_key.len)
-        return 0;
-    if (b->naccounts == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->accounts = xrealloc(b->accounts, b->cap * sizeof(uint64_t));
-    }
     /* Communities are marked with the top bit; ids never use it. */
-    b->accounts[b->naccounts++] = c->id | (1ull << 63);
+    if (!c->public_key.len)
+        note_missing(arg, c->id | (1ull << 63));
     return 0;
 }
 
@@ -139,8 +134,6 @@ int core_ensure_keys(struct core *c, unsigned *generated)
     if (rc)
         return rc;
     instance_missing = kv_get(txn, T_META, STR_LIT("instance_private_key"), &v) != KITH_OK;
-    b.txn = txn;
-    b.a = &a;
     rc = account_each_local(txn, &a, note_account, &b);
     if (!rc)
         rc = community_each_local(txn, &a, note_community, &b);
@@ -148,9 +141,9 @@ int core_ensure_keys(struct core *c, unsigned *generated)
     arena_release(&a);
     if (!rc && instance_missing && (rc = set_new_key(c, 0)) == KITH_OK)
         (*generated)++;
-    for (size_t i = 0; !rc && i < b.naccounts; i++)
-        if ((rc = set_new_key(c, b.accounts[i])) == KITH_OK)
+    for (size_t i = 0; !rc && i < b.n; i++)
+        if ((rc = set_new_key(c, b.ids[i])) == KITH_OK)
             (*generated)++;
-    free(b.accounts);
+    free(b.ids);
     return rc;
 }
