@@ -5,6 +5,7 @@
 #include "../src/base/log.h"
 #include "../src/base/mem.h"
 #include "fetch.h"
+#include "hosttab.h"
 #include "httpsig.h"
 #include "keys.h"
 
@@ -25,15 +26,8 @@
 #define WINDOW_MAX     64
 #define DEAD_PROBE_MS  (6ull * 3600 * 1000) /* how often a dead host is tried */
 #define MAX_BACKOFF_MS (6ull * 3600 * 1000)
-#define HOST_SLOTS     1024
 #define SENDER_KEYS    256
 #define SIGNERS        2 /* signing threads */
-
-struct hoststate {
-    char name[256];
-    unsigned in_flight, window;
-    bool used;
-};
 
 struct sender_key {
     uint64_t sender;
@@ -64,7 +58,7 @@ struct deliverer {
     bool sign_stop;
     struct job *signed_jobs; /* signed, to send from the loop (guarded by mail_lock) */
     struct event *signed_ev;
-    struct hoststate hosts[HOST_SLOTS];
+    struct hosttab hosts;
     struct sender_key keys[SENDER_KEYS];
     atomic_ulong delivered, retried, dropped, in_flight;
     bool stopping;
@@ -102,25 +96,6 @@ enum { OUT_DELIVERED, OUT_RETRY, OUT_DROP };
 static uint64_t now_ms(void)
 {
     return clock_now_ms(clock_system());
-}
-
-static struct hoststate *host_slot(struct deliverer *d, struct str name)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < name.len; i++)
-        h = (h ^ (unsigned char)name.ptr[i]) * 1099511628211ull;
-    for (unsigned probe = 0; probe < HOST_SLOTS; probe++) {
-        struct hoststate *s = &d->hosts[(h + probe) % HOST_SLOTS];
-        if (!s->used) {
-            s->used = true;
-            snprintf(s->name, sizeof(s->name), "%.*s", (int)name.len, name.ptr);
-            s->window = WINDOW_START;
-            return s;
-        }
-        if (strlen(s->name) == name.len && memcmp(s->name, name.ptr, name.len) == 0)
-            return s;
-    }
-    return NULL; /* more than HOST_SLOTS hosts in flight at once: wait */
 }
 
 static struct sender_key *sender(struct deliverer *d, struct kv_txn *txn, uint64_t id,
@@ -449,7 +424,7 @@ static void pump(struct deliverer *d)
             record(j, OUT_DROP, "unreadable job");
             continue;
         }
-        j->host = host_slot(d, j->rec.host);
+        j->host = hosttab_get(&d->hosts, j->rec.host, WINDOW_START);
         if (!j->host || j->host->in_flight >= j->host->window) {
             free_job(j);
             continue;
