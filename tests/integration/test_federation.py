@@ -153,11 +153,16 @@ def follow(peer, k, n=1):
                        "object": f"http://127.0.0.1:{k.port}/c/cats"}).encode()
 
 
+def to_inbox(peer, k, body):
+    """POSTs body to the community's inbox, signed by peer."""
+    return k.http("POST", "/c/cats/inbox", headers=peer.sign(k.port, "/c/cats/inbox", body),
+                  body=body)
+
+
 def test_remote_follow_is_verified_stored_and_accepted(make_kithd, peer, tmp_path):
     k = start_kith(make_kithd)
     body = follow(peer, k)
-    r = k.http("POST", "/c/cats/inbox", headers=peer.sign(k.port, "/c/cats/inbox", body),
-               body=body)
+    r = to_inbox(peer, k, body)
     assert r.status == 202, r.body
     # The Accept arrives at Bob's inbox, signed by the community.
     wait_for(lambda: any(b"Accept" in x[2] for x in peer.received), 15, what="Accept delivered")
@@ -173,8 +178,7 @@ def test_remote_follow_is_verified_stored_and_accepted(make_kithd, peer, tmp_pat
     assert followers(k) == 2  # the owner and Bob
 
     # The same activity again: acknowledged, applied once, no second Accept.
-    r = k.http("POST", "/c/cats/inbox", headers=peer.sign(k.port, "/c/cats/inbox", body),
-               body=body)
+    r = to_inbox(peer, k, body)
     assert r.status == 202
     time.sleep(1.5)
     assert sum(b"Accept" in x[2] for x in peer.received) == 1
@@ -231,8 +235,7 @@ def test_deliveries_are_retried_after_server_errors(make_kithd, tmp_path):
     try:
         k = start_kith(make_kithd)
         body = follow(p, k)
-        r = k.http("POST", "/c/cats/inbox", headers=p.sign(k.port, "/c/cats/inbox", body),
-                   body=body)
+        r = to_inbox(p, k, body)
         assert r.status == 202
         # 503, 503, 503, then 202: four attempts, with growing back-off.
         wait_for(lambda: sum(not x[3] for x in p.received) == 1, 30, what="delivered at last")
@@ -249,8 +252,7 @@ def test_pending_deliveries_survive_kill9(make_kithd, tmp_path):
     try:
         k = start_kith(make_kithd, extra=["delivery_retry_base = 300ms"])
         body = follow(p, k)
-        r = k.http("POST", "/c/cats/inbox", headers=p.sign(k.port, "/c/cats/inbox", body),
-                   body=body)
+        r = to_inbox(p, k, body)
         assert r.status == 202
         wait_for(lambda: len(p.received) >= 1, 15, what="a first (refused) attempt")
         k.kill9()
@@ -274,8 +276,7 @@ def test_dead_host_is_marked_then_revived(make_kithd, tmp_path):
         k = start_kith(make_kithd, extra=["delivery_retry_base = 200ms",
                                           "delivery_dead_after = 1s"])
         body = follow(p, k)
-        assert k.http("POST", "/c/cats/inbox", headers=p.sign(k.port, "/c/cats/inbox", body),
-                      body=body).status == 202
+        assert to_inbox(p, k, body).status == 202
         host = f"127.0.0.1:{p.port}"
 
         def dead():
@@ -300,8 +301,7 @@ def test_deliveries_are_given_up_after_the_limit(make_kithd, tmp_path):
         k = start_kith(make_kithd, extra=["delivery_retry_base = 200ms",
                                           "delivery_give_up_after = 2s"])
         body = follow(p, k)
-        assert k.http("POST", "/c/cats/inbox", headers=p.sign(k.port, "/c/cats/inbox", body),
-                      body=body).status == 202
+        assert to_inbox(p, k, body).status == 202
         wait_for(lambda: "deliveries queued: 0" in k.ctl("federation", "status").stdout, 20,
                  what="the job given up")
         st = k.ctl("federation", "status").stdout
@@ -362,8 +362,7 @@ def test_community_announces_posts_and_comments_to_followers(make_kithd, tmp_pat
         cats = f"http://127.0.0.1:{k.port}/c/cats"
         for n, p in enumerate((p1, p2)):
             body = follow(p, k, n + 1)
-            assert k.http("POST", "/c/cats/inbox", headers=p.sign(k.port, "/c/cats/inbox", body),
-                          body=body).status == 202
+            assert to_inbox(p, k, body).status == 202
         wait_for(lambda: all(any(b"Accept" in x[2] for x in p.received) for p in (p1, p2)), 15,
                  what="both follows accepted")
         page = {"id": f"{p1.base}/post/1", "type": "Page", "attributedTo": p1.actor,
@@ -374,8 +373,7 @@ def test_community_announces_posts_and_comments_to_followers(make_kithd, tmp_pat
         create = json.dumps({"@context": "https://www.w3.org/ns/activitystreams",
                              "id": f"{p1.base}/create/1", "type": "Create", "actor": p1.actor,
                              "to": [cats], "object": page}).encode()
-        assert k.http("POST", "/c/cats/inbox", headers=p1.sign(k.port, "/c/cats/inbox", create),
-                      body=create).status == 202
+        assert to_inbox(p1, k, create).status == 202
 
         def announced(p, oid):
             for path, headers, body, _ in p.received:
@@ -479,8 +477,7 @@ def test_community_announces_posts_and_comments_to_followers(make_kithd, tmp_pat
 def test_a_rotated_key_is_fetched_again(make_kithd, peer, tmp_path):
     k = start_kith(make_kithd)
     body = follow(peer, k)
-    assert k.http("POST", "/c/cats/inbox", headers=peer.sign(k.port, "/c/cats/inbox", body),
-                  body=body).status == 202
+    assert to_inbox(peer, k, body).status == 202
     wait_for(lambda: followers(k) == 2, 10, what="the follow applied")
     # The peer rotates its key; kith still holds the old one.
     new = tmp_path / "rotated.pem"
