@@ -3,6 +3,7 @@
 #   make            build build/kithd and build/kithctl
 #   make run        install missing Debian packages, build, serve on http://localhost:8080
 #   make check      install, build, then every test (unit, integration, format, deps)
+#   make conformance  a Fedify peer (pinned npm, node 22) federates with a real kithd
 #   make asan       build into build/asan with AddressSanitizer + UBSan and run the tests there
 #   make bench      print performance figures beside this machine's limits
 #   make format     clang-format every C file; format-check only checks
@@ -20,7 +21,7 @@ BUILD    ?= build
 # Debian packages the build, the tests and `make run` need.
 DEB_PKGS  = gcc libc6-dev make pkg-config libevent-dev libssl-dev liblmdb-dev libcjson-dev \
             libargon2-dev libxml2-dev libcmocka-dev python3 python3-pytest python3-httpsig clang-format strace openssl \
-            lmdb-utils
+            lmdb-utils npm
 BENCH_PKGS = wrk
 
 LIB_SRC   = $(wildcard src/base/*.c) $(wildcard storage/*.c) $(wildcard src/core/*.c) \
@@ -82,13 +83,17 @@ run: deps
 # ---- tests ----
 
 check: deps
-	@$(MAKE) --no-print-directory all unit integration format-check deps-check
+	@$(MAKE) --no-print-directory all unit integration conformance format-check deps-check
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 integration: all
 	KITH_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# Independent implementations drive kith (npm packages pinned in conformance/).
+conformance: all
+	KITH_BUILD=$(abspath $(BUILD)) conformance/run
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -fsanitize=address,undefined \

@@ -6,14 +6,19 @@
 #include "deliver.h"
 #include "fetch.h"
 #include "httpsig.h"
+#include "outbox.h"
+#include "sanitize.h"
 
 #include "../src/base/err.h"
 #include "../src/base/mem.h"
 
+#include <ctype.h>
 #include <event2/event.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define AS_CONTEXT "https://www.w3.org/ns/activitystreams"
 
@@ -61,6 +66,105 @@ static int fetch_blocking(struct federation *f, const char *url, struct sync_fet
     if (rc)
         snprintf(s->why, sizeof(s->why), "cannot fetch '%s'", url);
     return rc ? rc : s->err;
+}
+
+/* ---- naming actors: URL, acct:user@host, @user@host ---- */
+
+/* The actor id for what a member typed: a URL as it is; user@host (with or
+ * without acct: or a leading @) through the host's WebFinger; a local name
+ * (or name@our-domain) as our own /u/ or /c/ URL. In the arena, or NULL
+ * with the reason in err. */
+static const char *resolve_actor(struct federation *f, struct arena *a, const char *what,
+                                 struct buf *err)
+{
+    const struct kith_config *cfg = f->cfg;
+    if (strncmp(what, "https://", 8) == 0 || strncmp(what, "http://", 7) == 0)
+        return arena_strdup(a, what);
+    const char *s = what;
+    if (strncmp(s, "acct:", 5) == 0)
+        s += 5;
+    if (*s == '@' || *s == '!')
+        s++;
+    const char *at = strchr(s, '@');
+    if (!at || !at[1] || strcasecmp(at + 1, cfg->domain) == 0) {
+        struct str name = str_make(s, at ? (size_t)(at - s) : strlen(s));
+        struct kv_txn *txn;
+        uint8_t kind;
+        uint64_t id;
+        if (store_read_begin(f->core->st, &txn) == KITH_OK) {
+            int rc = name_lookup(txn, name, &kind, &id);
+            kv_txn_abort(txn);
+            if (rc == KITH_OK)
+                return arena_printf(a, "%s/%c/%.*s", cfg->public_url,
+                                    kind == NAME_COMMUNITY ? 'c' : 'u', (int)name.len, name.ptr);
+        }
+        buf_printf(err, "kithctl: no user or community '%.*s' here\n", (int)name.len, name.ptr);
+        return NULL;
+    }
+    const char *host = at + 1;
+    for (const char *c = host; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == ':')) {
+            buf_printf(err, "kithctl: '%s' is not user@host\n", what);
+            return NULL;
+        }
+    /* https first; plain http only where private addresses are allowed (tests). */
+    for (int plain = 0; plain < (cfg->allow_private_addresses ? 2 : 1); plain++) {
+        const char *url = arena_printf(a, "%s://%s/.well-known/webfinger?resource=acct:%.*s@%s",
+                                       plain ? "http" : "https", host, (int)(at - s), s, host);
+        struct sync_fetch sf;
+        int rc = fetch_blocking(f, url, &sf);
+        cJSON *doc = rc == KITH_OK && sf.status == 200 ? cJSON_Parse(sf.body) : NULL;
+        cJSON *links = cJSON_GetObjectItemCaseSensitive(doc, "links");
+        const char *href = NULL;
+        for (cJSON *l = cJSON_IsArray(links) ? links->child : NULL; l && !href; l = l->next) {
+            cJSON *rel = cJSON_GetObjectItemCaseSensitive(l, "rel");
+            cJSON *type = cJSON_GetObjectItemCaseSensitive(l, "type");
+            cJSON *h = cJSON_GetObjectItemCaseSensitive(l, "href");
+            if (cJSON_IsString(rel) && strcmp(rel->valuestring, "self") == 0 && cJSON_IsString(h) &&
+                cJSON_IsString(type) &&
+                (strstr(type->valuestring, "activity+json") ||
+                 strstr(type->valuestring, "ld+json")))
+                href = arena_strdup(a, h->valuestring);
+        }
+        cJSON_Delete(doc);
+        free(sf.body);
+        free(sf.url);
+        if (href)
+            return href;
+        if (rc == KITH_OK && sf.status != 200 && plain == 0 && sf.status != 0) {
+            buf_printf(err, "kithctl: WebFinger for '%s' answered HTTP %d\n", what, sf.status);
+            return NULL;
+        }
+    }
+    buf_printf(err, "kithctl: cannot find '%s' through WebFinger\n", what);
+    return NULL;
+}
+
+/* Fetches a remote actor's document into acct or comm. */
+static int fetch_actor(struct federation *f, struct arena *a, const char *url, bool *is_group,
+                       struct account *acct, struct community *comm, struct buf *err)
+{
+    struct sync_fetch sf;
+    char why[256];
+    int rc = fetch_blocking(f, url, &sf);
+    if (rc || sf.status != 200) {
+        if (!rc)
+            snprintf(sf.why, sizeof(sf.why), "HTTP %d", sf.status);
+        buf_printf(err, "kithctl: cannot fetch '%s': %s\n", url, sf.why);
+        free(sf.body);
+        free(sf.url);
+        return rc ? rc : KITH_EIO;
+    }
+    cJSON *doc = cJSON_Parse(sf.body);
+    rc = !doc || remote_actor_read(doc, sf.url, f->core, a, is_group, acct, comm, why, sizeof(why))
+             ? KITH_EINVAL
+             : KITH_OK;
+    if (rc)
+        buf_printf(err, "kithctl: '%s' is not an actor: %s\n", url, doc ? why : "not JSON");
+    cJSON_Delete(doc);
+    free(sf.body);
+    free(sf.url);
+    return rc;
 }
 
 /* ---- follow / unfollow ---- */
@@ -195,29 +299,23 @@ out:
     return rc;
 }
 
-static int act_follow(struct federation *f, struct account *user, const char *url, bool undo,
+static int act_follow(struct federation *f, struct account *user, const char *what, bool undo,
                       struct buf *out, struct buf *err)
 {
     struct arena a = ARENA_INIT;
-    struct follow_op op = {.f = f, .user = *user, .undo = undo, .target = url};
-    struct sync_fetch sf = {0};
+    struct follow_op op = {.f = f, .user = *user, .undo = undo};
     int status = 1;
+    const char *url = resolve_actor(f, &a, what, err);
+    if (!url)
+        goto done;
+    op.target = url;
+    if (strncmp(url, f->cfg->public_url, strlen(f->cfg->public_url)) == 0) {
+        buf_printf(err, "kithctl: '%s' is on this server: nothing to federate\n", what);
+        goto done;
+    }
     if (!undo) {
-        char why[256];
-        int rc = fetch_blocking(f, url, &sf);
-        if (rc || sf.status != 200) {
-            buf_printf(err, "kithctl: cannot fetch '%s': %s\n", url,
-                       rc ? sf.why : (snprintf(why, sizeof(why), "HTTP %d", sf.status), why));
+        if (fetch_actor(f, &a, url, &op.is_group, &op.acct, &op.comm, err))
             goto done;
-        }
-        cJSON *doc = cJSON_Parse(sf.body);
-        if (!doc || remote_actor_read(doc, sf.url, f->core, &a, &op.is_group, &op.acct, &op.comm,
-                                      why, sizeof(why))) {
-            buf_printf(err, "kithctl: '%s' is not an actor: %s\n", url, doc ? why : "not JSON");
-            cJSON_Delete(doc);
-            goto done;
-        }
-        cJSON_Delete(doc);
         op.target = arena_str(&a, op.is_group ? op.comm.uri : op.acct.uri).ptr;
     }
     int rc = writer_run(f->core->w, apply_follow_out, &op);
@@ -232,8 +330,6 @@ static int act_follow(struct federation *f, struct account *user, const char *ur
                (int)user->name.len, user->name.ptr, op.target);
     status = 0;
 done:
-    free(sf.body);
-    free(sf.url);
     arena_release(&a);
     return status;
 }
@@ -283,6 +379,602 @@ static int act_following(struct federation *f, struct account *user, struct buf 
     return 0;
 }
 
+/* ---- writing: post, note, comment, vote, edit, delete ---- */
+
+struct write_op {
+    struct federation *f;
+    struct account user;
+    const char *cmd;
+    /* post: the community (a local name, or a remote community's id) */
+    const char *community;
+    const char *title, *body, *link;
+    int visibility;
+    /* note: the recipients' ids, and their fetched documents */
+    size_t nto;
+    const char *to[32];
+    struct account to_acct[32];
+    bool to_remote[32];
+    /* comment, vote, edit, delete: the object's id */
+    const char *target;
+    int vote; /* 1, -1, or 0 for none */
+    char result[640];
+    char msg[300];
+};
+
+static int refuse(struct write_op *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(struct write_op *op, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(op->msg, sizeof(op->msg), fmt, ap);
+    va_end(ap);
+    return KITH_EINVAL;
+}
+
+static const char *user_url(struct write_op *op, struct arena *a)
+{
+    return arena_printf(a, "%s/u/%.*s", op->f->cfg->public_url, (int)op->user.name.len,
+                        op->user.name.ptr);
+}
+
+/* Copies the object's addressing onto the activity that carries it. */
+static void copy_addressing(cJSON *act, cJSON *obj)
+{
+    static const char *const keys[] = {"to", "cc", "audience"};
+    for (size_t i = 0; i < 3; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
+        if (v)
+            cJSON_AddItemToObject(act, keys[i], cJSON_Duplicate(v, true));
+    }
+}
+
+/* A local member may write in a community unless banned, or unless it is
+ * private and they are not a member, or only moderators post there. */
+static int may_write(struct kv_txn *txn, struct write_op *op, struct arena *a,
+                     const struct community *c, bool comment)
+{
+    struct membership m;
+    bool member = membership_get(txn, c->id, op->user.id, a, &m) == KITH_OK;
+    if (member && m.banned)
+        return refuse(op, "'%s' is banned from this community", op->user.name.ptr);
+    if (!c->uri.len && !comment && c->posting_restricted && !(member && m.role >= MEMBER_MODERATOR))
+        return refuse(op, "only moderators may post in '%s'", arena_str(a, c->name).ptr);
+    if (c->join_mode == JOIN_APPROVAL && !(member && m.role >= MEMBER_MEMBER))
+        return refuse(op, "'%s' is private: members only", arena_str(a, c->name).ptr);
+    return KITH_OK;
+}
+
+/* Stores p (new) and sends its Create. */
+static int create_and_send(struct kv_txn *txn, struct write_op *op, struct arena *a, struct post *p)
+{
+    struct core *core = op->f->core;
+    int rc = post_insert(txn, p);
+    if (rc)
+        return rc;
+    uint64_t aid;
+    cJSON *obj = object_json(txn, core, a, p);
+    cJSON *act = activity_new(core, a, "Create", user_url(op, a), &aid);
+    copy_addressing(act, obj);
+    cJSON_AddItemToObject(act, "object", obj);
+    rc = outbox_send(txn, core, a, act, aid, op->user.id, p, true);
+    cJSON_Delete(act);
+    snprintf(op->result, sizeof(op->result), "%s", post_url(a, core->cfg, p));
+    return rc;
+}
+
+/* Local people addressed by a note hear of it. */
+static int notify_recipients(struct kv_txn *txn, struct write_op *op, const struct post *p)
+{
+    int rc = KITH_OK;
+    for (size_t i = 0; i < op->nto && rc == KITH_OK; i++) {
+        struct arena a = ARENA_INIT;
+        uint8_t kind;
+        struct str name;
+        struct account acct;
+        size_t n = strlen(op->f->cfg->public_url);
+        const char *u = op->to[i];
+        if (!op->to_remote[i] && strncmp(u, op->f->cfg->public_url, n) == 0 &&
+            strncmp(u + n, "/u/", 3) == 0 &&
+            account_get_local(txn, str_from(u + n + 3), &a, &acct) == KITH_OK)
+            rc = notify_add(txn, op->f->core, acct.id, "mention", op->user.id, p->id);
+        (void)kind;
+        (void)name;
+        arena_release(&a);
+    }
+    return rc;
+}
+
+static int apply_write(struct kv_txn *txn, void *arg)
+{
+    struct write_op *op = arg;
+    struct core *core = op->f->core;
+    const struct kith_config *cfg = core->cfg;
+    struct arena a = ARENA_INIT;
+    int64_t now = wall_seconds();
+    int rc = KITH_OK;
+    struct post p = {.id = idgen_next(store_ids(core->st)),
+                     .author_id = op->user.id,
+                     .created_at = now,
+                     .updated_at = now};
+    /* Remote recipients are stored (their inboxes are needed to deliver). */
+    for (size_t i = 0; i < op->nto && rc == KITH_OK; i++) {
+        uint64_t id;
+        if (op->to_remote[i])
+            rc = account_upsert_remote(txn, &op->to_acct[i], &id);
+    }
+    if (rc)
+        goto out;
+
+    if (strcmp(op->cmd, "post") == 0) {
+        struct community c;
+        uint8_t kind;
+        uint64_t cid;
+        if (strncmp(op->community, "http", 4) == 0) {
+            if (actor_uri_lookup(txn, str_from(op->community), &kind, &cid) ||
+                kind != NAME_COMMUNITY || community_get(txn, cid, &a, &c)) {
+                rc = refuse(op, "kith does not know the community '%s': follow it first",
+                            op->community);
+                goto out;
+            }
+        } else if (community_get_local(txn, str_from(op->community), &a, &c)) {
+            rc = refuse(op, "no community '%s' here", op->community);
+            goto out;
+        }
+        if ((rc = may_write(txn, op, &a, &c, false)))
+            goto out;
+        p.community_id = c.id;
+        p.title = str_from(op->title);
+        p.url = op->link ? str_from(op->link) : STR_NULL;
+        p.content = text_to_html(&a, str_from(op->body));
+        p.source = str_from(op->body);
+        p.source_type = STR_LIT("text/markdown");
+        rc = create_and_send(txn, op, &a, &p);
+    } else if (strcmp(op->cmd, "note") == 0) {
+        struct buf html, rcpt;
+        buf_init(&html, 1 << 20);
+        buf_init(&rcpt, 64 << 10);
+        /* Mastodon shows a mention as a link at the start of the text. */
+        for (size_t i = 0; i < op->nto; i++) {
+            const char *u = op->to[i];
+            const char *name =
+                op->to_remote[i] ? arena_str(&a, op->to_acct[i].name).ptr : strrchr(u, '/') + 1;
+            if (!strstr(op->body, name))
+                buf_printf(&html,
+                           "<span class=\"h-card\"><a href=\"%s\" class=\"u-url "
+                           "mention\">@<span>%s</span></a></span> ",
+                           u, name);
+            buf_printf(&rcpt, "%s%s", rcpt.len ? "\n" : "", u);
+        }
+        struct str body = text_to_html(&a, str_from(op->body));
+        if (html.len && body.len > 3 && memcmp(body.ptr, "<p>", 3) == 0) {
+            struct buf joined;
+            buf_init(&joined, 2 << 20);
+            buf_add_cstr(&joined, "<p>");
+            buf_add_str(&joined, buf_str(&html));
+            buf_add(&joined, body.ptr + 3, body.len - 3);
+            body = arena_str(&a, buf_str(&joined));
+            buf_free(&joined);
+        }
+        p.visibility = (uint8_t)op->visibility;
+        p.content = body;
+        p.source = str_from(op->body);
+        p.source_type = STR_LIT("text/plain");
+        p.recipients = arena_str(&a, buf_str(&rcpt));
+        buf_free(&html);
+        buf_free(&rcpt);
+        rc = create_and_send(txn, op, &a, &p);
+        if (rc == KITH_OK)
+            rc = notify_recipients(txn, op, &p);
+    } else {
+        struct post target;
+        if (post_by_ref(txn, cfg, op->target, &a, &target)) {
+            rc = refuse(op, "kith holds no post, comment or note '%s'", op->target);
+            goto out;
+        }
+        if (target.deleted_at) {
+            rc = refuse(op, "'%s' is deleted", op->target);
+            goto out;
+        }
+        struct community c = {0};
+        if (target.community_id && (rc = community_get(txn, target.community_id, &a, &c)))
+            goto out;
+        if (strcmp(op->cmd, "comment") == 0) {
+            if (c.id && (rc = may_write(txn, op, &a, &c, true)))
+                goto out;
+            p.community_id = target.community_id;
+            p.parent_id = target.id;
+            p.root_id = target.root_id ? target.root_id : target.id;
+            p.reply_to_author = target.author_id;
+            p.content = text_to_html(&a, str_from(op->body));
+            p.source = str_from(op->body);
+            p.source_type = STR_LIT("text/markdown");
+            if (!c.id) { /* a reply to a note: as visible as it, to its author */
+                p.visibility = target.visibility;
+                const char *au = account_url(txn, core, &a, target.author_id);
+                struct buf r;
+                buf_init(&r, 64 << 10);
+                if (au)
+                    buf_add_cstr(&r, au);
+                if (target.visibility == VIS_DIRECT && target.recipients.len) {
+                    buf_add_byte(&r, '\n');
+                    buf_add_str(&r, target.recipients);
+                }
+                p.recipients = arena_str(&a, buf_str(&r));
+                buf_free(&r);
+            }
+            rc = create_and_send(txn, op, &a, &p);
+            if (rc == KITH_OK && post_is_local(&target))
+                rc = notify_add(txn, core, target.author_id, "mention", op->user.id, p.id);
+        } else if (strcmp(op->cmd, "vote") == 0) {
+            if (c.id && (rc = may_write(txn, op, &a, &c, true)))
+                goto out;
+            if (!c.id && op->vote < 0) {
+                rc = refuse(op, "'%s' is a note: it takes only up (a favourite)", op->target);
+                goto out;
+            }
+            struct key16 k = key_pair(target.id, op->user.id);
+            struct vote old;
+            bool had = rec_get(txn, T_VOTES, KEY16(k), &vote_desc, &a, &old) == KITH_OK;
+            if ((had && old.value == op->vote) || (!had && op->vote == 0)) {
+                snprintf(op->result, sizeof(op->result), "%s", op->target);
+                goto out; /* nothing changes */
+            }
+            if (had) {
+                if (old.value > 0 && target.upvotes)
+                    target.upvotes--;
+                else if (old.value < 0 && target.downvotes)
+                    target.downvotes--;
+            }
+            const char *actor = user_url(op, &a);
+            const char *ourl = post_url(&a, cfg, &target);
+            const char *curl = c.id ? community_url(&a, core, &c) : NULL;
+            uint64_t aid;
+            cJSON *act = NULL;
+            if (had) { /* the previous vote is taken back first */
+                act = activity_new(core, &a, "Undo", actor, &aid);
+                cJSON *v = cJSON_AddObjectToObject(act, "object");
+                cJSON_AddStringToObject(v, "id", arena_str(&a, old.uri).ptr);
+                cJSON_AddStringToObject(v, "type", old.value > 0 ? "Like" : "Dislike");
+                cJSON_AddStringToObject(v, "actor", actor);
+                cJSON_AddStringToObject(v, "object", ourl);
+                if (curl) {
+                    cJSON_AddStringToObject(v, "audience", curl);
+                    cJSON_AddStringToObject(act, "audience", curl);
+                }
+                if ((rc = kv_del(txn, T_VOTES, KEY16(k))))
+                    goto vote_out;
+            }
+            if (op->vote && rc == KITH_OK) {
+                cJSON *undo = act;
+                uint64_t undo_id = aid;
+                if (undo) { /* send the Undo first, then the new vote */
+                    rc = c.id ? outbox_send(txn, core, &a, undo, undo_id, op->user.id, &target,
+                                            false)
+                              : KITH_OK;
+                    if (!c.id && rc == KITH_OK) {
+                        struct account au;
+                        if (account_get(txn, target.author_id, &a, &au) == KITH_OK && au.uri.len &&
+                            (au.inbox.len || au.shared_inbox.len))
+                            rc = delivery_schedule(txn, core, undo, undo_id, op->user.id,
+                                                   au.inbox.len ? au.inbox : au.shared_inbox);
+                    }
+                    cJSON_Delete(undo);
+                }
+                act = activity_new(core, &a, op->vote > 0 ? "Like" : "Dislike", actor, &aid);
+                cJSON_AddStringToObject(act, "object", ourl);
+                if (curl)
+                    cJSON_AddStringToObject(act, "audience", curl);
+                struct vote v = {.post_id = target.id,
+                                 .account_id = op->user.id,
+                                 .value = op->vote,
+                                 .created_at = now,
+                                 .uri = str_from(cJSON_GetObjectItem(act, "id")->valuestring)};
+                if (op->vote > 0)
+                    target.upvotes++;
+                else
+                    target.downvotes++;
+                if (rc == KITH_OK)
+                    rc = rec_put(txn, T_VOTES, KEY16(k), &vote_desc, &v, 0);
+                if (rc == KITH_OK && op->vote > 0 && post_is_local(&target))
+                    rc = notify_add(txn, core, target.author_id, "favourite", op->user.id,
+                                    target.id);
+            }
+            target.score = (int64_t)target.upvotes - (int64_t)target.downvotes;
+            if (rc == KITH_OK)
+                rc = post_put(txn, &target);
+            if (rc == KITH_OK && c.id) {
+                rc = outbox_send(txn, core, &a, act, aid, op->user.id, &target, false);
+            } else if (rc == KITH_OK) { /* a favourite goes to the note's author */
+                struct account au;
+                if (account_get(txn, target.author_id, &a, &au) == KITH_OK && au.uri.len &&
+                    (au.inbox.len || au.shared_inbox.len))
+                    rc = delivery_schedule(txn, core, act, aid, op->user.id,
+                                           au.inbox.len ? au.inbox : au.shared_inbox);
+            }
+        vote_out:
+            cJSON_Delete(act);
+            snprintf(op->result, sizeof(op->result), "%s", ourl);
+        } else { /* edit, delete: one's own */
+            if (target.author_id != op->user.id) {
+                rc = refuse(op, "'%s' was written by someone else", op->target);
+                goto out;
+            }
+            bool del = strcmp(op->cmd, "delete") == 0;
+            if (del) {
+                post_tombstone(&target, now);
+            } else {
+                if (op->title && target.community_id && !target.parent_id)
+                    target.title = str_from(op->title);
+                target.content = text_to_html(&a, str_from(op->body));
+                target.source = str_from(op->body);
+                target.updated_at = now;
+            }
+            if ((rc = post_put(txn, &target)))
+                goto out;
+            uint64_t aid;
+            cJSON *act = activity_new(core, &a, del ? "Delete" : "Update", user_url(op, &a), &aid);
+            struct post shown = target;
+            shown.deleted_at = 0; /* the addressing of the live object */
+            cJSON *obj = object_json(txn, core, &a, &shown);
+            copy_addressing(act, obj);
+            if (del) {
+                cJSON_Delete(obj);
+                if (c.id) { /* Lemmy: the object's id */
+                    cJSON_AddStringToObject(act, "object", post_url(&a, cfg, &target));
+                } else { /* Mastodon: a Tombstone */
+                    cJSON *t = cJSON_AddObjectToObject(act, "object");
+                    cJSON_AddStringToObject(t, "id", post_url(&a, cfg, &target));
+                    cJSON_AddStringToObject(t, "type", "Tombstone");
+                }
+            } else {
+                cJSON_AddItemToObject(act, "object", obj);
+            }
+            rc = outbox_send(txn, core, &a, act, aid, op->user.id, &target, false);
+            cJSON_Delete(act);
+            snprintf(op->result, sizeof(op->result), "%s", post_url(&a, cfg, &target));
+        }
+    }
+out:
+    arena_release(&a);
+    return rc;
+}
+
+/* Parses "--flag value" options of act's writing commands. */
+static const char *opt(int argc, char **argv, int from, const char *flag)
+{
+    for (int i = from; i + 1 < argc; i++)
+        if (strcmp(argv[i], flag) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static int act_write(struct federation *f, struct account *user, int argc, char **argv,
+                     struct buf *out, struct buf *err)
+{
+    struct arena a = ARENA_INIT;
+    struct write_op *op = xcalloc(1, sizeof(*op));
+    int status = 1;
+    op->f = f;
+    op->user = *user;
+    op->cmd = argv[2];
+    int first_opt = 3;
+    /* Known options, each taking a value; anything else is an error. */
+    static const char *const flags[] = {"--title", "--body", "--url", "--visibility", "--to"};
+    bool takes_target = strcmp(op->cmd, "note") != 0;
+    if (takes_target) {
+        if (argc < 4 || strncmp(argv[3], "--", 2) == 0) {
+            buf_printf(err, "kithctl: act %s needs a %s\n", op->cmd,
+                       strcmp(op->cmd, "post") == 0 ? "COMMUNITY" : "URL");
+            goto done;
+        }
+        first_opt = 4;
+    }
+    if (strcmp(op->cmd, "vote") == 0) {
+        if (argc != 5 ||
+            (strcmp(argv[4], "up") && strcmp(argv[4], "down") && strcmp(argv[4], "none"))) {
+            buf_printf(err, "kithctl: act vote takes URL and up, down or none\n");
+            goto done;
+        }
+        op->vote = strcmp(argv[4], "up") == 0 ? 1 : strcmp(argv[4], "down") == 0 ? -1 : 0;
+        first_opt = argc;
+    }
+    for (int i = first_opt; i < argc; i += 2) {
+        bool known = false;
+        for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+            known |= strcmp(argv[i], flags[k]) == 0;
+        if (!known || i + 1 >= argc) {
+            buf_printf(err, "kithctl: act %s: unknown option or missing value '%s'\n", op->cmd,
+                       argv[i]);
+            goto done;
+        }
+    }
+    op->title = opt(argc, argv, first_opt, "--title");
+    op->body = opt(argc, argv, first_opt, "--body");
+    op->link = opt(argc, argv, first_opt, "--url");
+    const char *vis = opt(argc, argv, first_opt, "--visibility");
+    bool needs_body = strcmp(op->cmd, "post") == 0 || strcmp(op->cmd, "note") == 0 ||
+                      strcmp(op->cmd, "comment") == 0 || strcmp(op->cmd, "edit") == 0;
+    if (needs_body && (!op->body || !*op->body)) {
+        buf_printf(err, "kithctl: act %s needs --body TEXT\n", op->cmd);
+        goto done;
+    }
+    if (op->body && strlen(op->body) > 100000) {
+        buf_printf(err, "kithctl: the body is longer than 100000 bytes\n");
+        goto done;
+    }
+    if (strcmp(op->cmd, "post") == 0) {
+        if (!op->title || !*op->title || strlen(op->title) > 200) {
+            buf_printf(err, "kithctl: act post needs --title TEXT (at most 200 bytes)\n");
+            goto done;
+        }
+        if (op->link && strncmp(op->link, "https://", 8) && strncmp(op->link, "http://", 7)) {
+            buf_printf(err, "kithctl: --url must be an http(s) URL\n");
+            goto done;
+        }
+        const char *c = argv[3];
+        op->community =
+            strchr(c, '@') || strncmp(c, "http", 4) == 0 ? resolve_actor(f, &a, c, err) : c;
+        if (!op->community)
+            goto done;
+        size_t n = strlen(f->cfg->public_url);
+        if (strncmp(op->community, f->cfg->public_url, n) == 0 &&
+            strncmp(op->community + n, "/c/", 3) == 0)
+            op->community += n + 3; /* our own community, by URL */
+    } else if (strcmp(op->cmd, "note") == 0) {
+        op->visibility = vis ? visibility_parse(vis) : VIS_PUBLIC;
+        if (op->visibility < 0) {
+            buf_printf(err, "kithctl: --visibility is public, unlisted, followers or direct\n");
+            goto done;
+        }
+        for (int i = first_opt; i + 1 < argc; i += 2) {
+            if (strcmp(argv[i], "--to") != 0)
+                continue;
+            if (op->nto == 32) {
+                buf_printf(err, "kithctl: at most 32 --to\n");
+                goto done;
+            }
+            const char *url = resolve_actor(f, &a, argv[i + 1], err);
+            if (!url)
+                goto done;
+            size_t k = op->nto++;
+            op->to[k] = url;
+            if (strncmp(url, f->cfg->public_url, strlen(f->cfg->public_url)) != 0) {
+                bool is_group;
+                struct community comm;
+                if (fetch_actor(f, &a, url, &is_group, &op->to_acct[k], &comm, err))
+                    goto done;
+                if (is_group) {
+                    buf_printf(err, "kithctl: '%s' is a community: use act post\n", argv[i + 1]);
+                    goto done;
+                }
+                op->to_remote[k] = true;
+                op->to[k] = arena_str(&a, op->to_acct[k].uri).ptr;
+            } else if (strstr(url + strlen(f->cfg->public_url), "/c/") ==
+                       url + strlen(f->cfg->public_url)) {
+                buf_printf(err, "kithctl: '%s' is a community: use act post\n", argv[i + 1]);
+                goto done;
+            }
+        }
+        if (op->visibility == VIS_DIRECT && op->nto == 0) {
+            buf_printf(err, "kithctl: a direct note needs at least one --to\n");
+            goto done;
+        }
+    } else {
+        op->target = argv[3];
+    }
+    int rc = writer_run(f->core->w, apply_write, op);
+    if (rc) {
+        buf_printf(err, "kithctl: %s\n", op->msg[0] ? op->msg : kith_strerror(rc));
+        goto done;
+    }
+    deliverer_kick(f->deliverer);
+    buf_printf(out, "%s\n", op->result);
+    status = 0;
+done:
+    free(op);
+    arena_release(&a);
+    return status;
+}
+
+/* ---- reading: timeline, notifications ---- */
+
+/* Is p in user's home timeline? Their own posts, notes of people they
+ * follow (not direct), anything addressed to them, and the posts of
+ * communities they are members of. */
+static bool in_home(struct kv_txn *txn, struct arena *a, const struct account *user,
+                    const char *user_url_s, const struct post *p)
+{
+    if (p->deleted_at)
+        return false;
+    if (p->author_id == user->id)
+        return true;
+    if (recipients_has(p->recipients, str_from(user_url_s)))
+        return true;
+    if (p->community_id) {
+        struct membership m;
+        return !p->parent_id && membership_get(txn, p->community_id, user->id, a, &m) == KITH_OK &&
+               m.role >= MEMBER_MEMBER && !m.banned;
+    }
+    if (p->visibility == VIS_DIRECT)
+        return false;
+    struct key16 k = key_pair(user->id, p->author_id);
+    struct follow f;
+    return rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, a, &f) == KITH_OK &&
+           f.state == FOLLOW_ACCEPTED;
+}
+
+static int act_timeline(struct federation *f, struct account *user, struct buf *out)
+{
+    struct kv_txn *txn;
+    struct kv_cursor *c;
+    struct str key, val;
+    struct arena a = ARENA_INIT;
+    if (store_read_begin(f->core->st, &txn))
+        return 1;
+    const char *me =
+        arena_printf(&a, "%s/u/%.*s", f->cfg->public_url, (int)user->name.len, user->name.ptr);
+    int shown = 0, scanned = 0;
+    if (kv_cursor_open(txn, T_POSTS, &c) == KITH_OK) {
+        for (int rc = kv_cursor_last(c, &key, &val); rc == KITH_OK && shown < 40 && scanned < 20000;
+             rc = kv_cursor_prev(c, &key, &val), scanned++) {
+            struct post p;
+            if (record_decode(&post_desc, val, &a, &p) || !in_home(txn, &a, user, me, &p))
+                continue;
+            const char *author = account_url(txn, f->core, &a, p.author_id);
+            struct str text = p.title.len ? p.title : html_first_line(&a, p.content);
+            buf_printf(out, "%s\t%s\t%s\t%.*s\n", post_url(&a, f->cfg, &p), author ? author : "",
+                       visibility_name(p.visibility), (int)text.len, text.ptr);
+            shown++;
+        }
+        kv_cursor_close(c);
+    }
+    kv_txn_abort(txn);
+    arena_release(&a);
+    return 0;
+}
+
+static int act_notifications(struct federation *f, struct account *user, struct buf *out)
+{
+    struct kv_txn *txn;
+    struct kv_cursor *c;
+    struct str key, val;
+    struct arena a = ARENA_INIT;
+    if (store_read_begin(f->core->st, &txn))
+        return 1;
+    struct key16 end = key_pair(user->id, UINT64_MAX);
+    int shown = 0;
+    if (kv_cursor_open(txn, T_NOTIFICATIONS, &c) == KITH_OK) {
+        int rc = kv_cursor_seek(c, KEY16(end), &key, &val);
+        rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
+        for (; rc == KITH_OK && shown < 80 && key.len == 16 &&
+               be64_get((const unsigned char *)key.ptr) == user->id;
+             rc = kv_cursor_prev(c, &key, &val)) {
+            struct notification n;
+            struct post p;
+            if (record_decode(&notification_desc, val, &a, &n))
+                continue;
+            const char *from = account_url(txn, f->core, &a, n.from_account_id);
+            const char *obj = n.post_id && post_get(txn, n.post_id, &a, &p) == KITH_OK
+                                  ? post_url(&a, f->cfg, &p)
+                                  : "";
+            buf_printf(out, "%.*s\t%s\t%s\n", (int)n.type.len, n.type.ptr, from ? from : "", obj);
+            shown++;
+        }
+        kv_cursor_close(c);
+    }
+    kv_txn_abort(txn);
+    arena_release(&a);
+    return 0;
+}
+
+static const char act_usage[] =
+    "kithctl: act USER takes one of:\n"
+    "  follow ACCT|URL, unfollow ACCT|URL, following\n"
+    "  post COMMUNITY --title T --body B [--url LINK]\n"
+    "  note --body B [--visibility public|unlisted|followers|direct] [--to ACCT]...\n"
+    "  comment URL --body B, vote URL up|down|none, edit URL --body B [--title T],\n"
+    "  delete URL, timeline, notifications\n";
+
 int federation_act(void *arg, int argc, char **argv, struct buf *out, struct buf *err)
 {
     struct federation *f = arg;
@@ -292,8 +984,7 @@ int federation_act(void *arg, int argc, char **argv, struct buf *out, struct buf
     int status = 1;
 
     if (argc < 3) {
-        buf_printf(err, "kithctl: act takes USER and a command: follow URL, unfollow URL, "
-                        "following\n");
+        buf_add_cstr(err, act_usage);
         return 1;
     }
     if (store_read_begin(f->core->st, &txn))
@@ -305,12 +996,20 @@ int federation_act(void *arg, int argc, char **argv, struct buf *out, struct buf
         goto out;
     }
     user.name = arena_str(&a, user.name);
-    if (strcmp(argv[2], "following") == 0 && argc == 3)
+    const char *cmd = argv[2];
+    if (strcmp(cmd, "following") == 0 && argc == 3)
         status = act_following(f, &user, out);
-    else if ((strcmp(argv[2], "follow") == 0 || strcmp(argv[2], "unfollow") == 0) && argc == 4)
-        status = act_follow(f, &user, argv[3], strcmp(argv[2], "unfollow") == 0, out, err);
+    else if (strcmp(cmd, "timeline") == 0 && argc == 3)
+        status = act_timeline(f, &user, out);
+    else if (strcmp(cmd, "notifications") == 0 && argc == 3)
+        status = act_notifications(f, &user, out);
+    else if ((strcmp(cmd, "follow") == 0 || strcmp(cmd, "unfollow") == 0) && argc == 4)
+        status = act_follow(f, &user, argv[3], strcmp(cmd, "unfollow") == 0, out, err);
+    else if (strcmp(cmd, "post") == 0 || strcmp(cmd, "note") == 0 || strcmp(cmd, "comment") == 0 ||
+             strcmp(cmd, "vote") == 0 || strcmp(cmd, "edit") == 0 || strcmp(cmd, "delete") == 0)
+        status = act_write(f, &user, argc, argv, out, err);
     else
-        buf_printf(err, "kithctl: act takes follow URL, unfollow URL or following\n");
+        buf_add_cstr(err, act_usage);
 out:
     arena_release(&a);
     return status;

@@ -455,5 +455,6 @@ const struct route_table federation_tables[] = {
     {discovery_routes, sizeof(discovery_routes) / sizeof(discovery_routes[0])},
     {actor_routes, sizeof(actor_routes) / sizeof(actor_routes[0])},
     {inbox_routes, sizeof(inbox_routes) / sizeof(inbox_routes[0])},
+    {object_routes, sizeof(object_routes) / sizeof(object_routes[0])},
 };
 const size_t federation_ntables = sizeof(federation_tables) / sizeof(federation_tables[0]);

@@ -25,6 +25,7 @@ cJSON *ap_context(void);
 const char *ap_time(struct arena *a, int64_t t);
 
 extern const struct route discovery_routes[4];
+extern const struct route object_routes[3]; /* objects.c */
 
 struct account;
 struct community;

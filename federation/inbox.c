@@ -190,6 +190,10 @@ struct inbox_req {
     bool store_actor, is_group;
     struct account acct;
     struct community comm;
+    /* What happens once the signature verified (owner: the key's actor). */
+    void (*then)(struct http_ctx *ctx, struct inbox_req *r, const char *owner);
+    void (*then_user)(struct http_ctx *ctx, const char *signer, void *arg);
+    void *then_arg;
 };
 
 static int apply_enqueue(struct kv_txn *txn, void *arg)
@@ -224,11 +228,22 @@ static void enqueued(struct http_ctx *ctx, int rc, void *arg)
     processor_kick(p);
 }
 
-/* Checks the signature with key (owned by owner) and queues the activity. */
+/* Checks the signature with key (owned by owner), then goes on with r->then. */
 static int fetch_key(struct http_ctx *ctx, struct inbox_req *r);
 
-static void verify_and_enqueue(struct http_ctx *ctx, struct inbox_req *r, EVP_PKEY *key,
-                               const char *owner)
+static void enqueue_verified(struct http_ctx *ctx, struct inbox_req *r, const char *owner)
+{
+    /* The key's owner must be exactly the activity's actor. */
+    if (strcmp(owner, r->actor) != 0) {
+        http_reply_error(ctx, 401, "signed by '%s', not by the activity's actor '%s'", owner,
+                         r->actor);
+        return;
+    }
+    if (http_write(ctx, apply_enqueue, r, enqueued, r))
+        http_reply_error(ctx, 503, "shutting down");
+}
+
+static void verify_then(struct http_ctx *ctx, struct inbox_req *r, EVP_PKEY *key, const char *owner)
 {
     char why[256];
     int vrc = httpsig_verify(&r->sig, key, why, sizeof(why));
@@ -241,14 +256,7 @@ static void verify_and_enqueue(struct http_ctx *ctx, struct inbox_req *r, EVP_PK
             http_reply_error(ctx, 401, "%s", why);
         return;
     }
-    /* The key's owner must be exactly the activity's actor. */
-    if (strcmp(owner, r->actor) != 0) {
-        http_reply_error(ctx, 401, "signed by '%s', not by the activity's actor '%s'", owner,
-                         r->actor);
-        return;
-    }
-    if (http_write(ctx, apply_enqueue, r, enqueued, r))
-        http_reply_error(ctx, 503, "shutting down");
+    r->then(ctx, r, owner);
 }
 
 /* ---- fetching an actor we have not seen, for its key ---- */
@@ -361,7 +369,7 @@ static int read_actor(struct http_ctx *ctx, struct inbox_req *r, const struct fe
                  (int)r->sig.key_id.len, r->sig.key_id.ptr);
         return KITH_EINVAL;
     }
-    r->store_actor = true;
+    r->store_actor = r->then == enqueue_verified;
     return remote_actor_read(doc, fr->url, http_core(ctx), &ctx->arena, &r->is_group, &r->acct,
                              &r->comm, why, whylen);
 }
@@ -411,7 +419,7 @@ static void key_fetched(const struct fetch_result *fr, void *arg)
         return;
     }
     keycache_put(r->f->keys, r->sig.key_id, uri, key);
-    verify_and_enqueue(ctx, r, key, arena_str(&ctx->arena, uri).ptr);
+    verify_then(ctx, r, key, arena_str(&ctx->arena, uri).ptr);
     EVP_PKEY_free(key);
 }
 
@@ -434,6 +442,58 @@ static int fetch_key(struct http_ctx *ctx, struct inbox_req *r)
         return KITH_EIO;
     }
     return KITH_OK;
+}
+
+/* The request as the signature checker sees it: the target as public_url
+ * sees it, not as a reverse proxy forwards it. */
+static void message_of(struct http_ctx *ctx, const struct kith_config *cfg, struct httpsig_msg *m)
+{
+    *m = (struct httpsig_msg){
+        .method = ctx->method,
+        .target =
+            str_make(ctx->path.ptr, ctx->path.len + (ctx->query.len ? ctx->query.len + 1 : 0)),
+        .scheme = strncmp(cfg->public_url, "https", 5) == 0 ? STR_LIT("https") : STR_LIT("http"),
+        .authority = authority_of(cfg->public_url),
+        .header = header_of,
+        .ctx = ctx,
+        .body = ctx->body,
+        .now = wall_seconds(),
+    };
+}
+
+static void fetch_verified(struct http_ctx *ctx, struct inbox_req *r, const char *owner)
+{
+    r->then_user(ctx, owner, r->then_arg);
+}
+
+int signed_request(struct http_ctx *ctx, void (*then)(struct http_ctx *, const char *, void *),
+                   void *arg)
+{
+    struct federation *f = http_app(ctx);
+    char why[256], owner[512];
+    struct inbox_req *r = arena_zalloc(&ctx->arena, sizeof(*r));
+    r->f = f;
+    r->ctx = ctx;
+    r->then = fetch_verified;
+    r->then_user = then;
+    r->then_arg = arg;
+    struct httpsig_msg m;
+    message_of(ctx, f->cfg, &m);
+    if (!http_header(ctx, "Signature").ptr && !http_header(ctx, "Signature-Input").ptr) {
+        http_reply_error(ctx, 401, "this object is served to signed requests only");
+        return HANDLER_DONE;
+    }
+    if (httpsig_prepare(&m, &ctx->arena, &r->sig, why, sizeof(why))) {
+        http_reply_error(ctx, 401, "%s", why);
+        return HANDLER_DONE;
+    }
+    EVP_PKEY *key = find_key(ctx, f, r->sig.key_id, owner, sizeof(owner));
+    if (key) {
+        verify_then(ctx, r, key, owner);
+        EVP_PKEY_free(key);
+        return HANDLER_ASYNC;
+    }
+    return fetch_key(ctx, r) ? HANDLER_DONE : HANDLER_ASYNC;
 }
 
 /* ---- the handler ---- */
@@ -497,20 +557,11 @@ static int handle_inbox(struct http_ctx *ctx)
     r->f = f;
     r->ctx = ctx;
     r->actor = actor;
+    r->then = enqueue_verified;
     const char *object = json_string(doc, "object");
     r->actor_delete = strcmp(type, "Delete") == 0 && object && strcmp(object, actor) == 0;
-    const struct kith_config *cfg = f->cfg;
-    struct httpsig_msg m = {
-        .method = ctx->method,
-        .target =
-            str_make(ctx->path.ptr, ctx->path.len + (ctx->query.len ? ctx->query.len + 1 : 0)),
-        .scheme = strncmp(cfg->public_url, "https", 5) == 0 ? STR_LIT("https") : STR_LIT("http"),
-        .authority = authority_of(cfg->public_url),
-        .header = header_of,
-        .ctx = ctx,
-        .body = ctx->body,
-        .now = wall_seconds(),
-    };
+    struct httpsig_msg m;
+    message_of(ctx, f->cfg, &m);
     if (httpsig_prepare(&m, &ctx->arena, &r->sig, why, sizeof(why))) {
         http_reply_error(ctx, 401, "%s", why);
         return HANDLER_DONE;
@@ -525,7 +576,7 @@ static int handle_inbox(struct http_ctx *ctx)
     }
     EVP_PKEY *key = find_key(ctx, f, r->sig.key_id, owner, sizeof(owner));
     if (key) {
-        verify_and_enqueue(ctx, r, key, owner);
+        verify_then(ctx, r, key, owner);
         EVP_PKEY_free(key);
         return HANDLER_ASYNC; /* replied, or replies when the write is durable */
     }

@@ -17,4 +17,12 @@
 
 extern const struct route inbox_routes[3];
 
+struct http_ctx;
+/* For objects served to signed fetches only: verifies ctx's HTTP signature
+ * (fetching an unknown key, signed as the instance actor), then calls
+ * then(ctx, signer, arg) with the key's actor, which replies; a missing or
+ * failing signature gets 401. Returns HANDLER_DONE or HANDLER_ASYNC. */
+int signed_request(struct http_ctx *ctx,
+                   void (*then)(struct http_ctx *, const char *signer, void *), void *arg);
+
 #endif

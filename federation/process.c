@@ -8,6 +8,7 @@
 #include "actors.h"
 #include "deliver.h"
 #include "inbox.h"
+#include "outbox.h"
 #include "sanitize.h"
 
 #include <cjson/cJSON.h>
@@ -112,6 +113,9 @@ struct apply {
     struct arena *a;
     uint8_t state; /* outcome recorded in table activities */
     const char *note;
+    cJSON *top;            /* the activity as queued (ap->doc may be one inside it) */
+    uint64_t group_id;     /* the remote community whose Announce carried it; 0 if direct */
+    const char *group_uri; /* and its id */
 };
 
 /* The Accept (or Reject) of a Follow, from the followed local actor. */
@@ -267,35 +271,192 @@ static int apply_undo_follow(struct kv_txn *txn, struct apply *ap, cJSON *follow
     return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
 
-/* ---- Create of a post or comment in a local community (FEP-1b12) ---- */
+/* ---- reading objects ---- */
 
-/* A post or comment by its ActivityPub id: a remote object kith stored,
- * or a local one (PUBLIC_URL/post/ID, /comment/ID). */
-static int post_by_ref(struct kv_txn *txn, struct apply *ap, const char *ref, struct post *out)
+/* True when key ("to", "cc", "audience", ...) of o names uri: a string,
+ * an object with an id, or an array of either. */
+static bool addresses_have(cJSON *o, const char *key, const char *uri)
 {
-    const struct kith_config *cfg = ap->core->cfg;
-    struct str v;
-    if (!ref || strlen(ref) > 511)
-        return KITH_ENOTFOUND;
-    int rc = kv_get(txn, T_OBJECT_URIS, str_from(ref), &v);
-    struct key8 k;
-    if (rc == KITH_OK) {
-        if (v.len != 8)
-            return KITH_ECORRUPT;
-        memcpy(k.b, v.ptr, 8);
-    } else {
-        size_t n = strlen(cfg->public_url);
-        const char *path = strncmp(ref, cfg->public_url, n) == 0 ? ref + n : "";
-        unsigned long long id = 0;
-        if (sscanf(path, "/post/%llu", &id) != 1 && sscanf(path, "/comment/%llu", &id) != 1)
-            return KITH_ENOTFOUND;
-        k = key_id(id);
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    cJSON *single = cJSON_IsArray(v) ? NULL : v;
+    for (cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL); it;
+         it = single ? NULL : it->next) {
+        const char *id = id_of(it);
+        if (id && strcmp(id, uri) == 0)
+            return true;
     }
-    return rec_get(txn, T_POSTS, KEY8(k), &post_desc, ap->a, out);
+    return false;
 }
 
-/* The local community an object is for: named in audience, to or cc
- * (of the object or the activity), or the community of the post it replies to. */
+/* attributedTo: a string, an object, or an array whose first actor counts. */
+static const char *author_of(cJSON *obj)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "attributedTo");
+    if (cJSON_IsArray(v)) {
+        for (cJSON *it = v->child; it; it = it->next) {
+            const char *t = cJSON_IsObject(it) ? field_id(it, "type") : NULL;
+            if (!t || strcmp(t, "Person") == 0 || strcmp(t, "Service") == 0)
+                return id_of(it);
+        }
+        return NULL;
+    }
+    return id_of(v);
+}
+
+/* The sanitised content of an object, once, before it is stored. Objects
+ * without HTML content (Lemmy's link posts) fall back to their source. */
+static struct str clean_content(struct arena *a, cJSON *obj)
+{
+    const char *content = field_id(obj, "content");
+    cJSON *map = cJSON_GetObjectItemCaseSensitive(obj, "contentMap");
+    if (!content && cJSON_IsObject(map) && cJSON_IsString(map->child))
+        content = map->child->valuestring;
+    struct buf clean;
+    buf_init(&clean, 1 << 20);
+    if (content)
+        sanitize_html(str_from(content), &clean);
+    struct str out = arena_str(a, buf_str(&clean));
+    buf_free(&clean);
+    return out;
+}
+
+static bool web_url(const char *u)
+{
+    return u && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) &&
+           strlen(u) < 2048;
+}
+
+/* The first http(s) URL of a url field: a string, a Link, or an array. */
+static const char *url_of(cJSON *v)
+{
+    if (cJSON_IsArray(v)) {
+        for (cJSON *it = v->child; it; it = it->next) {
+            const char *u = url_of(it);
+            if (u)
+                return u;
+        }
+        return NULL;
+    }
+    if (cJSON_IsObject(v)) {
+        const char *h = field_id(v, "href");
+        return web_url(h) ? h : NULL;
+    }
+    return cJSON_IsString(v) && web_url(v->valuestring) ? v->valuestring : NULL;
+}
+
+/* Attachments kept as references to the remote files: Document, Image,
+ * Video and Audio with their url, mediaType, name (alt text), blurhash,
+ * width and height; a Link attachment (Lemmy's link post) becomes the
+ * post's url. At most 16. */
+static void read_attachments(struct arena *a, cJSON *obj, struct post *p)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "attachment");
+    cJSON *single = cJSON_IsObject(v) ? v : NULL;
+    cJSON *out = cJSON_CreateArray();
+    int n = 0;
+    for (cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL); it && n < 16;
+         it = single ? NULL : it->next) {
+        const char *type = cJSON_IsObject(it) ? field_id(it, "type") : NULL;
+        if (!type)
+            continue;
+        if (strcmp(type, "Link") == 0) {
+            const char *h = field_id(it, "href");
+            if (web_url(h) && !p->url.len)
+                p->url = arena_str(a, str_from(h));
+            continue;
+        }
+        if (strcmp(type, "Document") && strcmp(type, "Image") && strcmp(type, "Video") &&
+            strcmp(type, "Audio"))
+            continue;
+        const char *url = url_of(cJSON_GetObjectItemCaseSensitive(it, "url"));
+        if (!url)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", type);
+        cJSON_AddStringToObject(o, "url", url);
+        static const char *const text[] = {"mediaType", "name", "blurhash"};
+        for (size_t i = 0; i < 3; i++) {
+            const char *t = field_id(it, text[i]);
+            if (t && strlen(t) <= 1500)
+                cJSON_AddStringToObject(o, text[i], t);
+        }
+        static const char *const dims[] = {"width", "height"};
+        for (size_t i = 0; i < 2; i++) {
+            cJSON *d = cJSON_GetObjectItemCaseSensitive(it, dims[i]);
+            if (cJSON_IsNumber(d) && d->valuedouble >= 0 && d->valuedouble < 1e6)
+                cJSON_AddNumberToObject(o, dims[i], (double)(int)d->valuedouble);
+        }
+        cJSON_AddItemToArray(out, o);
+        n++;
+    }
+    if (n) {
+        char *text = cJSON_PrintUnformatted(out);
+        p->attachments = arena_str(a, str_from(text ? text : "[]"));
+        free(text);
+    }
+    cJSON_Delete(out);
+    /* Lemmy 0.19 puts a link post's link in url; an image post's in image. */
+    if (!p->url.len && !cJSON_IsArray(v)) {
+        const char *u = url_of(cJSON_GetObjectItemCaseSensitive(obj, "url"));
+        const char *t = field_id(obj, "type");
+        if (u && t && strcmp(t, "Page") == 0)
+            p->url = arena_str(a, str_from(u));
+    }
+}
+
+/* Fills the parts of p that come from the object: content, title, source,
+ * attachments, sensitive, language. */
+static void read_object(struct arena *a, cJSON *obj, struct post *p, bool titled)
+{
+    p->content = clean_content(a, obj);
+    const char *title = field_id(obj, "name");
+    if (titled)
+        p->title = title && *title ? arena_str(a, str_from(title)) : html_first_line(a, p->content);
+    if (p->title.len > 400)
+        p->title.len = html_first_line(a, p->title).len;
+    cJSON *src = cJSON_GetObjectItemCaseSensitive(obj, "source");
+    if (cJSON_IsObject(src)) {
+        const char *sc = field_id(src, "content"), *st = field_id(src, "mediaType");
+        p->source = sc ? arena_str(a, str_from(sc)) : STR_NULL;
+        p->source_type = st && strlen(st) < 64 ? arena_str(a, str_from(st)) : STR_NULL;
+    }
+    p->sensitive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, "sensitive"));
+    cJSON *map = cJSON_GetObjectItemCaseSensitive(obj, "contentMap");
+    if (cJSON_IsObject(map) && map->child && map->child->string && strlen(map->child->string) < 16)
+        p->language = arena_str(a, str_from(map->child->string));
+    read_attachments(a, obj, p);
+}
+
+/* ---- remote authors ---- */
+
+/* The account of a remote actor named inside a community's Announce: kith
+ * has not verified its key (the community vouches for the activity), so
+ * an unknown one is kept as a stub (uri, name, host) until fetched. */
+static int author_account(struct kv_txn *txn, struct apply *ap, const char *uri, uint64_t *id)
+{
+    uint8_t kind;
+    int rc = actor_uri_lookup(txn, str_from(uri), &kind, id);
+    if (rc == KITH_OK)
+        return kind == NAME_ACCOUNT ? KITH_OK : KITH_EINVAL;
+    if (rc != KITH_ENOTFOUND || !ap->group_id || !web_url(uri) || strlen(uri) > 511)
+        return rc;
+    const char *host = strstr(uri, "://") + 3;
+    const char *slash = strchr(host, '/');
+    const char *last = strrchr(uri, '/');
+    struct account acct = {.id = idgen_next(store_ids(ap->core->st)),
+                           .uri = str_from(uri),
+                           .domain = str_make(host, slash ? (size_t)(slash - host) : strlen(host)),
+                           .name = str_from(last && last[1] ? last + 1 : host),
+                           .created_at = wall_seconds()};
+    return account_upsert_remote(txn, &acct, id);
+}
+
+/* ---- Create of posts, comments and notes ---- */
+
+/* The community an object is for: the one of the post it replies to, or a
+ * local community named in audience, to or cc (of the object or the
+ * activity), or the remote community that announced it. *parent is set
+ * when inReplyTo names a post kith holds. */
 static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, struct community *c,
                             struct post *parent, bool *has_parent)
 {
@@ -303,13 +464,11 @@ static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, st
     static const char *const keys[] = {"audience", "to", "cc"};
     *has_parent = false;
     const char *reply = field_id(obj, "inReplyTo");
-    if (reply) {
-        int rc = post_by_ref(txn, ap, reply, parent);
-        if (rc == KITH_OK && parent->community_id) {
-            *has_parent = true;
-            return community_get(txn, parent->community_id, ap->a, c);
-        }
-        return KITH_ENOTFOUND;
+    if (reply && post_by_ref(txn, cfg, reply, ap->a, parent) == KITH_OK) {
+        *has_parent = true;
+        if (!parent->community_id)
+            return KITH_ENOTFOUND; /* a reply to a note: a note */
+        return community_get(txn, parent->community_id, ap->a, c);
     }
     for (size_t k = 0; k < 3; k++)
         for (int pass = 0; pass < 2; pass++) {
@@ -320,108 +479,192 @@ static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, st
             for (; it; it = single ? NULL : it->next) {
                 uint8_t kind;
                 struct str name;
-                if (local_actor(cfg, id_of(it), &kind, &name) && kind == NAME_COMMUNITY &&
+                const char *id = id_of(it);
+                if (local_actor(cfg, id, &kind, &name) && kind == NAME_COMMUNITY &&
                     community_get_local(txn, name, ap->a, c) == KITH_OK)
                     return KITH_OK;
+                if (ap->group_uri && id && strcmp(id, ap->group_uri) == 0)
+                    return community_get(txn, ap->group_id, ap->a, c);
             }
         }
+    /* Lemmy's comments name no community: the thread does, when kith holds it. */
     return KITH_ENOTFOUND;
 }
 
-/* Announces the activity as received, from the community, to every remote
- * member's server (one delivery per shared inbox). */
-static int announce(struct kv_txn *txn, struct apply *ap, const struct community *c)
+/* The rules of a local community for a new post or comment by author_id;
+ * NULL when allowed, else why not. */
+static const char *community_refuses(struct kv_txn *txn, struct apply *ap,
+                                     const struct community *c, uint64_t author_id, bool comment)
 {
-    const struct kith_config *cfg = ap->core->cfg;
-    const char *curl =
-        arena_printf(ap->a, "%s/c/%.*s", cfg->public_url, (int)c->name.len, c->name.ptr);
-    uint64_t aid = idgen_next(store_ids(ap->core->st));
-    cJSON *act = cJSON_CreateObject();
-    cJSON *ctx = cJSON_AddArrayToObject(act, "@context");
-    cJSON_AddItemToArray(ctx, cJSON_CreateString("https://www.w3.org/ns/activitystreams"));
-    cJSON_AddStringToObject(act, "id",
-                            arena_printf(ap->a, "%s/activities/announce/%llu", cfg->public_url,
-                                         (unsigned long long)aid));
-    cJSON_AddStringToObject(act, "type", "Announce");
-    cJSON_AddStringToObject(act, "actor", curl);
-    cJSON *to = cJSON_AddArrayToObject(act, "to");
-    cJSON_AddItemToArray(to, cJSON_CreateString(AS_PUBLIC));
-    cJSON *cc = cJSON_AddArrayToObject(act, "cc");
-    cJSON_AddItemToArray(cc, cJSON_CreateString(arena_printf(ap->a, "%s/followers", curl)));
-    cJSON_AddStringToObject(act, "audience", curl);
-    cJSON *inner = cJSON_Duplicate(ap->doc, true);
-    cJSON_DeleteItemFromObjectCaseSensitive(inner, "@context");
-    cJSON_AddItemToObject(act, "object", inner);
-
-    /* Distinct destination inboxes of the remote members. */
-    struct str *sent = NULL;
-    size_t nsent = 0, cap = 0;
-    struct kv_cursor *cur;
-    struct str key, val;
-    struct key8 ck = key_id(c->id);
-    int rc = kv_cursor_open(txn, T_MEMBERS, &cur);
-    for (int r = rc ? rc : kv_cursor_seek(cur, KEY8(ck), &key, &val);
-         rc == KITH_OK && r == KITH_OK && key.len == 16 && memcmp(key.ptr, ck.b, 8) == 0;
-         r = kv_cursor_next(cur, &key, &val)) {
-        struct membership m;
-        struct account acct;
-        if (record_decode(&membership_desc, val, ap->a, &m) || m.role < MEMBER_MEMBER || m.banned ||
-            account_get(txn, m.account_id, ap->a, &acct) || !acct.uri.len)
-            continue;
-        struct str inbox = acct.shared_inbox.len ? acct.shared_inbox : acct.inbox;
-        bool dup = !inbox.len;
-        for (size_t i = 0; i < nsent && !dup; i++)
-            dup = str_eq(sent[i], inbox);
-        if (dup)
-            continue;
-        if (nsent == cap) {
-            cap = cap ? cap * 2 : 16;
-            sent = xrealloc(sent, cap * sizeof(*sent));
-        }
-        sent[nsent++] = arena_str(ap->a, inbox);
-    }
-    if (rc == KITH_OK)
-        kv_cursor_close(cur);
-    /* Stored once; one job per inbox (the first stores the JSON, the rest
-     * reuse it under the same activity id). */
-    for (size_t i = 0; i < nsent && rc == KITH_OK; i++)
-        rc = i == 0 ? delivery_schedule(txn, ap->core, act, aid, SENDER_COMMUNITY(c->id), sent[i])
-                    : delivery_schedule_more(txn, ap->core, aid, SENDER_COMMUNITY(c->id), sent[i]);
-    free(sent);
-    cJSON_Delete(act);
-    return rc;
+    struct membership m;
+    bool member = membership_get(txn, c->id, author_id, ap->a, &m) == KITH_OK;
+    if (member && m.banned)
+        return "the author is banned from the community";
+    if (!comment && c->posting_restricted && !(member && m.role >= MEMBER_MODERATOR))
+        return "only moderators may post in this community";
+    if (c->join_mode == JOIN_APPROVAL && !(member && m.role >= MEMBER_MEMBER))
+        return "a private community: members only";
+    return NULL;
 }
 
-/* The object's content, sanitised once, here, before it is stored. */
-static struct str clean_content(struct arena *a, cJSON *obj)
+/* A local person's URL named in an address field or a Mention tag. */
+static void local_people(struct kv_txn *txn, struct apply *ap, cJSON *obj, uint64_t *ids, size_t *n,
+                         size_t max)
 {
-    const char *content = field_id(obj, "content");
-    struct buf clean;
-    buf_init(&clean, 1 << 20);
-    if (content)
-        sanitize_html(str_from(content), &clean);
-    struct str out = arena_str(a, buf_str(&clean));
-    buf_free(&clean);
+    static const char *const keys[] = {"to", "cc", "tag"};
+    for (size_t k = 0; k < 3; k++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
+        cJSON *single = cJSON_IsArray(v) ? NULL : v;
+        for (cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL); it;
+             it = single ? NULL : it->next) {
+            const char *id =
+                k == 2 ? (cJSON_IsObject(it) ? field_id(it, "href") : NULL) : id_of(it);
+            uint8_t kind;
+            struct str name;
+            struct account acct;
+            if (!local_actor(ap->core->cfg, id, &kind, &name) || kind != NAME_ACCOUNT ||
+                account_get_local(txn, name, ap->a, &acct))
+                continue;
+            bool dup = false;
+            for (size_t i = 0; i < *n && !dup; i++)
+                dup = ids[i] == acct.id;
+            if (!dup && *n < max)
+                ids[(*n)++] = acct.id;
+        }
+    }
+}
+
+/* True when some local person follows (accepted) the remote account. */
+static bool followed_here(struct kv_txn *txn, struct apply *ap, uint64_t remote)
+{
+    struct kv_cursor *cur;
+    struct str key;
+    struct key8 k = key_id(remote);
+    bool found = false;
+    if (kv_cursor_open(txn, T_FOLLOWERS, &cur))
+        return false;
+    for (int rc = kv_cursor_seek(cur, KEY8(k), &key, NULL);
+         !found && rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+         rc = kv_cursor_next(cur, &key, NULL)) {
+        uint64_t fid = be64_get((const unsigned char *)key.ptr + 8);
+        struct key16 fk = key_pair(fid, remote);
+        struct follow f;
+        struct account acct;
+        found = rec_get(txn, T_FOLLOWS, KEY16(fk), &follow_desc, ap->a, &f) == KITH_OK &&
+                f.state == FOLLOW_ACCEPTED && account_get(txn, fid, ap->a, &acct) == KITH_OK &&
+                !acct.uri.len;
+    }
+    kv_cursor_close(cur);
+    return found;
+}
+
+/* Mastodon's addressing read back: public, unlisted, followers or direct. */
+static uint8_t visibility_of(cJSON *obj, cJSON *act)
+{
+    if (addresses_have(obj, "to", AS_PUBLIC) || addresses_have(act, "to", AS_PUBLIC) ||
+        addresses_have(obj, "to", "as:Public") || addresses_have(obj, "to", "Public"))
+        return VIS_PUBLIC;
+    if (addresses_have(obj, "cc", AS_PUBLIC) || addresses_have(act, "cc", AS_PUBLIC) ||
+        addresses_have(obj, "cc", "as:Public") || addresses_have(obj, "cc", "Public"))
+        return VIS_UNLISTED;
+    static const char *const keys[] = {"to", "cc"};
+    for (size_t k = 0; k < 2; k++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
+        cJSON *single = cJSON_IsArray(v) ? NULL : v;
+        for (cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL); it;
+             it = single ? NULL : it->next) {
+            const char *id = id_of(it);
+            size_t n = id ? strlen(id) : 0;
+            if (n > 10 && strcmp(id + n - 10, "/followers") == 0)
+                return VIS_FOLLOWERS;
+        }
+    }
+    return VIS_DIRECT;
+}
+
+/* The actors addressed besides the public and followers collections. */
+static struct str recipients_of(struct arena *a, cJSON *obj)
+{
+    struct buf b;
+    buf_init(&b, 8192);
+    static const char *const keys[] = {"to", "cc"};
+    for (size_t k = 0; k < 2; k++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
+        cJSON *single = cJSON_IsArray(v) ? NULL : v;
+        for (cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL); it;
+             it = single ? NULL : it->next) {
+            const char *id = id_of(it);
+            size_t n = id ? strlen(id) : 0;
+            if (!web_url(id) || strcmp(id, AS_PUBLIC) == 0 ||
+                (n > 10 && strcmp(id + n - 10, "/followers") == 0) ||
+                recipients_has(buf_str(&b), str_from(id)))
+                continue;
+            if (b.len)
+                buf_add_byte(&b, '\n');
+            buf_add_cstr(&b, id);
+        }
+    }
+    struct str out = arena_str(a, buf_str(&b));
+    buf_free(&b);
     return out;
 }
 
-static int apply_create(struct kv_txn *txn, struct apply *ap)
+/* A note from outside: kept when a local person follows its author, is
+ * addressed or mentioned by it, or wrote the post it replies to. */
+static int apply_note(struct kv_txn *txn, struct apply *ap, cJSON *obj, const char *oid,
+                      uint64_t author_id, struct post *parent, bool has_parent)
 {
-    cJSON *obj = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
+    uint64_t locals[64];
+    size_t nlocals = 0;
+    local_people(txn, ap, obj, locals, &nlocals, 64);
+    bool parent_here = has_parent && post_is_local(parent);
+    if (!nlocals && !parent_here && !followed_here(txn, ap, author_id)) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "a note nobody here follows, is addressed by, or was answered";
+        return KITH_OK;
+    }
+    struct post p = {.id = idgen_next(store_ids(ap->core->st)),
+                     .author_id = author_id,
+                     .uri = str_from(oid),
+                     .visibility = visibility_of(obj, ap->doc),
+                     .recipients = recipients_of(ap->a, obj),
+                     .created_at = wall_seconds(),
+                     .updated_at = wall_seconds()};
+    read_object(ap->a, obj, &p, false);
+    if (has_parent) {
+        p.parent_id = parent->id;
+        p.root_id = parent->root_id ? parent->root_id : parent->id;
+        p.reply_to_author = parent->author_id;
+    } else if (field_id(obj, "inReplyTo") && strlen(field_id(obj, "inReplyTo")) < 2048) {
+        p.reply_uri = str_from(field_id(obj, "inReplyTo"));
+    }
+    int rc = post_insert(txn, &p);
+    for (size_t i = 0; i < nlocals && rc == KITH_OK; i++)
+        rc = notify_add(txn, ap->core, locals[i], "mention", author_id, p.id);
+    if (rc == KITH_OK && parent_here) {
+        bool told = false;
+        for (size_t i = 0; i < nlocals; i++)
+            told |= locals[i] == parent->author_id;
+        if (!told)
+            rc = notify_add(txn, ap->core, parent->author_id, "mention", author_id, p.id);
+    }
+    return rc;
+}
+
+static const char *const post_types[] = {"Page",  "Article", "Note",  "Question",
+                                         "Video", "Event",   "Audio", "Image"};
+
+static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
+{
     const char *otype = cJSON_IsObject(obj) ? field_id(obj, "type") : NULL;
     const char *oid = cJSON_IsObject(obj) ? field_id(obj, "id") : NULL;
-    const char *author = cJSON_IsObject(obj) ? field_id(obj, "attributedTo") : NULL;
-    static const char *const types[] = {"Page", "Article", "Note", "Question", "Video", "Event"};
+    const char *author = cJSON_IsObject(obj) ? author_of(obj) : NULL;
     bool known = false;
-    for (size_t i = 0; otype && i < sizeof(types) / sizeof(types[0]); i++)
-        known |= strcmp(otype, types[i]) == 0;
-    struct community c;
-    struct post parent;
-    bool has_parent;
-    if (!known || !oid || target_community(txn, ap, obj, &c, &parent, &has_parent) != KITH_OK ||
-        c.uri.len) {
-        ap->state = ACTIVITY_STORED; /* not for a local community: people's notes come later */
-        ap->note = "Create not addressed to a local community";
+    for (size_t i = 0; otype && i < sizeof(post_types) / sizeof(post_types[0]); i++)
+        known |= strcmp(otype, post_types[i]) == 0;
+    if (!known || !oid || !web_url(oid) || strlen(oid) > 511) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "Create of an object kith does not keep";
         return KITH_OK;
     }
     if (!author || strcmp(author, ap->actor) != 0) {
@@ -429,36 +672,44 @@ static int apply_create(struct kv_txn *txn, struct apply *ap)
         ap->note = "the object's attributedTo is not the activity's actor";
         return KITH_OK;
     }
-    struct account acct;
-    uint8_t kind;
+    struct str existing;
+    if (kv_get(txn, T_OBJECT_URIS, str_from(oid), &existing) == KITH_OK)
+        return KITH_OK; /* the same object again: stored once */
     uint64_t author_id;
-    if (actor_uri_lookup(txn, str_from(ap->actor), &kind, &author_id) || kind != NAME_ACCOUNT ||
-        account_get(txn, author_id, ap->a, &acct)) {
+    if (author_account(txn, ap, ap->actor, &author_id)) {
         ap->state = ACTIVITY_REJECTED;
         ap->note = "unknown author";
         return KITH_OK;
     }
-    struct membership m;
-    bool member = membership_get(txn, c.id, author_id, ap->a, &m) == KITH_OK;
-    if (member && m.banned) {
+    struct community c;
+    struct post parent;
+    bool has_parent;
+    int rc = target_community(txn, ap, obj, &c, &parent, &has_parent);
+    if (rc == KITH_ENOTFOUND) {
+        if (ap->group_id) {
+            ap->state = ACTIVITY_REJECTED;
+            ap->note = "announced by a community it is not for";
+            return KITH_OK;
+        }
+        return apply_note(txn, ap, obj, oid, author_id, &parent, has_parent);
+    }
+    if (rc)
+        return rc;
+    bool local = !c.uri.len;
+    if (local ? ap->group_id != 0 : ap->group_id != c.id) {
         ap->state = ACTIVITY_REJECTED;
-        ap->note = "the author is banned from the community";
+        ap->note = local ? "a remote community announced a post of a local one"
+                         : "a post in a remote community must come from that community";
         return KITH_OK;
     }
-    if (!has_parent && c.posting_restricted && !(member && m.role >= MEMBER_MODERATOR)) {
-        ap->state = ACTIVITY_REJECTED;
-        ap->note = "only moderators may post in this community";
-        return KITH_OK;
+    if (local) {
+        const char *why = community_refuses(txn, ap, &c, author_id, has_parent);
+        if (why) {
+            ap->state = ACTIVITY_REJECTED;
+            ap->note = why;
+            return KITH_OK;
+        }
     }
-    if (c.join_mode == JOIN_APPROVAL && !(member && m.role >= MEMBER_MEMBER)) {
-        ap->state = ACTIVITY_REJECTED;
-        ap->note = "a private community: members only";
-        return KITH_OK;
-    }
-    struct str existing;
-    if (strlen(oid) <= 511 && kv_get(txn, T_OBJECT_URIS, str_from(oid), &existing) == KITH_OK)
-        return KITH_OK; /* the same object again: stored once */
-    /* The post, its content sanitised once, here. */
     struct post p = {.id = idgen_next(store_ids(ap->core->st)),
                      .community_id = c.id,
                      .author_id = author_id,
@@ -468,75 +719,71 @@ static int apply_create(struct kv_txn *txn, struct apply *ap)
     if (has_parent) {
         p.parent_id = parent.id;
         p.root_id = parent.root_id ? parent.root_id : parent.id;
+        p.reply_to_author = parent.author_id;
     }
-    p.content = clean_content(ap->a, obj);
-    const char *title = field_id(obj, "name");
-    if (!has_parent)
-        p.title = title ? str_from(title) : html_first_line(ap->a, p.content);
-    cJSON *src = cJSON_GetObjectItemCaseSensitive(obj, "source");
-    if (cJSON_IsObject(src)) {
-        const char *sc = field_id(src, "content"), *st = field_id(src, "mediaType");
-        p.source = sc ? str_from(sc) : STR_NULL;
-        p.source_type = st ? str_from(st) : STR_NULL;
-    }
-    cJSON *sens = cJSON_GetObjectItemCaseSensitive(obj, "sensitive");
-    p.sensitive = cJSON_IsTrue(sens);
-    struct key8 pk = key_id(p.id);
-    struct key16 ck = key_pair(c.id, p.id);
-    int rc = rec_put(txn, T_POSTS, KEY8(pk), &post_desc, &p, KV_NOOVERWRITE);
-    if (!rc && strlen(oid) <= 511)
-        rc = kv_put(txn, T_OBJECT_URIS, str_from(oid), KEY8(pk), KV_NOOVERWRITE);
-    if (!rc && !has_parent)
-        rc = kv_put(txn, T_COMMUNITY_POSTS, KEY16(ck), STR_LIT(""), 0);
-    if (!rc && has_parent) {
-        struct key16 ch = key_pair(p.parent_id, p.id);
-        rc = kv_put(txn, T_POST_CHILDREN, KEY16(ch), STR_LIT(""), 0);
-    }
-    if (!rc)
-        rc = announce(txn, ap, &c);
-    return rc;
+    read_object(ap->a, obj, &p, !has_parent);
+    if ((rc = post_insert(txn, &p)))
+        return rc;
+    if (has_parent &&
+        (rc = notify_add(txn, ap->core, parent.author_id, "mention", author_id, p.id)))
+        return rc;
+    if (!local)
+        return KITH_OK;
+    /* A new post also goes to microblogs as a plain Announce of the object. */
+    return community_announce(txn, ap->core, ap->a, &c, ap->doc, has_parent ? NULL : obj);
+}
+
+static int apply_create(struct kv_txn *txn, struct apply *ap)
+{
+    return apply_create_object(txn, ap, cJSON_GetObjectItemCaseSensitive(ap->doc, "object"));
 }
 
 /* ---- votes, and authors' own updates and deletions ---- */
 
-/* The post an activity's object names, with its local community; the
- * author of an activity about a remote actor's own post must be that actor. */
-static int post_in_local_community(struct kv_txn *txn, struct apply *ap, const char *ref,
-                                   struct post *p, struct community *c)
+/* The post an activity names and its community (c->id 0 for a note).
+ * Activities about posts in a local community must come directly; about
+ * posts in a remote one, announced by that community. */
+static int post_in_scope(struct kv_txn *txn, struct apply *ap, const char *ref, struct post *p,
+                         struct community *c)
 {
-    if (post_by_ref(txn, ap, ref, p) || !p->community_id ||
-        community_get(txn, p->community_id, ap->a, c) || c->uri.len)
+    memset(c, 0, sizeof(*c));
+    if (post_by_ref(txn, ap->core->cfg, ref, ap->a, p))
         return KITH_ENOTFOUND;
-    return KITH_OK;
+    if (!p->community_id)
+        return ap->group_id ? KITH_EDENIED : KITH_OK;
+    if (community_get(txn, p->community_id, ap->a, c))
+        return KITH_ENOTFOUND;
+    bool local = !c->uri.len;
+    return (local ? ap->group_id == 0 : ap->group_id == c->id) ? KITH_OK : KITH_EDENIED;
 }
 
-static int put_post(struct kv_txn *txn, const struct post *p)
+static bool scope_refused(struct apply *ap, int rc, const char *what)
 {
-    struct key8 k = key_id(p->id);
-    return rec_put(txn, T_POSTS, KEY8(k), &post_desc, p, 0);
+    if (rc == KITH_OK)
+        return false;
+    ap->state = rc == KITH_EDENIED ? ACTIVITY_REJECTED : ACTIVITY_STORED;
+    ap->note = rc == KITH_EDENIED ? "not announced by the post's own community" : what;
+    return true;
 }
 
-/* Like (+1) or Dislike (-1) of a post in a local community; undo removes the vote. */
+/* Like (+1) or Dislike (-1) of a post, comment or note; undo removes the vote. */
 static int apply_vote(struct kv_txn *txn, struct apply *ap, cJSON *vote, bool undo)
 {
     const char *vtype = field_id(vote, "type");
     const char *ref = field_id(vote, "object");
     struct post p;
     struct community c;
-    uint8_t kind;
     uint64_t voter;
-    if (post_in_local_community(txn, ap, ref, &p, &c)) {
-        ap->state = ACTIVITY_STORED;
-        ap->note = "a vote on a post kith does not hold";
+    if (scope_refused(ap, post_in_scope(txn, ap, ref, &p, &c),
+                      "a vote on a post kith does not hold"))
         return KITH_OK;
-    }
-    if (actor_uri_lookup(txn, str_from(ap->actor), &kind, &voter) || kind != NAME_ACCOUNT) {
+    if (author_account(txn, ap, ap->actor, &voter)) {
         ap->state = ACTIVITY_REJECTED;
         ap->note = "unknown voter";
         return KITH_OK;
     }
     struct membership m;
-    if (membership_get(txn, c.id, voter, ap->a, &m) == KITH_OK && m.banned) {
+    if (c.id && !c.uri.len && membership_get(txn, c.id, voter, ap->a, &m) == KITH_OK && m.banned) {
         ap->state = ACTIVITY_REJECTED;
         ap->note = "the voter is banned from the community";
         return KITH_OK;
@@ -551,6 +798,7 @@ static int apply_vote(struct kv_txn *txn, struct apply *ap, cJSON *vote, bool un
             p.downvotes--;
     }
     int rc;
+    bool like = strcmp(vtype, "Dislike") != 0;
     if (undo) {
         if (!had)
             return KITH_OK; /* nothing to undo: nothing to announce */
@@ -559,7 +807,7 @@ static int apply_vote(struct kv_txn *txn, struct apply *ap, cJSON *vote, bool un
     } else {
         struct vote v = {.post_id = p.id,
                          .account_id = voter,
-                         .value = strcmp(vtype, "Dislike") == 0 ? -1 : 1,
+                         .value = like ? 1 : -1,
                          .created_at = wall_seconds(),
                          .uri = str_from(field_id(vote, "id") ? field_id(vote, "id") : "")};
         if (v.value > 0)
@@ -568,27 +816,95 @@ static int apply_vote(struct kv_txn *txn, struct apply *ap, cJSON *vote, bool un
             p.downvotes++;
         if ((rc = rec_put(txn, T_VOTES, KEY16(k), &vote_desc, &v, 0)))
             return rc;
+        if (like && !had && post_is_local(&p) &&
+            (rc = notify_add(txn, ap->core, p.author_id, "favourite", voter, p.id)))
+            return rc;
     }
     p.score = (int64_t)p.upvotes - (int64_t)p.downvotes;
-    if ((rc = put_post(txn, &p)))
+    if ((rc = post_put(txn, &p)))
         return rc;
-    return announce(txn, ap, &c);
+    return c.id && !c.uri.len ? community_announce(txn, ap->core, ap->a, &c, ap->doc, NULL)
+                              : KITH_OK;
 }
 
-/* Update or Delete of a post by its own author. */
+/* Update or Delete of an actor by itself. */
+static int apply_actor_change(struct kv_txn *txn, struct apply *ap, cJSON *obj, bool delete)
+{
+    uint8_t kind;
+    uint64_t id;
+    if (actor_uri_lookup(txn, str_from(ap->actor), &kind, &id)) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "an actor kith does not know";
+        return KITH_OK;
+    }
+    if (delete) {
+        if (kind != NAME_ACCOUNT) {
+            ap->state = ACTIVITY_STORED;
+            ap->note = "Delete of a community: kept for the moderation issue";
+            return KITH_OK;
+        }
+        struct account acct;
+        int rc = account_get(txn, id, ap->a, &acct);
+        if (rc)
+            return rc;
+        acct.state = ACCOUNT_SUSPENDED;
+        acct.updated_at = wall_seconds();
+        if ((rc = account_update(txn, &acct)))
+            return rc;
+        return follows_forget(txn, id);
+    }
+    bool is_group;
+    struct account acct;
+    struct community comm;
+    char why[256];
+    if (!cJSON_IsObject(obj) || remote_actor_read(obj, ap->actor, ap->core, ap->a, &is_group, &acct,
+                                                  &comm, why, sizeof(why))) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "an Update with an unreadable actor";
+        return KITH_OK;
+    }
+    if (is_group != (kind == NAME_COMMUNITY)) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "an actor cannot change between Person and Group";
+        return KITH_OK;
+    }
+    uint64_t same;
+    if (is_group) {
+        struct community old;
+        if (community_get(txn, id, ap->a, &old) == KITH_OK)
+            comm.created_at = old.created_at;
+        return community_upsert_remote(txn, &comm, &same);
+    }
+    struct account old;
+    if (account_get(txn, id, ap->a, &old) == KITH_OK)
+        acct.created_at = old.created_at;
+    return account_upsert_remote(txn, &acct, &same);
+}
+
+static bool is_actor_type(const char *t)
+{
+    static const char *const types[] = {"Person", "Group", "Service", "Application",
+                                        "Organization"};
+    for (size_t i = 0; t && i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(t, types[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Update or Delete of a post by its own author (or of the actor itself). */
 static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
 {
     cJSON *obj = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
     const char *ref = id_of(obj);
+    if (ref && strcmp(ref, ap->actor) == 0 && (delete || is_actor_type(field_id(obj, "type"))))
+        return apply_actor_change(txn, ap, obj, delete);
     struct post p;
     struct community c;
     struct account author;
-    if (post_in_local_community(txn, ap, ref, &p, &c)) {
-        ap->state = ACTIVITY_STORED;
-        ap->note = delete ? "Delete of something kith does not hold"
-                          : "Update of something kith does not hold";
+    if (scope_refused(ap, post_in_scope(txn, ap, ref, &p, &c),
+                      delete ? "Delete of something kith does not hold"
+                             : "Update of something kith does not hold"))
         return KITH_OK;
-    }
     if (account_get(txn, p.author_id, ap->a, &author) || !str_eq_cstr(author.uri, ap->actor)) {
         /* Moderators' removals come with the moderation issue. */
         ap->state = ACTIVITY_STORED;
@@ -599,32 +915,56 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
     if (delete) {
         if (p.deleted_at)
             return KITH_OK;
-        p.deleted_at = now;
-        p.content = STR_NULL;
-        p.source = STR_NULL;
-        p.title = p.parent_id ? STR_NULL : p.title;
+        post_tombstone(&p, now);
     } else {
         if (!cJSON_IsObject(obj) || p.deleted_at) {
             ap->state = ACTIVITY_STORED;
             ap->note = "Update without the object, or of a deleted post";
             return KITH_OK;
         }
-        p.content = clean_content(ap->a, obj);
-        const char *title = field_id(obj, "name");
-        if (title && !p.parent_id)
-            p.title = str_from(title);
-        cJSON *src = cJSON_GetObjectItemCaseSensitive(obj, "source");
-        const char *sc = cJSON_IsObject(src) ? field_id(src, "content") : NULL;
-        if (sc)
-            p.source = str_from(sc);
+        struct post q = p;
+        read_object(ap->a, obj, &q, p.community_id && !p.parent_id);
+        if (!field_id(obj, "name"))
+            q.title = p.title; /* an edit without a title keeps it */
+        p = q;
+        if (!p.community_id) {
+            p.visibility = visibility_of(obj, ap->doc);
+            p.recipients = recipients_of(ap->a, obj);
+        }
     }
     p.updated_at = now;
-    int rc = put_post(txn, &p);
-    return rc ? rc : announce(txn, ap, &c);
+    int rc = post_put(txn, &p);
+    return rc || !c.id || c.uri.len ? rc
+                                    : community_announce(txn, ap->core, ap->a, &c, ap->doc, NULL);
 }
 
-/* Accept or Reject of a Follow a local person sent: the follow (of a person)
- * or the membership (of a community) becomes accepted, or goes. */
+/* Undo of a Delete by the author: the post comes back (Lemmy's restore). */
+static int apply_undo_delete(struct kv_txn *txn, struct apply *ap, cJSON *del)
+{
+    const char *ref = field_id(del, "object");
+    struct post p;
+    struct community c;
+    struct account author;
+    if (scope_refused(ap, post_in_scope(txn, ap, ref, &p, &c),
+                      "Undo of a Delete of something kith does not hold"))
+        return KITH_OK;
+    if (account_get(txn, p.author_id, ap->a, &author) || !str_eq_cstr(author.uri, ap->actor)) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "not the author's own post";
+        return KITH_OK;
+    }
+    if (!p.deleted_at || !p.content.len) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = p.deleted_at ? "the deleted content is gone" : "the post is not deleted";
+        return KITH_OK;
+    }
+    p.deleted_at = 0;
+    p.updated_at = wall_seconds();
+    int rc = post_put(txn, &p);
+    return rc || !c.id || c.uri.len ? rc
+                                    : community_announce(txn, ap->core, ap->a, &c, ap->doc, NULL);
+}
+
 static int apply_answer(struct kv_txn *txn, struct apply *ap, bool accepted)
 {
     const struct kith_config *cfg = ap->core->cfg;
@@ -677,62 +1017,179 @@ static int apply_answer(struct kv_txn *txn, struct apply *ap, bool accepted)
     return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
 
-static int apply_entry(struct kv_txn *txn, void *arg)
-{
-    struct apply *ap = arg;
-    struct str seen;
-    int rc = KITH_OK;
+static int dispatch(struct kv_txn *txn, struct apply *ap);
 
-    if (kv_get(txn, T_ACTIVITIES, str_from(ap->id), &seen) == KITH_OK)
-        return queue_remove(txn, QUEUE_INBOX, ap->e->seq); /* seen before: applied once */
-    ap->state = ACTIVITY_APPLIED;
-    ap->note = NULL;
-    if (strcmp(ap->type, "Follow") == 0) {
-        rc = apply_follow(txn, ap);
-    } else if (strcmp(ap->type, "Create") == 0) {
-        rc = apply_create(txn, ap);
-    } else if (strcmp(ap->type, "Like") == 0 || strcmp(ap->type, "Dislike") == 0) {
-        rc = apply_vote(txn, ap, ap->doc, false);
-    } else if (strcmp(ap->type, "Update") == 0 || strcmp(ap->type, "Delete") == 0) {
-        rc = apply_edit(txn, ap, strcmp(ap->type, "Delete") == 0);
-    } else if (strcmp(ap->type, "Accept") == 0 || strcmp(ap->type, "Reject") == 0) {
-        rc = apply_answer(txn, ap, strcmp(ap->type, "Accept") == 0);
-    } else if (strcmp(ap->type, "Undo") == 0) {
-        cJSON *obj = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
-        cJSON *otype = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, "type") : NULL;
-        if (cJSON_IsString(otype) && strcmp(otype->valuestring, "Follow") == 0) {
-            rc = apply_undo_follow(txn, ap, obj);
-        } else if (cJSON_IsString(otype) && (strcmp(otype->valuestring, "Like") == 0 ||
-                                             strcmp(otype->valuestring, "Dislike") == 0)) {
-            const char *voter = field_id(obj, "actor");
-            if (!voter || strcmp(voter, ap->actor) != 0) {
-                ap->state = ACTIVITY_REJECTED;
-                ap->note = "Undo of someone else's vote";
-            } else {
-                rc = apply_vote(txn, ap, obj, true);
-            }
-        } else {
-            ap->state = ACTIVITY_STORED;
-            ap->note = "Undo of this kind is not applied yet";
-        }
-    } else {
-        /* Not applied yet (posts, votes, moderation: later issues) or unknown:
-         * kept for inspection and acknowledged. */
-        ap->state = ACTIVITY_STORED;
-        ap->note = "stored for inspection";
-    }
-    if (rc)
-        return rc;
+/* Records the outcome of an activity under its id (idempotency). */
+static int remember(struct kv_txn *txn, struct apply *ap)
+{
     struct activity rec = {.type = str_from(ap->type),
                            .actor = str_from(ap->actor),
                            .state = ap->state,
                            .received_at = ap->e->received,
-                           .raw = ap->state == ACTIVITY_APPLIED ? STR_NULL : ap->e->body,
                            .note = ap->note ? str_from(ap->note) : STR_NULL};
-    if (strlen(ap->id) > 511)
-        rc = KITH_OK; /* an id too long to index is applied but not remembered */
-    else
-        rc = rec_put(txn, T_ACTIVITIES, str_from(ap->id), &activity_desc, &rec, 0);
+    char *raw = NULL;
+    if (ap->state != ACTIVITY_APPLIED) { /* kept for inspection */
+        if (ap->doc == ap->top)
+            rec.raw = ap->e->body;
+        else if ((raw = cJSON_PrintUnformatted(ap->doc)))
+            rec.raw = str_from(raw);
+    }
+    int rc = strlen(ap->id) > 511 /* too long to index: applied, not remembered */
+                 ? KITH_OK
+                 : rec_put(txn, T_ACTIVITIES, str_from(ap->id), &activity_desc, &rec, 0);
+    free(raw);
+    return rc;
+}
+
+/* One activity inside a community's Announce, applied as if the community
+ * had forwarded it: it counts only for that community's own posts. */
+static int apply_announced(struct kv_txn *txn, struct apply *ap, cJSON *inner)
+{
+    struct apply sub = *ap;
+    sub.doc = inner;
+    sub.type = field_id(inner, "type");
+    sub.id = field_id(inner, "id");
+    sub.actor = field_id(inner, "actor");
+    struct str seen;
+    if (sub.id && kv_get(txn, T_ACTIVITIES, str_from(sub.id), &seen) == KITH_OK)
+        return KITH_OK; /* it came before, directly or in another Announce */
+    if (!sub.type || !sub.id || !sub.actor) {
+        const char *otype = sub.type;
+        bool object = false;
+        for (size_t i = 0; otype && i < sizeof(post_types) / sizeof(post_types[0]); i++)
+            object |= strcmp(otype, post_types[i]) == 0;
+        if (!object || !sub.id)
+            return KITH_OK; /* unreadable: the outer Announce stays on record */
+        /* A bare object (Announce(Page), for microblogs): its Create. */
+        sub.actor = author_of(inner);
+        if (!sub.actor)
+            return KITH_OK;
+        sub.state = ACTIVITY_APPLIED;
+        sub.note = NULL;
+        return apply_create_object(txn, &sub, inner);
+    }
+    sub.state = ACTIVITY_APPLIED;
+    sub.note = NULL;
+    int rc = dispatch(txn, &sub);
+    return rc ? rc : remember(txn, &sub);
+}
+
+/* Announce: a community forwarding activities (embedded, one or an array),
+ * or a boost. An Announce naming its object only by id is kept until
+ * kith fetches objects on its own. */
+static int apply_announce(struct kv_txn *txn, struct apply *ap)
+{
+    uint8_t kind;
+    uint64_t id;
+    cJSON *obj = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
+    if (actor_uri_lookup(txn, str_from(ap->actor), &kind, &id)) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "Announce from an unknown actor";
+        return KITH_OK;
+    }
+    if (kind == NAME_COMMUNITY && !ap->group_id) {
+        ap->group_id = id;
+        ap->group_uri = ap->actor;
+        cJSON *single = cJSON_IsArray(obj) ? NULL : obj;
+        int rc = KITH_OK;
+        bool any = false;
+        for (cJSON *it = single ? single : (cJSON_IsArray(obj) ? obj->child : NULL);
+             it && rc == KITH_OK; it = single ? NULL : it->next) {
+            if (!cJSON_IsObject(it))
+                continue;
+            any = true;
+            rc = apply_announced(txn, ap, it);
+        }
+        ap->group_id = 0;
+        ap->group_uri = NULL;
+        if (!any) {
+            ap->state = ACTIVITY_STORED;
+            ap->note = "Announce of an object by id: kept until kith fetches objects";
+        }
+        return rc;
+    }
+    /* A person's boost: of a local post, the author hears of it. */
+    struct post p;
+    const char *ref = id_of(obj);
+    if (kind == NAME_ACCOUNT && ref && post_by_ref(txn, ap->core->cfg, ref, ap->a, &p) == KITH_OK) {
+        if (post_is_local(&p))
+            return notify_add(txn, ap->core, p.author_id, "reblog", id, p.id);
+        return KITH_OK;
+    }
+    ap->state = ACTIVITY_STORED;
+    ap->note = "a boost of an object kith does not hold";
+    return KITH_OK;
+}
+
+static int apply_undo(struct kv_txn *txn, struct apply *ap)
+{
+    cJSON *obj = cJSON_GetObjectItemCaseSensitive(ap->doc, "object");
+    const char *otype = cJSON_IsObject(obj) ? field_id(obj, "type") : NULL;
+    const char *inner_actor = cJSON_IsObject(obj) ? field_id(obj, "actor") : NULL;
+    if (otype && inner_actor && strcmp(inner_actor, ap->actor) != 0) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "Undo of someone else's activity";
+        return KITH_OK;
+    }
+    if (otype && strcmp(otype, "Follow") == 0 && !ap->group_id)
+        return apply_undo_follow(txn, ap, obj);
+    if (otype && (strcmp(otype, "Like") == 0 || strcmp(otype, "Dislike") == 0))
+        return apply_vote(txn, ap, obj, true);
+    if (otype && strcmp(otype, "Delete") == 0)
+        return apply_undo_delete(txn, ap, obj);
+    if (!otype) {
+        /* Undo by id: kith remembers the votes it applied by their ids. */
+        ap->state = ACTIVITY_STORED;
+        ap->note = "Undo naming its activity by id only";
+        return KITH_OK;
+    }
+    ap->state = ACTIVITY_STORED;
+    ap->note = "Undo of this kind is not applied yet";
+    return KITH_OK;
+}
+
+static int dispatch(struct kv_txn *txn, struct apply *ap)
+{
+    const char *t = ap->type;
+    if (strcmp(t, "Follow") == 0 && !ap->group_id)
+        return apply_follow(txn, ap);
+    if (strcmp(t, "Create") == 0)
+        return apply_create(txn, ap);
+    if (strcmp(t, "Like") == 0 || strcmp(t, "Dislike") == 0)
+        return apply_vote(txn, ap, ap->doc, false);
+    if (strcmp(t, "Update") == 0 || strcmp(t, "Delete") == 0)
+        return apply_edit(txn, ap, strcmp(t, "Delete") == 0);
+    if ((strcmp(t, "Accept") == 0 || strcmp(t, "Reject") == 0) && !ap->group_id)
+        return apply_answer(txn, ap, strcmp(t, "Accept") == 0);
+    if (strcmp(t, "Undo") == 0)
+        return apply_undo(txn, ap);
+    if (strcmp(t, "Announce") == 0)
+        return apply_announce(txn, ap);
+    static const char *const moderation[] = {"Block", "Add",  "Remove",  "Lock",
+                                             "Flag",  "Warn", "Resolve", "Move"};
+    for (size_t i = 0; i < sizeof(moderation) / sizeof(moderation[0]); i++)
+        if (strcmp(t, moderation[i]) == 0) {
+            ap->state = ACTIVITY_STORED;
+            ap->note = "moderation: stored, its effects come with the moderation issue";
+            return KITH_OK;
+        }
+    ap->state = ACTIVITY_STORED;
+    ap->note = "stored for inspection: a type kith does not apply";
+    return KITH_OK;
+}
+
+static int apply_entry(struct kv_txn *txn, void *arg)
+{
+    struct apply *ap = arg;
+    struct str seen;
+    if (kv_get(txn, T_ACTIVITIES, str_from(ap->id), &seen) == KITH_OK)
+        return queue_remove(txn, QUEUE_INBOX, ap->e->seq); /* seen before: applied once */
+    ap->state = ACTIVITY_APPLIED;
+    ap->note = NULL;
+    ap->top = ap->doc;
+    int rc = dispatch(txn, ap);
+    if (!rc)
+        rc = remember(txn, ap);
     if (!rc)
         rc = queue_remove(txn, QUEUE_INBOX, ap->e->seq);
     return rc;

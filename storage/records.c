@@ -3,10 +3,12 @@
 #include "records.h"
 
 #include "../src/base/err.h"
+#include "../src/base/mem.h"
 
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const store_table_names[T_COUNT] = {
@@ -105,18 +107,20 @@ static const struct field_desc membership_fields[] = {
 };
 
 static const struct field_desc post_fields[] = {
-    F(1, FT_U64, post, id),          F(2, FT_U64, post, community_id),
-    F(3, FT_U64, post, author_id),   F(4, FT_U64, post, parent_id),
-    F(5, FT_U64, post, root_id),     F(6, FT_STR, post, title),
-    F(7, FT_STR, post, content),     F(8, FT_STR, post, source),
-    F(9, FT_STR, post, source_type), F(10, FT_STR, post, url),
-    F(11, FT_STR, post, uri),        F(12, FT_STR, post, language),
-    F(13, FT_U8, post, visibility),  F(14, FT_BOOL, post, sensitive),
-    F(15, FT_BOOL, post, locked),    F(16, FT_BOOL, post, pinned),
-    F(17, FT_I64, post, score),      F(18, FT_U32, post, upvotes),
-    F(19, FT_U32, post, downvotes),  F(20, FT_U32, post, replies),
-    F(21, FT_I64, post, created_at), F(22, FT_I64, post, updated_at),
-    F(23, FT_I64, post, deleted_at),
+    F(1, FT_U64, post, id),           F(2, FT_U64, post, community_id),
+    F(3, FT_U64, post, author_id),    F(4, FT_U64, post, parent_id),
+    F(5, FT_U64, post, root_id),      F(6, FT_STR, post, title),
+    F(7, FT_STR, post, content),      F(8, FT_STR, post, source),
+    F(9, FT_STR, post, source_type),  F(10, FT_STR, post, url),
+    F(11, FT_STR, post, uri),         F(12, FT_STR, post, language),
+    F(13, FT_U8, post, visibility),   F(14, FT_BOOL, post, sensitive),
+    F(15, FT_BOOL, post, locked),     F(16, FT_BOOL, post, pinned),
+    F(17, FT_I64, post, score),       F(18, FT_U32, post, upvotes),
+    F(19, FT_U32, post, downvotes),   F(20, FT_U32, post, replies),
+    F(21, FT_I64, post, created_at),  F(22, FT_I64, post, updated_at),
+    F(23, FT_I64, post, deleted_at),  F(24, FT_U64, post, reply_to_author),
+    F(25, FT_STR, post, attachments), F(26, FT_STR, post, recipients),
+    F(27, FT_STR, post, reply_uri),
 };
 
 static const struct field_desc vote_fields[] = {
@@ -567,4 +571,60 @@ int membership_get(struct kv_txn *txn, uint64_t community_id, uint64_t account_i
 {
     struct key16 k = key_pair(community_id, account_id);
     return rec_get(txn, T_MEMBERS, KEY16(k), &membership_desc, a, out);
+}
+
+/* ---- forgetting an actor's relations ---- */
+
+/* The second ids of every 16-byte key in table that starts with id. Owned
+ * by the caller (free). */
+static int collect_pairs(struct kv_txn *txn, unsigned table, uint64_t id, uint64_t **out, size_t *n)
+{
+    struct kv_cursor *c;
+    struct str key;
+    struct key8 k = key_id(id);
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = kv_cursor_open(txn, table, &c);
+    if (rc)
+        return rc;
+    for (rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
+         rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+         rc = kv_cursor_next(c, &key, NULL)) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = xrealloc(*out, cap * sizeof(**out));
+        }
+        (*out)[(*n)++] = be64_get((const unsigned char *)key.ptr + 8);
+    }
+    kv_cursor_close(c);
+    return rc == KITH_ENOTFOUND || rc == KITH_OK ? KITH_OK : rc;
+}
+
+/* Deletes (id, x) from table and (x, id) from its index, for every x. */
+static int forget_pairs(struct kv_txn *txn, unsigned table, unsigned index, uint64_t id)
+{
+    uint64_t *ids;
+    size_t n;
+    int rc = collect_pairs(txn, table, id, &ids, &n);
+    for (size_t i = 0; i < n && rc == KITH_OK; i++) {
+        struct key16 k = key_pair(id, ids[i]), r = key_pair(ids[i], id);
+        rc = kv_del(txn, table, KEY16(k));
+        if (rc == KITH_OK || rc == KITH_ENOTFOUND)
+            rc = kv_del(txn, index, KEY16(r));
+        if (rc == KITH_ENOTFOUND)
+            rc = KITH_OK;
+    }
+    free(ids);
+    return rc;
+}
+
+int follows_forget(struct kv_txn *txn, uint64_t id)
+{
+    int rc = forget_pairs(txn, T_FOLLOWS, T_FOLLOWERS, id);
+    if (rc == KITH_OK)
+        rc = forget_pairs(txn, T_FOLLOWERS, T_FOLLOWS, id);
+    if (rc == KITH_OK)
+        rc = forget_pairs(txn, T_MEMBER_OF, T_MEMBERS, id);
+    return rc;
 }

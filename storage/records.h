@@ -123,7 +123,13 @@ struct post {
     uint32_t replies;
     int64_t created_at;
     int64_t updated_at;
-    int64_t deleted_at; /* tombstone time; 0 if live */
+    int64_t deleted_at;       /* tombstone time; 0 if live */
+    uint64_t reply_to_author; /* the author of the parent (notifications, addressing) */
+    struct str attachments;   /* JSON array of {type, mediaType, url, name, blurhash, width,
+                                 height}: remote files are kept as references */
+    struct str recipients;    /* actor URIs addressed besides the public and followers
+                                 (mentions, direct recipients), newline-separated */
+    struct str reply_uri;     /* inReplyTo as received, when kith does not hold the parent */
 };
 
 struct vote {
@@ -299,6 +305,9 @@ int community_upsert_remote(struct kv_txn *txn, struct community *c, uint64_t *i
 
 /* Inserts or replaces; keeps the member_of index. */
 int membership_put(struct kv_txn *txn, const struct membership *m);
+/* Forgets every follow from and to account id, and its memberships (the
+ * actor was deleted). */
+int follows_forget(struct kv_txn *txn, uint64_t id);
 int membership_get(struct kv_txn *txn, uint64_t community_id, uint64_t account_id, struct arena *a,
                    struct membership *out);
 

@@ -302,6 +302,8 @@ def test_deliveries_are_given_up_after_the_limit(make_kithd, tmp_path):
                                           "delivery_give_up_after = 2s"])
         body = follow(p, k)
         assert to_inbox(p, k, body).status == 202
+        # The Accept is scheduled once the processor applied the Follow.
+        wait_for(lambda: p.received, 10, what="a first delivery attempt")
         wait_for(lambda: "deliveries queued: 0" in k.ctl("federation", "status").stdout, 20,
                  what="the job given up")
         st = k.ctl("federation", "status").stdout
@@ -378,13 +380,25 @@ def test_community_announces_posts_and_comments_to_followers(make_kithd, tmp_pat
         def announced(p, oid):
             for path, headers, body, _ in p.received:
                 a = json.loads(body)
-                if a.get("type") == "Announce" and a["object"]["object"]["id"] == oid:
+                o = a.get("object")
+                if (a.get("type") == "Announce" and isinstance(o, dict)
+                        and isinstance(o.get("object"), dict) and o["object"].get("id") == oid):
                     return path, headers, body, a
+            return None
+
+        def announced_plain(p, oid):  # Announce(Page), for microblogs
+            for path, headers, body, _ in p.received:
+                a = json.loads(body)
+                o = a.get("object")
+                if a.get("type") == "Announce" and isinstance(o, dict) and o.get("id") == oid:
+                    return a
             return None
 
         wait_for(lambda: announced(p1, page["id"]) and announced(p2, page["id"]), 15,
                  what="the Announce of the post at both followers")
         path, headers, body, a = announced(p2, page["id"])
+        wait_for(lambda: announced_plain(p2, page["id"]), 15, what="the plain Announce(Page)")
+        assert announced_plain(p2, page["id"])["object"]["type"] == "Page"
         assert path == "/inbox"  # the shared inbox
         assert a["actor"] == cats and a["object"]["type"] == "Create"
         assert a["object"]["actor"] == p1.actor

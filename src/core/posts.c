@@ -1,0 +1,269 @@
+/* src/core/posts.c: posts, comments and notes (see posts.h). */
+#include "posts.h"
+
+#include "../base/clock.h"
+#include "../base/err.h"
+#include "../base/id.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const vis_names[] = {"public", "unlisted", "followers", "direct"};
+
+const char *visibility_name(uint8_t v)
+{
+    return v < 4 ? vis_names[v] : "public";
+}
+
+int visibility_parse(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, vis_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int post_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct post *out)
+{
+    struct key8 k = key_id(id);
+    return rec_get(txn, T_POSTS, KEY8(k), &post_desc, a, out);
+}
+
+int post_by_ref(struct kv_txn *txn, const struct kith_config *cfg, const char *ref, struct arena *a,
+                struct post *out)
+{
+    struct str v;
+    if (!ref || !*ref || strlen(ref) > 511)
+        return KITH_ENOTFOUND;
+    int rc = kv_get(txn, T_OBJECT_URIS, str_from(ref), &v);
+    if (rc == KITH_OK) {
+        if (v.len != 8)
+            return KITH_ECORRUPT;
+        return post_get(txn, be64_get((const unsigned char *)v.ptr), a, out);
+    }
+    size_t n = strlen(cfg->public_url);
+    if (strncmp(ref, cfg->public_url, n) != 0)
+        return KITH_ENOTFOUND;
+    const char *path = ref + n;
+    static const char *const kinds[] = {"post", "comment", "note"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t kl = strlen(kinds[i]);
+        if (path[0] != '/' || strncmp(path + 1, kinds[i], kl) != 0 || path[1 + kl] != '/')
+            continue;
+        const char *d = path + 2 + kl;
+        uint64_t id = 0;
+        if (!*d || strlen(d) > 19)
+            return KITH_ENOTFOUND;
+        for (; *d; d++) {
+            if (*d < '0' || *d > '9')
+                return KITH_ENOTFOUND;
+            id = id * 10 + (uint64_t)(*d - '0');
+        }
+        if ((rc = post_get(txn, id, a, out)))
+            return rc;
+        /* Only the post's own URL names it: /comment/ID of a post does not. */
+        if (!post_is_local(out) || strcmp(post_kind(out), kinds[i]) != 0)
+            return KITH_ENOTFOUND;
+        return KITH_OK;
+    }
+    return KITH_ENOTFOUND;
+}
+
+const char *post_kind(const struct post *p)
+{
+    if (!p->community_id)
+        return "note";
+    return p->parent_id ? "comment" : "post";
+}
+
+const char *post_url(struct arena *a, const struct kith_config *cfg, const struct post *p)
+{
+    if (p->uri.len)
+        return arena_str(a, p->uri).ptr;
+    return arena_printf(a, "%s/%s/%llu", cfg->public_url, post_kind(p), (unsigned long long)p->id);
+}
+
+int post_put(struct kv_txn *txn, const struct post *p)
+{
+    struct key8 k = key_id(p->id);
+    return rec_put(txn, T_POSTS, KEY8(k), &post_desc, p, 0);
+}
+
+int post_insert(struct kv_txn *txn, const struct post *p)
+{
+    struct key8 pk = key_id(p->id);
+    int rc;
+    if (p->uri.len) {
+        if (p->uri.len > 511)
+            return KITH_EINVAL;
+        if ((rc = kv_put(txn, T_OBJECT_URIS, p->uri, KEY8(pk), KV_NOOVERWRITE)))
+            return rc;
+    }
+    if ((rc = rec_put(txn, T_POSTS, KEY8(pk), &post_desc, p, KV_NOOVERWRITE)))
+        return rc;
+    if (p->community_id && !p->parent_id) {
+        struct key16 ck = key_pair(p->community_id, p->id);
+        if ((rc = kv_put(txn, T_COMMUNITY_POSTS, KEY16(ck), STR_LIT(""), 0)))
+            return rc;
+    }
+    if (p->parent_id) {
+        struct key16 ch = key_pair(p->parent_id, p->id);
+        if ((rc = kv_put(txn, T_POST_CHILDREN, KEY16(ch), STR_LIT(""), 0)))
+            return rc;
+        struct arena a = ARENA_INIT;
+        struct post parent;
+        rc = post_get(txn, p->parent_id, &a, &parent);
+        if (rc == KITH_OK) {
+            parent.replies++;
+            rc = post_put(txn, &parent);
+        } else if (rc == KITH_ENOTFOUND) {
+            rc = KITH_OK;
+        }
+        arena_release(&a);
+        if (rc)
+            return rc;
+    }
+    return counter_add(txn, "posts", 1);
+}
+
+void post_tombstone(struct post *p, int64_t now)
+{
+    p->deleted_at = now;
+    p->updated_at = now;
+    if (p->community_id)
+        return; /* kept hidden: Lemmy's authors may restore (Undo Delete) */
+    p->content = STR_NULL;
+    p->source = STR_NULL;
+    p->attachments = STR_NULL;
+    p->url = STR_NULL;
+    if (p->parent_id || !p->community_id)
+        p->title = STR_NULL;
+}
+
+int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const char *type,
+               uint64_t from_account_id, uint64_t post_id)
+{
+    if (!account_id || account_id == from_account_id)
+        return KITH_OK;
+    struct notification n = {.id = idgen_next(store_ids(core->st)),
+                             .account_id = account_id,
+                             .type = str_from(type),
+                             .from_account_id = from_account_id,
+                             .post_id = post_id,
+                             .created_at = wall_seconds()};
+    struct key16 k = key_pair(account_id, n.id);
+    return rec_put(txn, T_NOTIFICATIONS, KEY16(k), &notification_desc, &n, 0);
+}
+
+static void add_escaped(struct buf *b, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (p[i]) {
+        case '<':
+            buf_add_cstr(b, "&lt;");
+            break;
+        case '>':
+            buf_add_cstr(b, "&gt;");
+            break;
+        case '&':
+            buf_add_cstr(b, "&amp;");
+            break;
+        case '"':
+            buf_add_cstr(b, "&quot;");
+            break;
+        default:
+            buf_add_byte(b, (uint8_t)p[i]);
+        }
+    }
+}
+
+/* One line of text, with http(s) URLs made into links. */
+static void add_line(struct buf *b, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        const char *rest = p + i;
+        size_t left = n - i;
+        bool link = (left > 8 && strncmp(rest, "https://", 8) == 0) ||
+                    (left > 7 && strncmp(rest, "http://", 7) == 0);
+        if (link && (i == 0 || p[i - 1] == ' ' || p[i - 1] == '(')) {
+            size_t j = 0;
+            while (j < left && rest[j] != ' ' && rest[j] != '<' && rest[j] != '>' && rest[j] != '"')
+                j++;
+            while (j > 0 && strchr(".,;:!?)", rest[j - 1]))
+                j--;
+            buf_add_cstr(b, "<a href=\"");
+            add_escaped(b, rest, j);
+            buf_add_cstr(b, "\" rel=\"nofollow noopener noreferrer\">");
+            add_escaped(b, rest, j);
+            buf_add_cstr(b, "</a>");
+            i += j;
+            continue;
+        }
+        add_escaped(b, rest, 1);
+        i++;
+    }
+}
+
+struct str text_to_html(struct arena *a, struct str text)
+{
+    struct buf b;
+    buf_init(&b, 4u << 20);
+    const char *p = text.ptr, *end = text.ptr + text.len;
+    bool in_para = false, line_open = false;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        size_t n = (size_t)(le - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        if (n == 0) {
+            if (in_para)
+                buf_add_cstr(&b, "</p>");
+            in_para = line_open = false;
+        } else {
+            if (!in_para)
+                buf_add_cstr(&b, "<p>");
+            else if (line_open)
+                buf_add_cstr(&b, "<br>");
+            add_line(&b, p, n);
+            in_para = line_open = true;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (in_para)
+        buf_add_cstr(&b, "</p>");
+    struct str out = arena_str(a, buf_str(&b));
+    buf_free(&b);
+    return out;
+}
+
+bool recipients_has(struct str recipients, struct str uri)
+{
+    const char *p = recipients.ptr, *end = recipients.ptr + recipients.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        if (str_eq(str_make(p, (size_t)(le - p)), uri))
+            return true;
+        p = nl ? nl + 1 : end;
+    }
+    return false;
+}
+
+const char *account_url(struct kv_txn *txn, struct core *core, struct arena *a, uint64_t id)
+{
+    struct account acct;
+    if (account_get(txn, id, a, &acct))
+        return NULL;
+    if (acct.uri.len)
+        return arena_str(a, acct.uri).ptr;
+    return arena_printf(a, "%s/u/%.*s", core->cfg->public_url, (int)acct.name.len, acct.name.ptr);
+}
+
+const char *community_url(struct arena *a, struct core *core, const struct community *c)
+{
+    if (c->uri.len)
+        return arena_str(a, c->uri).ptr;
+    return arena_printf(a, "%s/c/%.*s", core->cfg->public_url, (int)c->name.len, c->name.ptr);
+}

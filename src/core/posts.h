@@ -1,0 +1,61 @@
+/* src/core/posts.h: posts, comments and notes: finding, storing, addressing.
+ *
+ * Layer: core. One struct post (storage/records.h) holds all three: a post
+ * is top-level in a community, a comment has a parent in a community
+ * thread, a note is a person's own status (community_id 0). The functions
+ * taking a kv_txn run inside the caller's transaction (a write transaction
+ * for the ones that change anything); strings come back in the arena.
+ */
+#ifndef KITH_CORE_POSTS_H
+#define KITH_CORE_POSTS_H
+
+#include "core.h"
+
+enum visibility { VIS_PUBLIC = 0, VIS_UNLISTED = 1, VIS_FOLLOWERS = 2, VIS_DIRECT = 3 };
+
+/* "public", "unlisted", "followers", "direct" and back; -1 when unknown. */
+const char *visibility_name(uint8_t v);
+int visibility_parse(const char *name);
+
+/* A post by its ActivityPub id: a remote object kith stored, or a local
+ * one (PUBLIC_URL/post/ID, /comment/ID, /note/ID). KITH_ENOTFOUND otherwise. */
+int post_by_ref(struct kv_txn *txn, const struct kith_config *cfg, const char *ref, struct arena *a,
+                struct post *out);
+int post_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct post *out);
+/* The post's ActivityPub id: its uri when remote, else its local URL. */
+const char *post_url(struct arena *a, const struct kith_config *cfg, const struct post *p);
+/* "post", "comment" or "note". */
+const char *post_kind(const struct post *p);
+/* True when the post was written here (no remote uri). */
+static inline bool post_is_local(const struct post *p)
+{
+    return p->uri.len == 0;
+}
+
+/* Stores a new post with its indexes (object_uris for a remote one, the
+ * community's list for a post, the thread for a comment, whose parent's
+ * reply count grows). KITH_EEXIST when its uri is already held. */
+int post_insert(struct kv_txn *txn, const struct post *p);
+/* Rewrites a post already stored (edits, counts, tombstones). */
+int post_put(struct kv_txn *txn, const struct post *p);
+/* Turns a post into a tombstone (deleted_at set). A note's content goes;
+ * a community post's is kept hidden, for an Undo of the Delete. */
+void post_tombstone(struct post *p, int64_t now);
+
+/* Adds a notification for a local account (type as Mastodon's). */
+int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const char *type,
+               uint64_t from_account_id, uint64_t post_id);
+
+/* Plain text to HTML: escaped, paragraphs at blank lines, <br> at single
+ * newlines, http(s) links made into anchors. */
+struct str text_to_html(struct arena *a, struct str text);
+
+/* The actor URL of an account or community: its id when remote, the local
+ * /u/NAME or /c/NAME otherwise. NULL when the account does not exist. */
+const char *account_url(struct kv_txn *txn, struct core *core, struct arena *a, uint64_t id);
+const char *community_url(struct arena *a, struct core *core, const struct community *c);
+
+/* True when recipients (newline-separated URIs) holds uri. */
+bool recipients_has(struct str recipients, struct str uri);
+
+#endif
