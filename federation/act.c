@@ -707,7 +707,8 @@ static int apply_write(struct kv_txn *txn, void *arg)
                     target.title = str_from(op->title);
                 target.content = text_to_html(&a, str_from(op->body));
                 target.source = str_from(op->body);
-                target.updated_at = now;
+                /* Edited: later than published, even within its second. */
+                target.updated_at = now > target.created_at ? now : target.created_at + 1;
             }
             if ((rc = post_put(txn, &target)))
                 goto out;
@@ -1013,4 +1014,83 @@ int federation_act(void *arg, int argc, char **argv, struct buf *out, struct buf
 out:
     arena_release(&a);
     return status;
+}
+
+/* ---- a private community's held follows ---- */
+
+struct answer_op {
+    struct federation *f;
+    const char *community, *actor;
+    bool accept;
+    char msg[300];
+};
+
+static int apply_answer_held(struct kv_txn *txn, void *arg)
+{
+    struct answer_op *op = arg;
+    struct core *core = op->f->core;
+    struct arena a = ARENA_INIT;
+    struct community c;
+    struct membership m;
+    struct account acct;
+    uint8_t kind;
+    uint64_t id;
+    int rc;
+    if (community_get_local(txn, str_from(op->community), &a, &c)) {
+        snprintf(op->msg, sizeof(op->msg), "no community '%s'", op->community);
+        rc = KITH_ENOTFOUND;
+        goto out;
+    }
+    if (actor_uri_lookup(txn, str_from(op->actor), &kind, &id) || kind != NAME_ACCOUNT ||
+        account_get(txn, id, &a, &acct) || membership_get(txn, c.id, id, &a, &m) ||
+        m.role != MEMBER_PENDING) {
+        snprintf(op->msg, sizeof(op->msg), "'%s' has no follow waiting in '%s'", op->actor,
+                 op->community);
+        rc = KITH_ENOTFOUND;
+        goto out;
+    }
+    if (op->accept) {
+        m.role = MEMBER_MEMBER;
+        m.updated_at = wall_seconds();
+        rc = membership_put(txn, &m);
+    } else {
+        struct key16 k = key_pair(c.id, id), r = key_pair(id, c.id);
+        rc = kv_del(txn, T_MEMBERS, KEY16(k));
+        if (rc == KITH_OK)
+            rc = kv_del(txn, T_MEMBER_OF, KEY16(r));
+    }
+    struct str inbox = acct.inbox.len ? acct.inbox : acct.shared_inbox;
+    if (rc == KITH_OK && inbox.len) {
+        const char *curl = community_url(&a, core, &c);
+        uint64_t aid;
+        cJSON *act = activity_new(core, &a, op->accept ? "Accept" : "Reject", curl, &aid);
+        cJSON *to = cJSON_AddArrayToObject(act, "to");
+        cJSON_AddItemToArray(to, cJSON_CreateString(op->actor));
+        cJSON *follow = cJSON_AddObjectToObject(act, "object");
+        if (m.follow_uri.len)
+            cJSON_AddStringToObject(follow, "id", arena_str(&a, m.follow_uri).ptr);
+        cJSON_AddStringToObject(follow, "type", "Follow");
+        cJSON_AddStringToObject(follow, "actor", op->actor);
+        cJSON_AddStringToObject(follow, "object", curl);
+        rc = delivery_schedule(txn, core, act, aid, SENDER_COMMUNITY(c.id), inbox);
+        cJSON_Delete(act);
+    }
+out:
+    arena_release(&a);
+    return rc;
+}
+
+int federation_community_answer(void *arg, const char *community, const char *actor, bool accept,
+                                struct buf *out, struct buf *err)
+{
+    struct federation *f = arg;
+    struct answer_op op = {.f = f, .community = community, .actor = actor, .accept = accept};
+    int rc = writer_run(f->core->w, apply_answer_held, &op);
+    if (rc) {
+        buf_printf(err, "kithctl: %s\n", op.msg[0] ? op.msg : kith_strerror(rc));
+        return 1;
+    }
+    deliverer_kick(f->deliverer);
+    buf_printf(out, "%s %s to '%s'\n", accept ? "admitted" : "refused", actor, community);
+    return 0;
 }

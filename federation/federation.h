@@ -15,6 +15,7 @@
 
 #include "../src/http/router.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct core;
@@ -30,6 +31,10 @@ void federation_free(struct federation *f);
 /* `kithctl act USER ...` inside kithd (an admin hook; blocks its thread). */
 struct buf;
 int federation_act(void *f, int argc, char **argv, struct buf *out, struct buf *err);
+/* `kithctl community approve|reject NAME ACTOR` inside kithd: the held
+ * follow becomes a membership (Accept) or goes (Reject). */
+int federation_community_answer(void *f, const char *community, const char *actor, bool accept,
+                                struct buf *out, struct buf *err);
 /* Appends live delivery figures (for kithctl federation status). */
 void federation_delivery_live(void *f, struct buf *out);
 /* Frees a loop thread's federation data (the server's thread_data_free). */

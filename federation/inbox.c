@@ -418,7 +418,10 @@ static void key_fetched(const struct fetch_result *fr, void *arg)
         http_reply_error(ctx, 401, "the actor's publicKeyPem does not parse");
         return;
     }
-    keycache_put(r->f->keys, r->sig.key_id, uri, key);
+    /* Cached only with the actor stored: the inbox trusts a cached key's
+     * owner to be in the database. A signed fetch stores nothing. */
+    if (r->store_actor)
+        keycache_put(r->f->keys, r->sig.key_id, uri, key);
     verify_then(ctx, r, key, arena_str(&ctx->arena, uri).ptr);
     EVP_PKEY_free(key);
 }

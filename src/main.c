@@ -156,8 +156,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "kithd: cannot set up federation\n");
         goto out;
     }
-    struct admin_hooks hooks = {
-        .delivery_live = federation_delivery_live, .act = federation_act, .arg = fed};
+    struct admin_hooks hooks = {.delivery_live = federation_delivery_live,
+                                .act = federation_act,
+                                .community_answer = federation_community_answer,
+                                .arg = fed};
     if (adminsock_start_with(&core, cfg.data_dir, &hooks, &admin, err, sizeof(err))) {
         fprintf(stderr, "kithd: %s\n", err);
         goto out;

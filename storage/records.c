@@ -456,6 +456,12 @@ int community_insert_local(struct kv_txn *txn, const struct community *c)
                         "local_communities");
 }
 
+int community_put(struct kv_txn *txn, const struct community *c)
+{
+    struct key8 k = key_id(c->id);
+    return rec_put(txn, T_COMMUNITIES, KEY8(k), &community_desc, c, 0);
+}
+
 int community_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct community *out)
 {
     struct key8 k = key_id(id);

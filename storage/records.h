@@ -284,6 +284,8 @@ int account_each_local(struct kv_txn *txn, struct arena *a, account_iter_fn *fn,
 
 int community_insert_local(struct kv_txn *txn, const struct community *c);
 int community_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct community *out);
+/* Rewrites a community already stored. */
+int community_put(struct kv_txn *txn, const struct community *c);
 int community_get_local(struct kv_txn *txn, struct str name, struct arena *a,
                         struct community *out);
 typedef int community_iter_fn(const struct community *c, void *arg);

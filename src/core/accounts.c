@@ -326,6 +326,40 @@ int core_community_add(struct core *c, struct str name, struct str owner, struct
     return rc;
 }
 
+struct community_private {
+    struct str name;
+    bool on;
+    struct core_result *res;
+};
+
+static int apply_community_private(struct kv_txn *txn, void *arg)
+{
+    struct community_private *op = arg;
+    struct arena a = ARENA_INIT;
+    struct community c;
+    int rc = community_get_local(txn, op->name, &a, &c);
+    if (rc == KITH_ENOTFOUND)
+        fail(op->res, rc, "no community '%.*s'", (int)op->name.len, op->name.ptr);
+    if (rc == KITH_OK) {
+        c.join_mode = op->on ? JOIN_APPROVAL : JOIN_OPEN;
+        c.updated_at = wall_seconds();
+        rc = community_put(txn, &c);
+    }
+    arena_release(&a);
+    return rc;
+}
+
+int core_community_private(struct core *c, struct str name, bool on, struct core_result *res)
+{
+    struct community_private op = {name, on, res};
+    res->msg[0] = '\0';
+    int rc = writer_run(c->w, apply_community_private, &op);
+    if (rc && !res->msg[0])
+        fail(res, rc, "cannot change community '%.*s': %s", (int)name.len, name.ptr,
+             kith_strerror(rc));
+    return rc;
+}
+
 /* ---- instance ---- */
 
 int core_instance_init(struct core *c, char *password, size_t pwlen, struct core_result *res)

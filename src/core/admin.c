@@ -1,5 +1,6 @@
 /* src/core/admin.c: the admin commands shared by kithctl and kithd. */
 #include "admin.h"
+#include "posts.h"
 
 #include "../../storage/queue.h"
 #include "../base/err.h"
@@ -27,8 +28,16 @@ const char admin_usage[] =
     "  migrate                               upgrade the database schema (kithd stopped)\n"
     "  stats\n"
     "  federation status                     delivery queue, failures and dead hosts per peer\n"
-    "  act USER follow URL | unfollow URL    act as a member (kithd running; admin and testing)\n"
-    "  act USER following                    what USER follows, and whether it was accepted\n";
+    "  federation activity ID                what kith made of a remote activity\n"
+    "  federation object URI                 a post, comment or note kith holds\n"
+    "  community private NAME on|off         follows held for approval; followers-only content\n"
+    "  community pending NAME                follows waiting for approval\n"
+    "  community approve NAME ACTOR | community reject NAME ACTOR\n"
+    "  act USER COMMAND ...                  act as a member (kithd running; admin and testing):\n"
+    "      follow ACCT|URL, unfollow ACCT|URL, following, timeline, notifications,\n"
+    "      post COMMUNITY --title T --body B [--url LINK], comment URL --body B,\n"
+    "      note --body B [--visibility public|unlisted|followers|direct] [--to ACCT]...,\n"
+    "      vote URL up|down|none, edit URL --body B [--title T], delete URL\n";
 
 static int usage(struct admin_env *env, const char *what)
 {
@@ -200,6 +209,45 @@ static int list_community(const struct community *cm, void *arg)
     return 0;
 }
 
+/* The follows of a private community that wait for a moderator. */
+static int community_pending(struct admin_env *env, const char *name)
+{
+    struct kv_txn *txn;
+    struct kv_cursor *cur;
+    struct str key, val;
+    struct arena a = ARENA_INIT;
+    struct community c;
+    int rc = store_read_begin(env->core->st, &txn);
+    if (rc)
+        return error(env, kith_strerror(rc));
+    if ((rc = community_get_local(txn, str_from(name), &a, &c))) {
+        kv_txn_abort(txn);
+        arena_release(&a);
+        buf_printf(env->err, "kithctl: no community '%s'\n", name);
+        return 1;
+    }
+    struct key8 k = key_id(c.id);
+    buf_printf(env->out, "%-60s %s\n", "ACTOR", "SINCE (UTC)");
+    if (kv_cursor_open(txn, T_MEMBERS, &cur) == KITH_OK) {
+        for (rc = kv_cursor_seek(cur, KEY8(k), &key, &val);
+             rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+             rc = kv_cursor_next(cur, &key, &val)) {
+            struct membership m;
+            if (record_decode(&membership_desc, val, &a, &m) || m.role != MEMBER_PENDING ||
+                m.banned)
+                continue;
+            const char *who = account_url(txn, env->core, &a, m.account_id);
+            char since[32];
+            format_time(m.created_at, since, sizeof(since));
+            buf_printf(env->out, "%-60s %s\n", who ? who : "?", since);
+        }
+        kv_cursor_close(cur);
+    }
+    kv_txn_abort(txn);
+    arena_release(&a);
+    return 0;
+}
+
 static int cmd_community(struct admin_env *env, int argc, char **argv)
 {
     struct core *c = env->core;
@@ -221,6 +269,30 @@ static int cmd_community(struct admin_env *env, int argc, char **argv)
         kv_txn_abort(txn);
         arena_release(&a);
         return rc ? error(env, kith_strerror(rc)) : 0;
+    }
+    if (strcmp(argv[1], "private") == 0) {
+        if (argc != 4 || (strcmp(argv[3], "on") && strcmp(argv[3], "off")))
+            return usage(env, "community private takes NAME and on or off");
+        rc = core_community_private(c, str_from(argv[2]), strcmp(argv[3], "on") == 0, &res);
+        if (rc)
+            return error(env, res.msg);
+        buf_printf(env->out, "community '%s' is %s\n", argv[2],
+                   strcmp(argv[3], "on") == 0 ? "private: follows wait for approval"
+                                              : "public: follows are accepted at once");
+        return 0;
+    }
+    if (strcmp(argv[1], "pending") == 0) {
+        if (argc != 3)
+            return usage(env, "community pending takes NAME");
+        return community_pending(env, argv[2]);
+    }
+    if (strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "reject") == 0) {
+        if (argc != 4)
+            return usage(env, "community approve and reject take NAME and ACTOR");
+        if (!env->hooks || !env->hooks->community_answer)
+            return error(env, "approving a follow sends an Accept: start kithd first");
+        return env->hooks->community_answer(env->hooks->arg, argv[2], argv[3],
+                                            strcmp(argv[1], "approve") == 0, env->out, env->err);
     }
     if (strcmp(argv[1], "add") != 0)
         return usage(env, "unknown community subcommand");
@@ -331,6 +403,77 @@ struct peer {
     uint64_t queued;
 };
 
+static const char *const activity_states[] = {"applied", "stored", "rejected"};
+
+/* What kith made of a remote activity it received. */
+static int federation_activity(struct admin_env *env, const char *id)
+{
+    struct kv_txn *txn;
+    struct arena a = ARENA_INIT;
+    struct activity act;
+    int rc = store_read_begin(env->core->st, &txn);
+    if (rc)
+        return error(env, kith_strerror(rc));
+    rc = strlen(id) > 511 ? KITH_ENOTFOUND
+                          : rec_get(txn, T_ACTIVITIES, str_from(id), &activity_desc, &a, &act);
+    kv_txn_abort(txn);
+    if (rc == KITH_OK) {
+        buf_printf(env->out, "type: %.*s\nactor: %.*s\nstate: %s\nnote: %.*s\n", (int)act.type.len,
+                   act.type.ptr, (int)act.actor.len, act.actor.ptr,
+                   act.state < 3 ? activity_states[act.state] : "?", (int)act.note.len,
+                   act.note.ptr);
+        if (act.raw.len)
+            buf_printf(env->out, "raw: %.*s\n", (int)act.raw.len, act.raw.ptr);
+    }
+    arena_release(&a);
+    if (rc == KITH_ENOTFOUND) {
+        buf_printf(env->err, "kithctl: no activity '%s' was received\n", id);
+        return 1;
+    }
+    return rc ? error(env, kith_strerror(rc)) : 0;
+}
+
+/* A post, comment or note kith holds, by its ActivityPub id. */
+static int federation_object(struct admin_env *env, const char *uri)
+{
+    struct kv_txn *txn;
+    struct arena a = ARENA_INIT;
+    struct post p;
+    struct core *core = env->core;
+    int rc = store_read_begin(core->st, &txn);
+    if (rc)
+        return error(env, kith_strerror(rc));
+    rc = post_by_ref(txn, core->cfg, uri, &a, &p);
+    if (rc == KITH_OK) {
+        struct community c;
+        const char *curl = p.community_id && community_get(txn, p.community_id, &a, &c) == KITH_OK
+                               ? community_url(&a, core, &c)
+                               : "";
+        const char *author = account_url(txn, core, &a, p.author_id);
+        size_t natt = 0;
+        for (size_t i = 0; i < p.attachments.len; i++)
+            natt += p.attachments.ptr[i] == '{' ? 1 : 0; /* one object per attachment */
+        buf_printf(env->out,
+                   "url: %s/%s/%llu\nuri: %s\nkind: %s\ncommunity: %s\nauthor: %s\n"
+                   "title: %.*s\ncontent: %.*s\nvisibility: %s\nupvotes: %u\n"
+                   "downvotes: %u\nreplies: %u\ndeleted: %s\nattachments: %zu\n",
+                   core->cfg->public_url, post_kind(&p), (unsigned long long)p.id,
+                   post_url(&a, core->cfg, &p), post_kind(&p), curl, author ? author : "",
+                   (int)p.title.len, p.title.ptr, p.deleted_at ? 0 : (int)p.content.len,
+                   p.content.ptr, visibility_name(p.visibility), p.upvotes, p.downvotes, p.replies,
+                   p.deleted_at ? "yes" : "no", natt);
+        if (p.url.len)
+            buf_printf(env->out, "link: %.*s\n", (int)p.url.len, p.url.ptr);
+    }
+    kv_txn_abort(txn);
+    arena_release(&a);
+    if (rc == KITH_ENOTFOUND) {
+        buf_printf(env->err, "kithctl: kith holds no object '%s'\n", uri);
+        return 1;
+    }
+    return rc ? error(env, kith_strerror(rc)) : 0;
+}
+
 static int cmd_federation(struct admin_env *env, int argc, char **argv)
 {
     struct kv_txn *txn;
@@ -342,8 +485,12 @@ static int cmd_federation(struct admin_env *env, int argc, char **argv)
     uint64_t total = 0;
     int rc;
 
+    if (argc == 3 && strcmp(argv[1], "activity") == 0)
+        return federation_activity(env, argv[2]);
+    if (argc == 3 && strcmp(argv[1], "object") == 0)
+        return federation_object(env, argv[2]);
     if (argc != 2 || strcmp(argv[1], "status") != 0)
-        return usage(env, "federation takes 'status'");
+        return usage(env, "federation takes status, activity ID or object URI");
     if ((rc = store_read_begin(env->core->st, &txn)))
         return error(env, kith_strerror(rc));
     /* Pending deliveries per destination host. */

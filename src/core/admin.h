@@ -20,6 +20,9 @@ struct admin_hooks {
     void (*delivery_live)(void *arg, struct buf *out);
     /* `act USER ...`: returns the exit status, writes to out and err. */
     int (*act)(void *arg, int argc, char **argv, struct buf *out, struct buf *err);
+    /* `community approve|reject NAME ACTOR`: answers a held follow. */
+    int (*community_answer)(void *arg, const char *community, const char *actor, bool accept,
+                            struct buf *out, struct buf *err);
     void *arg;
 };
 

@@ -60,6 +60,9 @@ int core_user_role(struct core *c, struct str name, enum account_role role,
 
 int core_community_add(struct core *c, struct str name, struct str owner, struct str title,
                        struct core_result *res);
+/* Private (on): follows wait for a moderator's approval, content goes to
+ * followers only. Public (off): follows are accepted at once. */
+int core_community_private(struct core *c, struct str name, bool on, struct core_result *res);
 
 /* ---- instance ---- */
 

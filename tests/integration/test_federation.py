@@ -100,6 +100,24 @@ class Peer:
                           f'headers="(request-target) host date digest",signature="{sig}"'),
         }
 
+    def sign_get(self, kith_port, path, key=None, key_id=None):
+        """A signed fetch: cavage rsa-sha256 over (request-target) host date."""
+        date = formatdate(usegmt=True)
+        host = f"127.0.0.1:{kith_port}"
+        text = f"(request-target): get {path}\nhost: {host}\ndate: {date}".encode()
+        sig = base64.b64encode(openssl("dgst", "-sha256", "-sign", str(key or self.key),
+                                       input=text)).decode()
+        return {
+            "Host": host, "Date": date, "Accept": "application/activity+json",
+            "Signature": (f'keyId="{key_id or self.key_id}",algorithm="rsa-sha256",'
+                          f'headers="(request-target) host date",signature="{sig}"'),
+        }
+
+    def activities(self, type_=None):
+        """The JSON of every POST received, optionally of one type."""
+        out = [json.loads(b) for _, _, b, _ in list(self.received)]
+        return [a for a in out if type_ is None or a.get("type") == type_]
+
 
 def verify_cavage(headers, path, body, pub_pem, tmp):
     """Checks a cavage signature kith sent, with openssl."""
