@@ -194,6 +194,10 @@ struct inbox_req {
     void (*then)(struct http_ctx *ctx, struct inbox_req *r, const char *owner);
     void (*then_user)(struct http_ctx *ctx, const char *signer, void *arg);
     void *then_arg;
+    /* A community's Announce naming its object by id: fetched from its origin. */
+    const char *announce_ref;
+    cJSON *doc;
+    int64_t received;
 };
 
 static int apply_enqueue(struct kv_txn *txn, void *arg)
@@ -231,6 +235,57 @@ static void enqueued(struct http_ctx *ctx, int rc, void *arg)
 /* Checks the signature with key (owned by owner), then goes on with r->then. */
 static int fetch_key(struct http_ctx *ctx, struct inbox_req *r);
 
+static void enqueue(struct http_ctx *ctx, struct inbox_req *r)
+{
+    if (http_write(ctx, apply_enqueue, r, enqueued, r))
+        http_reply_error(ctx, 503, "shutting down");
+}
+
+static struct str host_part(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    return str_make(p, strcspn(p, "/?#"));
+}
+
+/* The object of a community's Announce, fetched from its origin: queued
+ * embedded in the Announce (with a "fetched" line), so the processor can
+ * apply it. A failed fetch queues the Announce as it came, for inspection. */
+static void announced_object_fetched(const struct fetch_result *fr, void *arg)
+{
+    struct inbox_req *r = arg;
+    struct http_ctx *ctx = r->ctx;
+    if (fr->err == KITH_ESTOPPED) {
+        http_reply_error(ctx, 503, "shutting down");
+        return;
+    }
+    cJSON *obj =
+        !fr->err && fr->status == 200 ? cJSON_ParseWithLength(fr->body.ptr, fr->body.len) : NULL;
+    cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+    if (cJSON_IsObject(obj) && cJSON_IsString(id) &&
+        strcmp(id->valuestring, r->announce_ref) == 0 &&
+        str_eq_nocase(host_part(fr->url), host_part(r->announce_ref))) {
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, "@context");
+        cJSON_ReplaceItemInObjectCaseSensitive(r->doc, "object", obj);
+        char *text = cJSON_PrintUnformatted(r->doc);
+        if (text) {
+            buf_reset(&r->payload);
+            buf_printf(&r->payload, "%s\nsigner %s\nrecipient %.*s\nreceived %lld\nfetched %s\n\n",
+                       INBOX_MAGIC, r->actor, (int)ctx->path.len, ctx->path.ptr,
+                       (long long)r->received, r->announce_ref);
+            if (buf_add_cstr(&r->payload, text)) {
+                free(text);
+                http_reply_error(ctx, 413, "the announced object is too large");
+                return;
+            }
+            free(text);
+        }
+    } else {
+        cJSON_Delete(obj);
+    }
+    enqueue(ctx, r);
+}
+
 static void enqueue_verified(struct http_ctx *ctx, struct inbox_req *r, const char *owner)
 {
     /* The key's owner must be exactly the activity's actor. */
@@ -239,8 +294,21 @@ static void enqueue_verified(struct http_ctx *ctx, struct inbox_req *r, const ch
                          r->actor);
         return;
     }
-    if (http_write(ctx, apply_enqueue, r, enqueued, r))
-        http_reply_error(ctx, 503, "shutting down");
+    struct kv_txn *txn;
+    uint8_t kind;
+    uint64_t id;
+    struct fetcher *fetch;
+    if (r->announce_ref && http_read_txn(ctx, &txn) == KITH_OK &&
+        actor_uri_lookup(txn, str_from(r->actor), &kind, &id) == KITH_OK &&
+        kind == NAME_COMMUNITY && (fetch = loop_fetcher(ctx, r->f))) {
+        struct fetch_opts o = {.sign = federation_sign_instance,
+                               .sign_arg = r->f,
+                               .timeout_secs = 10,
+                               .max_body = 1 << 20};
+        if (fetch_start(fetch, r->announce_ref, &o, announced_object_fetched, r) == KITH_OK)
+            return;
+    }
+    enqueue(ctx, r);
 }
 
 static void verify_then(struct http_ctx *ctx, struct inbox_req *r, EVP_PKEY *key, const char *owner)
@@ -561,6 +629,13 @@ static int handle_inbox(struct http_ctx *ctx)
     r->ctx = ctx;
     r->actor = actor;
     r->then = enqueue_verified;
+    r->doc = doc;
+    cJSON *announced = cJSON_GetObjectItemCaseSensitive(doc, "object");
+    if (strcmp(type, "Announce") == 0 && cJSON_IsString(announced) &&
+        (strncmp(announced->valuestring, "https://", 8) == 0 ||
+         strncmp(announced->valuestring, "http://", 7) == 0) &&
+        strncmp(announced->valuestring, f->cfg->public_url, strlen(f->cfg->public_url)) != 0)
+        r->announce_ref = arena_strdup(&ctx->arena, announced->valuestring);
     const char *object = json_string(doc, "object");
     r->actor_delete = strcmp(type, "Delete") == 0 && object && strcmp(object, actor) == 0;
     struct httpsig_msg m;
@@ -571,6 +646,7 @@ static int handle_inbox(struct http_ctx *ctx)
     }
     buf_init(&r->payload, QUEUE_MAX_PAYLOAD);
     arena_defer(&ctx->arena, free_buf, &r->payload);
+    r->received = m.now;
     buf_printf(&r->payload, "%s\nsigner %s\nrecipient %.*s\nreceived %lld\n\n", INBOX_MAGIC, actor,
                (int)ctx->path.len, ctx->path.ptr, (long long)m.now);
     if (buf_add_str(&r->payload, ctx->body)) {

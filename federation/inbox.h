@@ -5,6 +5,8 @@
  *   signer <actor id whose key signed the request>
  *   recipient <path the activity was posted to>
  *   received <Unix seconds>
+ *   fetched <url>   (only when a community's Announce named its object by id:
+ *                    the body then embeds the object as fetched from its origin)
  *
  *   <the activity, byte for byte as received>
  */

@@ -87,6 +87,18 @@ static const char *field_id(cJSON *o, const char *key)
     return id_of(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
+/* A field that is one value or an array of them, walked alike:
+ *   for (cJSON *it = each_first(v); it; it = each_next(v, it)) */
+static cJSON *each_first(cJSON *v)
+{
+    return cJSON_IsArray(v) ? v->child : v;
+}
+
+static cJSON *each_next(cJSON *v, cJSON *it)
+{
+    return cJSON_IsArray(v) ? it->next : NULL;
+}
+
 /* A local actor's URL -> kind and name ("/u/NAME" or "/c/NAME"). */
 static bool local_actor(const struct kith_config *cfg, const char *url, uint8_t *kind,
                         struct str *name)
@@ -278,9 +290,7 @@ static int apply_undo_follow(struct kv_txn *txn, struct apply *ap, cJSON *follow
 static bool addresses_have(cJSON *o, const char *key, const char *uri)
 {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    cJSON *single = cJSON_IsArray(v) ? NULL : v;
-    for (cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL); it;
-         it = single ? NULL : it->next) {
+    for (cJSON *it = each_first(v); it; it = each_next(v, it)) {
         const char *id = id_of(it);
         if (id && strcmp(id, uri) == 0)
             return true;
@@ -351,11 +361,9 @@ static const char *url_of(cJSON *v)
 static void read_attachments(struct arena *a, cJSON *obj, struct post *p)
 {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "attachment");
-    cJSON *single = cJSON_IsObject(v) ? v : NULL;
     cJSON *out = cJSON_CreateArray();
     int n = 0;
-    for (cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL); it && n < 16;
-         it = single ? NULL : it->next) {
+    for (cJSON *it = each_first(v); it && n < 16; it = each_next(v, it)) {
         const char *type = cJSON_IsObject(it) ? field_id(it, "type") : NULL;
         if (!type)
             continue;
@@ -474,9 +482,7 @@ static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, st
         for (int pass = 0; pass < 2; pass++) {
             cJSON *o = pass ? ap->doc : obj;
             cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[k]);
-            cJSON *single = cJSON_IsArray(v) ? NULL : v;
-            cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL);
-            for (; it; it = single ? NULL : it->next) {
+            for (cJSON *it = each_first(v); it; it = each_next(v, it)) {
                 uint8_t kind;
                 struct str name;
                 const char *id = id_of(it);
@@ -514,9 +520,7 @@ static void local_people(struct kv_txn *txn, struct apply *ap, cJSON *obj, uint6
     static const char *const keys[] = {"to", "cc", "tag"};
     for (size_t k = 0; k < 3; k++) {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
-        cJSON *single = cJSON_IsArray(v) ? NULL : v;
-        for (cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL); it;
-             it = single ? NULL : it->next) {
+        for (cJSON *it = each_first(v); it; it = each_next(v, it)) {
             const char *id =
                 k == 2 ? (cJSON_IsObject(it) ? field_id(it, "href") : NULL) : id_of(it);
             uint8_t kind;
@@ -558,6 +562,13 @@ static bool followed_here(struct kv_txn *txn, struct apply *ap, uint64_t remote)
     return found;
 }
 
+/* A followers collection (Mastodon's, Lemmy's, ours end so). */
+static bool followers_collection(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    return n > 10 && strcmp(id + n - 10, "/followers") == 0;
+}
+
 /* Mastodon's addressing read back: public, unlisted, followers or direct. */
 static uint8_t visibility_of(cJSON *obj, cJSON *act)
 {
@@ -570,12 +581,8 @@ static uint8_t visibility_of(cJSON *obj, cJSON *act)
     static const char *const keys[] = {"to", "cc"};
     for (size_t k = 0; k < 2; k++) {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
-        cJSON *single = cJSON_IsArray(v) ? NULL : v;
-        for (cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL); it;
-             it = single ? NULL : it->next) {
-            const char *id = id_of(it);
-            size_t n = id ? strlen(id) : 0;
-            if (n > 10 && strcmp(id + n - 10, "/followers") == 0)
+        for (cJSON *it = each_first(v); it; it = each_next(v, it)) {
+            if (followers_collection(id_of(it)))
                 return VIS_FOLLOWERS;
         }
     }
@@ -590,13 +597,9 @@ static struct str recipients_of(struct arena *a, cJSON *obj)
     static const char *const keys[] = {"to", "cc"};
     for (size_t k = 0; k < 2; k++) {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
-        cJSON *single = cJSON_IsArray(v) ? NULL : v;
-        for (cJSON *it = single ? single : (cJSON_IsArray(v) ? v->child : NULL); it;
-             it = single ? NULL : it->next) {
+        for (cJSON *it = each_first(v); it; it = each_next(v, it)) {
             const char *id = id_of(it);
-            size_t n = id ? strlen(id) : 0;
-            if (!web_url(id) || strcmp(id, AS_PUBLIC) == 0 ||
-                (n > 10 && strcmp(id + n - 10, "/followers") == 0) ||
+            if (!web_url(id) || strcmp(id, AS_PUBLIC) == 0 || followers_collection(id) ||
                 recipients_has(buf_str(&b), str_from(id)))
                 continue;
             if (b.len)
@@ -1090,11 +1093,9 @@ static int apply_announce(struct kv_txn *txn, struct apply *ap)
     if (kind == NAME_COMMUNITY && !ap->group_id) {
         ap->group_id = id;
         ap->group_uri = ap->actor;
-        cJSON *single = cJSON_IsArray(obj) ? NULL : obj;
         int rc = KITH_OK;
         bool any = false;
-        for (cJSON *it = single ? single : (cJSON_IsArray(obj) ? obj->child : NULL);
-             it && rc == KITH_OK; it = single ? NULL : it->next) {
+        for (cJSON *it = each_first(obj); it && rc == KITH_OK; it = each_next(obj, it)) {
             if (!cJSON_IsObject(it))
                 continue;
             any = true;

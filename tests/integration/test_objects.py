@@ -327,3 +327,151 @@ def test_notes_mentions_and_direct_messages(make_kithd, tmp_path):
     finally:
         p.close()
         stranger.close()
+
+
+class Site:
+    """A remote server with a Group (its key made with openssl) and whatever
+    documents a test puts in `docs` (path -> JSON)."""
+
+    def __init__(self, root):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from conftest import free_port
+        from test_federation import openssl
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.group = f"{self.base}/c/dogs"
+        self.key = root / "group.pem"
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                "-out", str(self.key))
+        pub = openssl("pkey", "-in", str(self.key), "-pubout").decode()
+        self.docs = {"/c/dogs": {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": self.group, "type": "Group", "preferredUsername": "dogs", "name": "Dogs",
+            "inbox": f"{self.group}/inbox", "followers": f"{self.group}/followers",
+            "endpoints": {"sharedInbox": f"{self.base}/inbox"},
+            "publicKey": {"id": f"{self.group}#main-key", "owner": self.group,
+                          "publicKeyPem": pub}}}
+        self.received = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                doc = site.docs.get(self.path.split("#")[0])
+                body = json.dumps(doc).encode() if doc else b""
+                self.send_response(200 if doc else 404)
+                self.send_header("Content-Type", "application/activity+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                site.received.append((self.path, json.loads(self.rfile.read(n))))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def sign(self, kith_port, path, body):
+        from test_federation import Peer
+        return Peer.sign(self, kith_port, path, body, key=self.key,
+                         key_id=f"{self.group}#main-key")
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_kith_follows_a_remote_community(make_kithd, tmp_path):
+    s = Site(tmp_path)
+    try:
+        k = start_kith(make_kithd)
+        base = f"http://127.0.0.1:{k.port}"
+        ok(k.ctl("user", "add", "alice"))
+        ok(k.ctl("act", "alice", "follow", s.group))
+        wait_for(lambda: s.received, 10, what="alice's Follow")
+        f = s.received[0][1]
+        assert f["type"] == "Follow" and f["object"] == s.group
+
+        def send(act):
+            act = {"@context": "https://www.w3.org/ns/activitystreams", **act}
+            b = json.dumps(act).encode()
+            r = k.http("POST", "/inbox", headers=s.sign(k.port, "/inbox", b), body=b)
+            assert r.status == 202, r
+            wait_for(lambda: k.ctl("federation", "activity", act["id"]).returncode == 0, 10,
+                     what=f"{act['id']} processed")
+            return ok(k.ctl("federation", "activity", act["id"]))
+
+        send({"id": f"{s.base}/a/1", "type": "Accept", "actor": s.group, "object": f})
+        assert "accepted" in ok(k.ctl("act", "alice", "following"))
+
+        author = f"{s.base}/u/rex"
+        page = {"id": f"{s.base}/post/1", "type": "Page", "attributedTo": author,
+                "name": "Walkies", "to": [s.group, PUBLIC], "audience": s.group,
+                "content": "<p>Park at 5</p>",
+                "attachment": [{"type": "Link", "href": "https://example.org/park"}]}
+        create = {"id": f"{s.base}/create/1", "type": "Create", "actor": author,
+                  "to": [PUBLIC], "cc": [s.group], "audience": s.group, "object": page}
+
+        def announce(n, obj):
+            return {"id": f"{s.base}/announce/{n}", "type": "Announce", "actor": s.group,
+                    "to": [PUBLIC], "cc": [f"{s.group}/followers"], "object": obj}
+
+        assert "state: applied" in send(announce(1, create))
+        obj = ok(k.ctl("federation", "object", page["id"]))
+        assert f"community: {s.group}" in obj and f"author: {author}" in obj
+        assert "link: https://example.org/park" in obj
+        assert f"{page['id']}\t{author}\tpublic\tWalkies" in ok(k.ctl("act", "alice", "timeline"))
+        # The same Create, again or directly: applied once.
+        send(announce(2, create))
+        assert ok(k.ctl("act", "alice", "timeline")).count("Walkies") == 1
+
+        # An Announce naming its object by id: fetched from its origin.
+        s.docs["/post/2"] = {**page, "id": f"{s.base}/post/2", "name": "By id"}
+        assert "state: applied" in send(announce(3, f"{s.base}/post/2"))
+        assert "title: By id" in ok(k.ctl("federation", "object", f"{s.base}/post/2"))
+
+        # The group vouches only for its own posts.
+        other = {**create, "id": f"{s.base}/create/9",
+                 "object": {**page, "id": f"{s.base}/post/9", "to": [PUBLIC],
+                            "audience": f"{s.base}/c/other"}}
+        other["audience"] = f"{s.base}/c/other"
+        other["cc"] = [f"{s.base}/c/other"]
+        send(announce(9, other))
+        assert "state: rejected" in ok(k.ctl("federation", "activity", other["id"]))
+        assert k.ctl("federation", "object", f"{s.base}/post/9").returncode == 1
+
+        like = {"id": f"{s.base}/like/1", "type": "Like", "actor": f"{s.base}/u/fido",
+                "object": page["id"], "audience": s.group}
+        send(announce(4, like))
+        assert "upvotes: 1" in ok(k.ctl("federation", "object", page["id"]))
+        dele = {"id": f"{s.base}/delete/1", "type": "Delete", "actor": author,
+                "object": page["id"], "audience": s.group}
+        send(announce(5, dele))
+        assert "deleted: yes" in ok(k.ctl("federation", "object", page["id"]))
+        undo = {"id": f"{s.base}/undo/1", "type": "Undo", "actor": author, "object": dele,
+                "audience": s.group}
+        send(announce(6, undo))
+        assert "deleted: no" in ok(k.ctl("federation", "object", page["id"]))
+
+        # alice answers and votes: both go to the community's inbox.
+        n = len(s.received)
+        c = ok(k.ctl("act", "alice", "comment", page["id"], "--body", "Coming!"))
+        ok(k.ctl("act", "alice", "vote", page["id"], "up"))
+        wait_for(lambda: len(s.received) >= n + 2, 10, what="the comment and the vote")
+        sent = [a for _, a in s.received[n:]]
+        cr = [a for a in sent if a["type"] == "Create"][0]
+        assert cr["actor"] == f"{base}/u/alice" and cr["object"]["id"] == c
+        assert cr["object"]["inReplyTo"] == page["id"] and cr["object"]["audience"] == s.group
+        lk = [a for a in sent if a["type"] == "Like"][0]
+        assert lk["object"] == page["id"] and lk["audience"] == s.group
+        assert all(path == "/inbox" for path, _ in s.received[n:])  # the shared inbox
+        k.stop()
+    finally:
+        s.close()
