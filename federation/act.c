@@ -468,8 +468,6 @@ static int notify_recipients(struct kv_txn *txn, struct write_op *op, const stru
     int rc = KITH_OK;
     for (size_t i = 0; i < op->nto && rc == KITH_OK; i++) {
         struct arena a = ARENA_INIT;
-        uint8_t kind;
-        struct str name;
         struct account acct;
         size_t n = strlen(op->f->cfg->public_url);
         const char *u = op->to[i];
@@ -477,8 +475,6 @@ static int notify_recipients(struct kv_txn *txn, struct write_op *op, const stru
             strncmp(u + n, "/u/", 3) == 0 &&
             account_get_local(txn, str_from(u + n + 3), &a, &acct) == KITH_OK)
             rc = notify_add(txn, op->f->core, acct.id, "mention", op->user.id, p->id);
-        (void)kind;
-        (void)name;
         arena_release(&a);
     }
     return rc;

@@ -298,6 +298,16 @@ static void enqueue_verified(struct http_ctx *ctx, struct inbox_req *r, const ch
     uint8_t kind;
     uint64_t id;
     struct fetcher *fetch;
+    /* A key cached from a signed fetch belongs to an actor kith may not have
+     * stored yet: the activity needs it stored, so fetch it once. */
+    if (!r->store_actor && http_read_txn(ctx, &txn) == KITH_OK &&
+        actor_uri_lookup(txn, str_from(owner), &kind, &id) == KITH_ENOTFOUND) {
+        if (!r->fetched)
+            fetch_key(ctx, r); /* replies itself */
+        else
+            http_reply_error(ctx, 401, "the signer '%s' cannot be stored", owner);
+        return;
+    }
     if (r->announce_ref && http_read_txn(ctx, &txn) == KITH_OK &&
         actor_uri_lookup(txn, str_from(r->actor), &kind, &id) == KITH_OK &&
         kind == NAME_COMMUNITY && (fetch = loop_fetcher(ctx, r->f))) {
@@ -486,10 +496,7 @@ static void key_fetched(const struct fetch_result *fr, void *arg)
         http_reply_error(ctx, 401, "the actor's publicKeyPem does not parse");
         return;
     }
-    /* Cached only with the actor stored: the inbox trusts a cached key's
-     * owner to be in the database. A signed fetch stores nothing. */
-    if (r->store_actor)
-        keycache_put(r->f->keys, r->sig.key_id, uri, key);
+    keycache_put(r->f->keys, r->sig.key_id, uri, key);
     verify_then(ctx, r, key, arena_str(&ctx->arena, uri).ptr);
     EVP_PKEY_free(key);
 }

@@ -128,7 +128,7 @@ static int handle_object(struct http_ctx *ctx)
     }
     if (!ap_wanted(ctx)) {
         /* The web pages arrive with the web issue; until then, the author. */
-        const char *page = url;
+        const char *page = http_url(ctx, "/");
         struct account author;
         if (account_get(txn, r->p.author_id, &ctx->arena, &author) == KITH_OK && !author.uri.len)
             page = http_url(ctx, "/@%.*s", (int)author.name.len, author.name.ptr);

@@ -30,7 +30,7 @@ cJSON *activity_new(struct core *core, struct arena *a, const char *type, const 
  * members (plus a plain Announce of the object for microblogs when
  * new_post); in a remote community, to that community's inbox; for a
  * note, to the author's remote followers (unless direct) and to every
- * remote recipient and a remote parent's author. */
+ * remote recipient, and (unless direct) to a remote parent's author. */
 int outbox_send(struct kv_txn *txn, struct core *core, struct arena *a, cJSON *activity,
                 uint64_t aid, uint64_t sender_id, const struct post *p, bool new_post);
 

@@ -214,6 +214,7 @@ static int apply_follow(struct kv_txn *txn, struct apply *ap)
         }
         if (m.role < MEMBER_MEMBER)
             m.role = approve ? MEMBER_PENDING : MEMBER_MEMBER;
+        approve = m.role < MEMBER_MEMBER; /* a member following again is answered */
         m.updated_at = now;
         m.follow_uri = str_from(ap->id);
         if ((rc = membership_put(txn, &m)))
@@ -464,7 +465,8 @@ static int author_account(struct kv_txn *txn, struct apply *ap, const char *uri,
 /* The community an object is for: the one of the post it replies to, or a
  * local community named in audience, to or cc (of the object or the
  * activity), or the remote community that announced it. *parent is set
- * when inReplyTo names a post kith holds. */
+ * when inReplyTo names a post kith holds; KITH_EAGAIN for a comment in a
+ * community whose parent kith does not hold. */
 static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, struct community *c,
                             struct post *parent, bool *has_parent)
 {
@@ -478,6 +480,7 @@ static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, st
             return KITH_ENOTFOUND; /* a reply to a note: a note */
         return community_get(txn, parent->community_id, ap->a, c);
     }
+    bool orphan = reply != NULL; /* a reply to something kith does not hold */
     for (size_t k = 0; k < 3; k++)
         for (int pass = 0; pass < 2; pass++) {
             cJSON *o = pass ? ap->doc : obj;
@@ -488,13 +491,37 @@ static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, st
                 const char *id = id_of(it);
                 if (local_actor(cfg, id, &kind, &name) && kind == NAME_COMMUNITY &&
                     community_get_local(txn, name, ap->a, c) == KITH_OK)
-                    return KITH_OK;
-                if (ap->group_uri && id && strcmp(id, ap->group_uri) == 0)
-                    return community_get(txn, ap->group_id, ap->a, c);
+                    return orphan ? KITH_EAGAIN : KITH_OK;
+                if (ap->group_uri && id && strcmp(id, ap->group_uri) == 0) {
+                    int rc = community_get(txn, ap->group_id, ap->a, c);
+                    return rc == KITH_OK && orphan ? KITH_EAGAIN : rc;
+                }
             }
         }
     /* Lemmy's comments name no community: the thread does, when kith holds it. */
     return KITH_ENOTFOUND;
+}
+
+/* True when a local person is a member of community cid. */
+static bool local_member(struct kv_txn *txn, struct apply *ap, uint64_t cid)
+{
+    struct kv_cursor *cur;
+    struct str key, val;
+    struct key8 k = key_id(cid);
+    bool found = false;
+    if (kv_cursor_open(txn, T_MEMBERS, &cur))
+        return false;
+    for (int rc = kv_cursor_seek(cur, KEY8(k), &key, &val);
+         !found && rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+         rc = kv_cursor_next(cur, &key, &val)) {
+        struct membership m;
+        struct account acct;
+        found = record_decode(&membership_desc, val, ap->a, &m) == KITH_OK &&
+                m.role >= MEMBER_MEMBER && !m.banned &&
+                account_get(txn, m.account_id, ap->a, &acct) == KITH_OK && !acct.uri.len;
+    }
+    kv_cursor_close(cur);
+    return found;
 }
 
 /* The rules of a local community for a new post or comment by author_id;
@@ -569,23 +596,31 @@ static bool followers_collection(const char *id)
     return n > 10 && strcmp(id + n - 10, "/followers") == 0;
 }
 
+static bool public_in(cJSON *o, const char *key)
+{
+    return addresses_have(o, key, AS_PUBLIC) || addresses_have(o, key, "as:Public") ||
+           addresses_have(o, key, "Public");
+}
+
+static bool followers_in(cJSON *o, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    for (cJSON *it = each_first(v); it; it = each_next(v, it))
+        if (followers_collection(id_of(it)))
+            return true;
+    return false;
+}
+
 /* Mastodon's addressing read back: public, unlisted, followers or direct. */
 static uint8_t visibility_of(cJSON *obj, cJSON *act)
 {
-    if (addresses_have(obj, "to", AS_PUBLIC) || addresses_have(act, "to", AS_PUBLIC) ||
-        addresses_have(obj, "to", "as:Public") || addresses_have(obj, "to", "Public"))
+    if (public_in(obj, "to") || public_in(act, "to"))
         return VIS_PUBLIC;
-    if (addresses_have(obj, "cc", AS_PUBLIC) || addresses_have(act, "cc", AS_PUBLIC) ||
-        addresses_have(obj, "cc", "as:Public") || addresses_have(obj, "cc", "Public"))
+    if (public_in(obj, "cc") || public_in(act, "cc"))
         return VIS_UNLISTED;
-    static const char *const keys[] = {"to", "cc"};
-    for (size_t k = 0; k < 2; k++) {
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
-        for (cJSON *it = each_first(v); it; it = each_next(v, it)) {
-            if (followers_collection(id_of(it)))
-                return VIS_FOLLOWERS;
-        }
-    }
+    if (followers_in(obj, "to") || followers_in(obj, "cc") || followers_in(act, "to") ||
+        followers_in(act, "cc"))
+        return VIS_FOLLOWERS;
     return VIS_DIRECT;
 }
 
@@ -688,6 +723,11 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
     struct post parent;
     bool has_parent;
     int rc = target_community(txn, ap, obj, &c, &parent, &has_parent);
+    if (rc == KITH_EAGAIN) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "a comment on something kith does not hold";
+        return KITH_OK;
+    }
     if (rc == KITH_ENOTFOUND) {
         if (ap->group_id) {
             ap->state = ACTIVITY_REJECTED;
@@ -712,6 +752,10 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
             ap->note = why;
             return KITH_OK;
         }
+    } else if (!local_member(txn, ap, c.id)) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "a post in a remote community nobody here is a member of";
+        return KITH_OK;
     }
     struct post p = {.id = idgen_next(store_ids(ap->core->st)),
                      .community_id = c.id,
@@ -725,6 +769,8 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
         p.reply_to_author = parent.author_id;
     }
     read_object(ap->a, obj, &p, !has_parent);
+    p.visibility = local ? (c.join_mode == JOIN_APPROVAL ? VIS_FOLLOWERS : VIS_PUBLIC)
+                         : visibility_of(obj, ap->doc);
     if ((rc = post_insert(txn, &p)))
         return rc;
     if (has_parent &&
@@ -926,6 +972,8 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
             return KITH_OK;
         }
         struct post q = p;
+        /* The object replaces what it describes: what it leaves out goes. */
+        q.attachments = q.url = q.source = q.source_type = q.language = STR_NULL;
         read_object(ap->a, obj, &q, p.community_id && !p.parent_id);
         if (!field_id(obj, "name"))
             q.title = p.title; /* an edit without a title keeps it */

@@ -450,18 +450,15 @@ static int federation_object(struct admin_env *env, const char *uri)
                                ? community_url(&a, core, &c)
                                : "";
         const char *author = account_url(txn, core, &a, p.author_id);
-        size_t natt = 0;
-        for (size_t i = 0; i < p.attachments.len; i++)
-            natt += p.attachments.ptr[i] == '{' ? 1 : 0; /* one object per attachment */
         buf_printf(env->out,
-                   "url: %s/%s/%llu\nuri: %s\nkind: %s\ncommunity: %s\nauthor: %s\n"
+                   "url: %s\nuri: %.*s\nkind: %s\ncommunity: %s\nauthor: %s\n"
                    "title: %.*s\ncontent: %.*s\nvisibility: %s\nupvotes: %u\n"
                    "downvotes: %u\nreplies: %u\ndeleted: %s\nattachments: %zu\n",
-                   core->cfg->public_url, post_kind(&p), (unsigned long long)p.id,
-                   post_url(&a, core->cfg, &p), post_kind(&p), curl, author ? author : "",
-                   (int)p.title.len, p.title.ptr, p.deleted_at ? 0 : (int)p.content.len,
-                   p.content.ptr, visibility_name(p.visibility), p.upvotes, p.downvotes, p.replies,
-                   p.deleted_at ? "yes" : "no", natt);
+                   post_url(&a, core->cfg, &p), (int)p.uri.len, p.uri.ptr, post_kind(&p), curl,
+                   author ? author : "", (int)p.title.len, p.title.ptr,
+                   p.deleted_at ? 0 : (int)p.content.len, p.content.ptr,
+                   visibility_name(p.visibility), p.upvotes, p.downvotes, p.replies,
+                   p.deleted_at ? "yes" : "no", post_attachment_count(&p));
         if (p.url.len)
             buf_printf(env->out, "link: %.*s\n", (int)p.url.len, p.url.ptr);
     }

@@ -5,6 +5,7 @@
 #include "../base/err.h"
 #include "../base/id.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -136,15 +137,19 @@ void post_tombstone(struct post *p, int64_t now)
     p->source = STR_NULL;
     p->attachments = STR_NULL;
     p->url = STR_NULL;
-    if (p->parent_id || !p->community_id)
-        p->title = STR_NULL;
+    p->title = STR_NULL;
 }
 
 int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const char *type,
                uint64_t from_account_id, uint64_t post_id)
 {
-    if (!account_id || account_id == from_account_id)
-        return KITH_OK;
+    struct arena a = ARENA_INIT;
+    struct account to;
+    bool local = account_id && account_id != from_account_id &&
+                 account_get(txn, account_id, &a, &to) == KITH_OK && !to.uri.len;
+    arena_release(&a);
+    if (!local)
+        return KITH_OK; /* only local people are notified */
     struct notification n = {.id = idgen_next(store_ids(core->st)),
                              .account_id = account_id,
                              .type = str_from(type),
@@ -266,4 +271,14 @@ const char *community_url(struct arena *a, struct core *core, const struct commu
     if (c->uri.len)
         return arena_str(a, c->uri).ptr;
     return arena_printf(a, "%s/c/%.*s", core->cfg->public_url, (int)c->name.len, c->name.ptr);
+}
+
+size_t post_attachment_count(const struct post *p)
+{
+    if (!p->attachments.len)
+        return 0;
+    cJSON *arr = cJSON_ParseWithLength(p->attachments.ptr, p->attachments.len);
+    size_t n = cJSON_IsArray(arr) ? (size_t)cJSON_GetArraySize(arr) : 0;
+    cJSON_Delete(arr);
+    return n;
 }

@@ -42,7 +42,8 @@ int post_put(struct kv_txn *txn, const struct post *p);
  * a community post's is kept hidden, for an Undo of the Delete. */
 void post_tombstone(struct post *p, int64_t now);
 
-/* Adds a notification for a local account (type as Mastodon's). */
+/* Adds a notification for a local account (type as Mastodon's); nothing
+ * for a remote one, or for one's own act. */
 int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const char *type,
                uint64_t from_account_id, uint64_t post_id);
 
@@ -54,6 +55,9 @@ struct str text_to_html(struct arena *a, struct str text);
  * /u/NAME or /c/NAME otherwise. NULL when the account does not exist. */
 const char *account_url(struct kv_txn *txn, struct core *core, struct arena *a, uint64_t id);
 const char *community_url(struct arena *a, struct core *core, const struct community *c);
+
+/* How many attachments p keeps. */
+size_t post_attachment_count(const struct post *p);
 
 /* True when recipients (newline-separated URIs) holds uri. */
 bool recipients_has(struct str recipients, struct str uri);
