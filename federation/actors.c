@@ -2,6 +2,7 @@
  * collections, at stable URLs with content negotiation. */
 #include "actors.h"
 #include "inbox.h"
+#include "outbox.h"
 
 #include "../src/base/err.h"
 #include "../src/base/mem.h"
@@ -317,7 +318,8 @@ static int group_followers(struct http_ctx *ctx)
 }
 /* A community's outbox: its 20 most recent posts, each as the Announce of
  * its Create, so a server that has just followed can backfill (as Lemmy's
- * outbox does). Built from the stored posts. */
+ * outbox does). Built from the stored posts. A private community lists
+ * none: its posts are for its members' servers, fetched signed. */
 static int group_outbox(struct http_ctx *ctx)
 {
     struct community c;
@@ -328,54 +330,31 @@ static int group_outbox(struct http_ctx *ctx)
     if (rc)
         return actor_error(ctx, rc);
     struct arena *a = &ctx->arena;
-    const char *curl = http_url(ctx, "/c/%.*s", (int)c.name.len, c.name.ptr);
+    struct core *core = http_core(ctx);
+    const char *curl = community_url(a, core, &c);
     cJSON *items = cJSON_CreateArray();
     /* The community's posts sort by id (time): walk back from its last one. */
     struct key16 end = key_pair(c.id, UINT64_MAX);
     int n = 0;
-    if (kv_cursor_open(txn, T_COMMUNITY_POSTS, &cur) == KITH_OK) {
+    if (c.join_mode != JOIN_APPROVAL && kv_cursor_open(txn, T_COMMUNITY_POSTS, &cur) == KITH_OK) {
         rc = kv_cursor_seek(cur, KEY16(end), &key, NULL);
         rc = rc == KITH_OK ? kv_cursor_prev(cur, &key, NULL) : kv_cursor_last(cur, &key, NULL);
         for (; rc == KITH_OK && n < 20 && key.len == 16 &&
                be64_get((const unsigned char *)key.ptr) == c.id;
              rc = kv_cursor_prev(cur, &key, NULL)) {
             struct post p;
-            struct account author;
-            struct key8 pk;
-            memcpy(pk.b, key.ptr + 8, 8);
-            if (rec_get(txn, T_POSTS, KEY8(pk), &post_desc, a, &p) || p.deleted_at ||
-                account_get(txn, p.author_id, a, &author))
+            if (post_get(txn, be64_get((const unsigned char *)key.ptr + 8), a, &p) || p.deleted_at)
                 continue;
-            const char *aid = author.uri.len
-                                  ? arena_str(a, author.uri).ptr
-                                  : http_url(ctx, "/u/%.*s", (int)author.name.len, author.name.ptr);
-            const char *oid = p.uri.len ? arena_str(a, p.uri).ptr
-                                        : http_url(ctx, "/post/%llu", (unsigned long long)p.id);
-            cJSON *page = cJSON_CreateObject();
-            cJSON_AddStringToObject(page, "id", oid);
-            cJSON_AddStringToObject(page, "type", "Page");
-            cJSON_AddStringToObject(page, "attributedTo", aid);
-            cJSON *pto = cJSON_AddArrayToObject(page, "to");
-            cJSON_AddItemToArray(pto, cJSON_CreateString(curl));
-            cJSON_AddItemToArray(pto, cJSON_CreateString(AS_PUBLIC));
-            cJSON_AddStringToObject(page, "audience", curl);
-            add_str(page, "name", p.title, a);
-            add_str(page, "content", p.content, a);
-            cJSON_AddStringToObject(page, "mediaType", "text/html");
-            if (p.source.len) {
-                cJSON *src = cJSON_AddObjectToObject(page, "source");
-                add_str(src, "content", p.source, a);
-                add_str(src, "mediaType",
-                        p.source_type.len ? p.source_type : STR_LIT("text/markdown"), a);
-            }
-            cJSON_AddBoolToObject(page, "sensitive", p.sensitive);
-            cJSON_AddStringToObject(page, "published", ap_time(a, p.created_at));
+            cJSON *page = object_json(txn, core, a, &p);
+            const char *author = account_url(txn, core, a, p.author_id);
             cJSON *create = cJSON_CreateObject();
             cJSON_AddStringToObject(
                 create, "id",
                 arena_printf(a, "%s/activities/create/%llu", curl, (unsigned long long)p.id));
             cJSON_AddStringToObject(create, "type", "Create");
-            cJSON_AddStringToObject(create, "actor", aid);
+            cJSON_AddStringToObject(create, "actor", author ? author : "");
+            cJSON_AddItemToObject(create, "to",
+                                  cJSON_Duplicate(cJSON_GetObjectItem(page, "to"), 1));
             cJSON_AddItemToObject(create, "object", page);
             cJSON *ann = cJSON_CreateObject();
             cJSON_AddStringToObject(
@@ -391,12 +370,14 @@ static int group_outbox(struct http_ctx *ctx)
         }
         kv_cursor_close(cur);
     }
-    cJSON *o = collection(http_url(ctx, "/c/%.*s/outbox", (int)c.name.len, c.name.ptr), true,
-                          count_prefix(txn, T_COMMUNITY_POSTS, c.id));
+    cJSON *o =
+        collection(http_url(ctx, "/c/%.*s/outbox", (int)c.name.len, c.name.ptr), true,
+                   c.join_mode == JOIN_APPROVAL ? 0 : count_prefix(txn, T_COMMUNITY_POSTS, c.id));
     cJSON_AddItemToObject(o, "orderedItems", items);
     ap_reply(ctx, 200, o);
     return HANDLER_DONE;
 }
+
 static int group_featured(struct http_ctx *ctx)
 {
     return handle_collection(ctx, NAME_COMMUNITY, "featured");
