@@ -697,7 +697,7 @@ static int apply_write(struct kv_txn *txn, void *arg)
             }
             bool del = strcmp(op->cmd, "delete") == 0;
             if (del) {
-                post_tombstone(&target, now);
+                post_tombstone(&target, now, false);
             } else {
                 if (op->title && target.community_id && !target.parent_id)
                     target.title = str_from(op->title);

@@ -237,7 +237,9 @@ static int apply_follow(struct kv_txn *txn, struct apply *ap)
                        .uri = str_from(ap->id)};
     struct key16 fk = key_pair(follower.id, target.id), rk = key_pair(target.id, follower.id);
     if ((rc = rec_put(txn, T_FOLLOWS, KEY16(fk), &follow_desc, &f, 0)) ||
-        (rc = kv_put(txn, T_FOLLOWERS, KEY16(rk), STR_LIT(""), 0)))
+        (rc = kv_put(txn, T_FOLLOWERS, KEY16(rk), STR_LIT(""), 0)) ||
+        (rc = notify_add(txn, ap->core, target.id, target.locked ? "follow_request" : "follow",
+                         follower.id, 0)))
         return rc;
     return target.locked ? KITH_OK : answer_follow(txn, ap, "Accept", object, target.id, &follower);
 }
@@ -401,6 +403,7 @@ static void read_attachments(struct arena *a, cJSON *obj, struct post *p)
     if (n) {
         char *text = cJSON_PrintUnformatted(out);
         p->attachments = arena_str(a, str_from(text ? text : "[]"));
+        p->nattachments = (uint32_t)n;
         free(text);
     }
     cJSON_Delete(out);
@@ -689,8 +692,10 @@ static int apply_note(struct kv_txn *txn, struct apply *ap, cJSON *obj, const ch
     return rc;
 }
 
-static const char *const post_types[] = {"Page",  "Article", "Note",  "Question",
-                                         "Video", "Event",   "Audio", "Image"};
+/* What kith keeps as a post, comment or note (ChatMessage: Lemmy 0.19's and
+ * Pleroma's private messages). */
+static const char *const post_types[] = {"Page",  "Article", "Note",  "Question",   "Video",
+                                         "Event", "Audio",   "Image", "ChatMessage"};
 
 static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
 {
@@ -900,6 +905,8 @@ static int apply_actor_change(struct kv_txn *txn, struct apply *ap, cJSON *obj, 
         acct.updated_at = wall_seconds();
         if ((rc = account_update(txn, &acct)))
             return rc;
+        if ((rc = posts_of_author_tombstone(txn, id, wall_seconds())))
+            return rc;
         return follows_forget(txn, id);
     }
     bool is_group;
@@ -947,6 +954,15 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
     const char *ref = id_of(obj);
     if (ref && strcmp(ref, ap->actor) == 0 && (delete || is_actor_type(field_id(obj, "type"))))
         return apply_actor_change(txn, ap, obj, delete);
+    if (ref && ap->group_uri && strcmp(ref, ap->group_uri) == 0 &&
+        !delete &&is_actor_type(field_id(obj, "type"))) {
+        /* Lemmy: a moderator's Update of the community, in its own Announce. */
+        const char *mod = ap->actor;
+        ap->actor = ap->group_uri;
+        int rc = apply_actor_change(txn, ap, obj, false);
+        ap->actor = mod;
+        return rc;
+    }
     struct post p;
     struct community c;
     struct account author;
@@ -964,7 +980,7 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
     if (delete) {
         if (p.deleted_at)
             return KITH_OK;
-        post_tombstone(&p, now);
+        post_tombstone(&p, now, true);
     } else {
         if (!cJSON_IsObject(obj) || p.deleted_at) {
             ap->state = ACTIVITY_STORED;
@@ -974,6 +990,7 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
         struct post q = p;
         /* The object replaces what it describes: what it leaves out goes. */
         q.attachments = q.url = q.source = q.source_type = q.language = STR_NULL;
+        q.nattachments = 0;
         read_object(ap->a, obj, &q, p.community_id && !p.parent_id);
         if (!field_id(obj, "name"))
             q.title = p.title; /* an edit without a title keeps it */
@@ -1104,11 +1121,11 @@ static int apply_announced(struct kv_txn *txn, struct apply *ap, cJSON *inner)
     struct str seen;
     if (sub.id && kv_get(txn, T_ACTIVITIES, str_from(sub.id), &seen) == KITH_OK)
         return KITH_OK; /* it came before, directly or in another Announce */
-    if (!sub.type || !sub.id || !sub.actor) {
-        const char *otype = sub.type;
-        bool object = false;
-        for (size_t i = 0; otype && i < sizeof(post_types) / sizeof(post_types[0]); i++)
-            object |= strcmp(otype, post_types[i]) == 0;
+    bool object = false;
+    for (size_t i = 0; sub.type && i < sizeof(post_types) / sizeof(post_types[0]); i++)
+        object |= strcmp(sub.type, post_types[i]) == 0;
+    if (object || !sub.type || !sub.id || !sub.actor) {
+        /* Pleroma's objects carry an actor too: the type decides. */
         if (!object || !sub.id)
             return KITH_OK; /* unreadable: the outer Announce stays on record */
         /* A bare object (Announce(Page), for microblogs): its Create. */

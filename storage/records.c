@@ -35,6 +35,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_OUTGOING] = "outgoing",
     [T_DELIVERIES] = "deliveries",
     [T_HOSTS] = "hosts",
+    [T_AUTHOR_POSTS] = "author_posts",
 };
 
 #define F(tag, type, st, m)         \
@@ -120,7 +121,7 @@ static const struct field_desc post_fields[] = {
     F(21, FT_I64, post, created_at),  F(22, FT_I64, post, updated_at),
     F(23, FT_I64, post, deleted_at),  F(24, FT_U64, post, reply_to_author),
     F(25, FT_STR, post, attachments), F(26, FT_STR, post, recipients),
-    F(27, FT_STR, post, reply_uri),
+    F(27, FT_STR, post, reply_uri),   F(28, FT_U32, post, nattachments),
 };
 
 static const struct field_desc vote_fields[] = {

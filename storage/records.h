@@ -130,6 +130,7 @@ struct post {
     struct str recipients;    /* actor URIs addressed besides the public and followers
                                  (mentions, direct recipients), newline-separated */
     struct str reply_uri;     /* inReplyTo as received, when kith does not hold the parent */
+    uint32_t nattachments;    /* entries in attachments */
 };
 
 struct vote {

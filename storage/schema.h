@@ -38,6 +38,7 @@
  * community_posts     community id (8) + post id (8)      empty; top-level posts of a community
  * post_children       parent id (8) + child id (8)        empty; the comment tree
  * object_uris         remote object id URI                post id (8)
+ * author_posts        author account id (8) + post id (8) empty; what someone wrote
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -91,6 +92,7 @@ enum store_table {
     T_OUTGOING,
     T_DELIVERIES,
     T_HOSTS,
+    T_AUTHOR_POSTS,
     T_COUNT /* number of tables */
 };
 

@@ -458,7 +458,7 @@ static int federation_object(struct admin_env *env, const char *uri)
                    author ? author : "", (int)p.title.len, p.title.ptr,
                    p.deleted_at ? 0 : (int)p.content.len, p.content.ptr,
                    visibility_name(p.visibility), p.upvotes, p.downvotes, p.replies,
-                   p.deleted_at ? "yes" : "no", post_attachment_count(&p));
+                   p.deleted_at ? "yes" : "no", (size_t)p.nattachments);
         if (p.url.len)
             buf_printf(env->out, "link: %.*s\n", (int)p.url.len, p.url.ptr);
     }

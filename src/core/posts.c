@@ -4,9 +4,10 @@
 #include "../base/clock.h"
 #include "../base/err.h"
 #include "../base/id.h"
+#include "../base/mem.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const vis_names[] = {"public", "unlisted", "followers", "direct"};
@@ -102,6 +103,9 @@ int post_insert(struct kv_txn *txn, const struct post *p)
     }
     if ((rc = rec_put(txn, T_POSTS, KEY8(pk), &post_desc, p, KV_NOOVERWRITE)))
         return rc;
+    struct key16 ak = key_pair(p->author_id, p->id);
+    if ((rc = kv_put(txn, T_AUTHOR_POSTS, KEY16(ak), STR_LIT(""), 0)))
+        return rc;
     if (p->community_id && !p->parent_id) {
         struct key16 ck = key_pair(p->community_id, p->id);
         if ((rc = kv_put(txn, T_COMMUNITY_POSTS, KEY16(ck), STR_LIT(""), 0)))
@@ -127,15 +131,16 @@ int post_insert(struct kv_txn *txn, const struct post *p)
     return counter_add(txn, "posts", 1);
 }
 
-void post_tombstone(struct post *p, int64_t now)
+void post_tombstone(struct post *p, int64_t now, bool keep)
 {
     p->deleted_at = now;
     p->updated_at = now;
-    if (p->community_id)
+    if (keep)
         return; /* kept hidden: Lemmy's authors may restore (Undo Delete) */
     p->content = STR_NULL;
     p->source = STR_NULL;
     p->attachments = STR_NULL;
+    p->nattachments = 0;
     p->url = STR_NULL;
     p->title = STR_NULL;
 }
@@ -273,12 +278,39 @@ const char *community_url(struct arena *a, struct core *core, const struct commu
     return arena_printf(a, "%s/c/%.*s", core->cfg->public_url, (int)c->name.len, c->name.ptr);
 }
 
-size_t post_attachment_count(const struct post *p)
+int posts_of_author_tombstone(struct kv_txn *txn, uint64_t author_id, int64_t now)
 {
-    if (!p->attachments.len)
-        return 0;
-    cJSON *arr = cJSON_ParseWithLength(p->attachments.ptr, p->attachments.len);
-    size_t n = cJSON_IsArray(arr) ? (size_t)cJSON_GetArraySize(arr) : 0;
-    cJSON_Delete(arr);
-    return n;
+    struct kv_cursor *c;
+    struct str key;
+    struct key8 k = key_id(author_id);
+    uint64_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    int rc = kv_cursor_open(txn, T_AUTHOR_POSTS, &c);
+    if (rc)
+        return rc;
+    for (rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
+         rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+         rc = kv_cursor_next(c, &key, NULL)) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            ids = xrealloc(ids, cap * sizeof(*ids));
+        }
+        ids[n++] = be64_get((const unsigned char *)key.ptr + 8);
+    }
+    kv_cursor_close(c);
+    rc = KITH_OK;
+    for (size_t i = 0; i < n && rc == KITH_OK; i++) {
+        struct arena a = ARENA_INIT;
+        struct post p;
+        rc = post_get(txn, ids[i], &a, &p);
+        if (rc == KITH_OK && !p.deleted_at) {
+            post_tombstone(&p, now, false);
+            rc = post_put(txn, &p);
+        } else if (rc == KITH_ENOTFOUND) {
+            rc = KITH_OK;
+        }
+        arena_release(&a);
+    }
+    free(ids);
+    return rc;
 }

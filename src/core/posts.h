@@ -38,9 +38,12 @@ static inline bool post_is_local(const struct post *p)
 int post_insert(struct kv_txn *txn, const struct post *p);
 /* Rewrites a post already stored (edits, counts, tombstones). */
 int post_put(struct kv_txn *txn, const struct post *p);
-/* Turns a post into a tombstone (deleted_at set). A note's content goes;
- * a community post's is kept hidden, for an Undo of the Delete. */
-void post_tombstone(struct post *p, int64_t now);
+/* Turns a post into a tombstone (deleted_at set). keep: its content stays,
+ * hidden, so an Undo of the Delete (Lemmy's restore) can bring it back;
+ * else it goes. */
+void post_tombstone(struct post *p, int64_t now, bool keep);
+/* Tombstones (content gone) everything author_id wrote: the actor was deleted. */
+int posts_of_author_tombstone(struct kv_txn *txn, uint64_t author_id, int64_t now);
 
 /* Adds a notification for a local account (type as Mastodon's); nothing
  * for a remote one, or for one's own act. */
@@ -55,9 +58,6 @@ struct str text_to_html(struct arena *a, struct str text);
  * /u/NAME or /c/NAME otherwise. NULL when the account does not exist. */
 const char *account_url(struct kv_txn *txn, struct core *core, struct arena *a, uint64_t id);
 const char *community_url(struct arena *a, struct core *core, const struct community *c);
-
-/* How many attachments p keeps. */
-size_t post_attachment_count(const struct post *p);
 
 /* True when recipients (newline-separated URIs) holds uri. */
 bool recipients_has(struct str recipients, struct str uri);
