@@ -20,14 +20,16 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define TICK_MS        200
-#define MAX_STARTS     512 /* jobs started per tick */
-#define WINDOW_START   4   /* requests in flight per host, at first */
-#define WINDOW_MAX     64
-#define DEAD_PROBE_MS  (6ull * 3600 * 1000) /* how often a dead host is tried */
-#define MAX_BACKOFF_MS (6ull * 3600 * 1000)
-#define SENDER_KEYS    256
-#define SIGNERS        2 /* signing threads */
+#define TICK_MS          200
+#define MAX_STARTS       512 /* jobs started per tick */
+#define WINDOW_START     4   /* requests in flight per host, at first */
+#define WINDOW_MAX       64
+#define DEAD_PROBE_MS    (6ull * 3600 * 1000) /* how often a dead host is tried */
+#define MAX_BACKOFF_MS   (6ull * 3600 * 1000)
+#define SENDER_KEYS      256
+#define SIGNERS          2    /* signing threads */
+#define SIGN_BATCH       8    /* jobs a signer takes at once */
+#define INFLIGHT_BUCKETS 4096 /* the in-flight set, by job id */
 
 struct sender_key {
     uint64_t sender;
@@ -44,10 +46,13 @@ struct deliverer {
     struct event_base *base;
     struct fetcher *fetch;
     struct event *tick, *kick, *stop, *mail_ev;
-    pthread_mutex_t mail_lock; /* guards mail */
-    struct job *mail;          /* outcomes made durable, to finish on the loop */
-    struct job *active;        /* requests in flight (loop thread only) */
-    struct job *finishing;     /* outcomes being written (loop thread only) */
+    pthread_mutex_t mail_lock;              /* guards mail */
+    struct job *mail;                       /* outcomes made durable, to finish on the loop */
+    struct job *active;                     /* requests in flight (loop thread only) */
+    struct job *finishing;                  /* outcomes being written (loop thread only) */
+    struct job *inflight[INFLIGHT_BUCKETS]; /* both of them, by job id (loop thread only) */
+    struct job *outcomes;   /* outcomes not yet handed to the writer (loop thread only) */
+    struct event *flush_ev; /* hands them over, once per loop iteration */
     /* Signing happens on these threads, never on the loop: RSA-2048 costs
      * ~260 us a signature, the time of ten inbox requests. */
     pthread_t signers[SIGNERS];
@@ -65,7 +70,9 @@ struct deliverer {
 };
 
 struct job {
-    struct job *next;      /* in active, then in finishing */
+    struct job *next, *prev; /* in active, then in finishing */
+    struct job *hnext;       /* in d->inflight */
+    bool hashed;
     struct job *mail_next; /* in mail (guarded by mail_lock) */
     struct deliverer *d;
     struct key16 sched; /* its key in table deliveries */
@@ -83,8 +90,8 @@ struct job {
     int sign_rc;
     struct job *sign_next; /* in the signing queue or the signed list */
     struct hoststate *host;
-    struct writer_req req;
-    int outcome; /* enum below */
+    struct job *out_next; /* in d->outcomes, then in its batch */
+    int outcome;          /* enum below */
     int64_t next_due_ms;
     char error[200];
 };
@@ -156,32 +163,69 @@ static int presigned(void *arg, const char *method, const char *host, const char
     return buf_add_str(out, buf_str(&j->sig));
 }
 
+/* A signer's own signing contexts, by key id (see httpsig_sign_ctx_new). */
+#define SIGNER_CTXS 32
+struct signer_ctx {
+    char key_id[600];
+    EVP_PKEY_CTX *ctx;
+};
+
+static EVP_PKEY_CTX *signer_ctx(struct signer_ctx *cache, unsigned *next, struct job *j)
+{
+    for (unsigned i = 0; i < SIGNER_CTXS; i++)
+        if (cache[i].ctx && strcmp(cache[i].key_id, j->key_id) == 0)
+            return cache[i].ctx;
+    struct signer_ctx *slot = &cache[*next];
+    *next = (*next + 1) % SIGNER_CTXS;
+    EVP_PKEY_CTX_free(slot->ctx);
+    slot->ctx = httpsig_sign_ctx_new(j->key);
+    snprintf(slot->key_id, sizeof(slot->key_id), "%s", j->key_id);
+    return slot->ctx;
+}
+
 static void *signer_main(void *arg)
 {
     struct deliverer *d = arg;
+    struct signer_ctx cache[SIGNER_CTXS] = {{{0}, NULL}};
+    unsigned next = 0;
     for (;;) {
         pthread_mutex_lock(&d->sign_lock);
         while (!d->sign_head && !d->sign_stop)
             pthread_cond_wait(&d->sign_wake, &d->sign_lock);
         if (d->sign_stop) {
             pthread_mutex_unlock(&d->sign_lock);
-            return NULL;
+            break;
         }
-        struct job *j = d->sign_head;
-        d->sign_head = j->sign_next;
+        /* A few at a time: fewer locks and wake-ups, and the loop sends
+         * them together. */
+        struct job *batch = d->sign_head, *last = batch;
+        for (int n = 1; n < SIGN_BATCH && last->sign_next; n++)
+            last = last->sign_next;
+        d->sign_head = last->sign_next;
         if (!d->sign_head)
             d->sign_tail = NULL;
+        last->sign_next = NULL;
         pthread_mutex_unlock(&d->sign_lock);
 
-        j->sign_rc = httpsig_sign_cavage(j->key, str_from(j->key_id), STR_LIT("POST"),
-                                         str_from(j->target), str_from(j->authority),
-                                         str_from(j->date), str_from(j->digest), &j->sig);
+        for (struct job *j = batch; j; j = j->sign_next) {
+            EVP_PKEY_CTX *ctx = signer_ctx(cache, &next, j);
+            j->sign_rc =
+                ctx ? httpsig_sign_cavage_ctx(ctx, str_from(j->key_id), STR_LIT("POST"),
+                                              str_from(j->target), str_from(j->authority),
+                                              str_from(j->date), str_from(j->digest), &j->sig)
+                    : KITH_EINVAL;
+        }
         pthread_mutex_lock(&d->mail_lock);
-        j->sign_next = d->signed_jobs;
-        d->signed_jobs = j;
+        bool wake = d->signed_jobs == NULL; /* else the loop has been woken already */
+        last->sign_next = d->signed_jobs;
+        d->signed_jobs = batch;
         pthread_mutex_unlock(&d->mail_lock);
-        event_active(d->signed_ev, EV_READ, 0);
+        if (wake)
+            event_active(d->signed_ev, EV_READ, 0);
     }
+    for (unsigned i = 0; i < SIGNER_CTXS; i++)
+        EVP_PKEY_CTX_free(cache[i].ctx);
+    return NULL;
 }
 
 static uint64_t backoff_ms(const struct kith_config *cfg, uint32_t attempts)
@@ -200,76 +244,139 @@ static uint64_t backoff_ms(const struct kith_config *cfg, uint32_t attempts)
 
 /* ---- outcomes: written durably, then finished on the loop ---- */
 
-static int apply_outcome(struct kv_txn *txn, void *arg)
+/* The outcomes of many jobs, written in one request: each host's record
+ * is read and written once per batch. */
+#define BATCH_HOSTS 256
+struct outcome_batch {
+    struct writer_req req;
+    struct deliverer *d;
+    struct job *jobs; /* by out_next */
+    struct arena a;
+    struct {
+        struct str name;
+        struct host h;
+    } hosts[BATCH_HOSTS];
+    size_t nhosts;
+};
+
+static struct host *batch_host(struct kv_txn *txn, struct outcome_batch *b, struct str name,
+                               int *rc)
 {
-    struct job *j = arg;
+    for (size_t i = 0; i < b->nhosts; i++)
+        if (str_eq(b->hosts[i].name, name))
+            return &b->hosts[i].h;
+    if (b->nhosts == BATCH_HOSTS) { /* full: write them out and start again */
+        for (size_t i = 0; i < b->nhosts && *rc == KITH_OK; i++)
+            *rc = rec_put(txn, T_HOSTS, b->hosts[i].name, &host_desc, &b->hosts[i].h, 0);
+        b->nhosts = 0;
+        if (*rc)
+            return NULL;
+    }
+    size_t i = b->nhosts++;
+    b->hosts[i].name = name;
+    if (rec_get(txn, T_HOSTS, name, &host_desc, &b->a, &b->hosts[i].h) != KITH_OK)
+        memset(&b->hosts[i].h, 0, sizeof(b->hosts[i].h));
+    return &b->hosts[i].h;
+}
+
+static int apply_outcome(struct kv_txn *txn, struct outcome_batch *b, struct job *j)
+{
     struct deliverer *d = j->d;
-    struct arena a = ARENA_INIT;
-    struct host h;
+    struct host none = {0}, *h = &none;
     int64_t now = (int64_t)(now_ms() / 1000);
     int rc = kv_del(txn, T_DELIVERIES, KEY16(j->sched));
     if (rc == KITH_ENOTFOUND)
         rc = KITH_OK; /* already rescheduled by an earlier run */
     if (rc)
-        goto out;
+        return rc;
     if (j->rec.host.len) {
-        if (rec_get(txn, T_HOSTS, j->rec.host, &host_desc, &a, &h) != KITH_OK)
-            memset(&h, 0, sizeof(h));
+        if (!(h = batch_host(txn, b, j->rec.host, &rc)))
+            return rc;
         if (j->outcome == OUT_DELIVERED) {
-            h.failures = 0;
-            h.first_failure_at = 0;
-            h.dead_since = 0;
-            h.last_success_at = now;
-            h.delivered++;
+            h->failures = 0;
+            h->first_failure_at = 0;
+            h->dead_since = 0;
+            h->last_success_at = now;
+            h->delivered++;
         } else if (j->outcome == OUT_RETRY) {
-            if (h.failures++ == 0)
-                h.first_failure_at = now;
-            h.last_failure_at = now;
-            h.last_error = str_from(j->error);
-            if (!h.dead_since &&
-                (uint64_t)(now - h.first_failure_at) * 1000 >= d->cfg->delivery_dead_after_ms)
-                h.dead_since = now;
+            if (h->failures++ == 0)
+                h->first_failure_at = now;
+            h->last_failure_at = now;
+            h->last_error = str_from(j->error);
+            if (!h->dead_since &&
+                (uint64_t)(now - h->first_failure_at) * 1000 >= d->cfg->delivery_dead_after_ms)
+                h->dead_since = now;
         }
-        if ((rc = rec_put(txn, T_HOSTS, j->rec.host, &host_desc, &h, 0)))
-            goto out;
     }
     if (j->outcome == OUT_RETRY) {
         j->rec.attempts++;
         j->rec.last_error = str_from(j->error);
         uint64_t delay = backoff_ms(d->cfg, j->rec.attempts);
-        if (h.dead_since && delay < DEAD_PROBE_MS)
+        if (h->dead_since && delay < DEAD_PROBE_MS)
             delay = d->cfg->delivery_dead_after_ms < DEAD_PROBE_MS ? d->cfg->delivery_dead_after_ms
                                                                    : DEAD_PROBE_MS;
         j->next_due_ms = (int64_t)(now_ms() + delay);
         struct key16 k = key_pair((uint64_t)j->next_due_ms, j->rec.id);
         rc = rec_put(txn, T_DELIVERIES, KEY16(k), &delivery_desc, &j->rec, 0);
     }
-out:
-    arena_release(&a);
     return rc;
 }
 
-static void outcome_durable(void *arg, int rc)
+static int apply_outcomes(struct kv_txn *txn, void *arg)
 {
-    struct job *j = arg;
-    struct deliverer *d = j->d;
+    struct outcome_batch *b = arg;
+    int rc = KITH_OK;
+    b->nhosts = 0; /* a retried apply starts afresh */
+    arena_release(&b->a);
+    for (struct job *j = b->jobs; j && rc == KITH_OK; j = j->out_next)
+        rc = apply_outcome(txn, b, j);
+    for (size_t i = 0; i < b->nhosts && rc == KITH_OK; i++)
+        rc = rec_put(txn, T_HOSTS, b->hosts[i].name, &host_desc, &b->hosts[i].h, 0);
+    return rc;
+}
+
+static void outcomes_durable(void *arg, int rc)
+{
+    struct outcome_batch *b = arg;
+    struct deliverer *d = b->d;
     if (rc)
-        log_error("delivery: cannot record the outcome for %.*s: %s", (int)j->rec.inbox.len,
-                  j->rec.inbox.ptr, kith_strerror(rc));
-    pthread_mutex_lock(&d->mail_lock);
-    j->mail_next = d->mail;
-    d->mail = j;
-    pthread_mutex_unlock(&d->mail_lock);
-    event_active(d->mail_ev, EV_READ, 0);
+        log_error("delivery: cannot record a batch of outcomes: %s", kith_strerror(rc));
+    struct job *last = b->jobs;
+    while (last && last->out_next) {
+        last->mail_next = last->out_next;
+        last = last->out_next;
+    }
+    if (last) {
+        pthread_mutex_lock(&d->mail_lock);
+        bool wake = d->mail == NULL; /* else the loop has been woken already */
+        last->mail_next = d->mail;
+        d->mail = b->jobs;
+        pthread_mutex_unlock(&d->mail_lock);
+        if (wake)
+            event_active(d->mail_ev, EV_READ, 0);
+    }
+    arena_release(&b->a);
+    free(b);
+}
+
+static void list_push(struct job **list, struct job *j)
+{
+    j->prev = NULL;
+    j->next = *list;
+    if (*list)
+        (*list)->prev = j;
+    *list = j;
 }
 
 static void unlink_from(struct job **list, struct job *j)
 {
-    for (struct job **pp = list; *pp; pp = &(*pp)->next)
-        if (*pp == j) {
-            *pp = j->next;
-            break;
-        }
+    if (j->prev)
+        j->prev->next = j->next;
+    else if (*list == j)
+        *list = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    j->next = j->prev = NULL;
 }
 
 static void unlink_active(struct deliverer *d, struct job *j)
@@ -277,8 +384,34 @@ static void unlink_active(struct deliverer *d, struct job *j)
     unlink_from(&d->active, j);
 }
 
+/* The in-flight set: a job is in it from the moment pump takes it until it
+ * is freed, so pump never takes one job twice. */
+static void inflight_add(struct deliverer *d, struct job *j)
+{
+    struct job **b = &d->inflight[j->rec.id % INFLIGHT_BUCKETS];
+    j->hnext = *b;
+    *b = j;
+    j->hashed = true;
+}
+
+static bool in_flight(struct deliverer *d, uint64_t job_id)
+{
+    for (struct job *j = d->inflight[job_id % INFLIGHT_BUCKETS]; j; j = j->hnext)
+        if (j->rec.id == job_id)
+            return true;
+    return false;
+}
+
 static void free_job(struct job *j)
 {
+    if (j->hashed) {
+        for (struct job **pp = &j->d->inflight[j->rec.id % INFLIGHT_BUCKETS]; *pp;
+             pp = &(*pp)->hnext)
+            if (*pp == j) {
+                *pp = j->hnext;
+                break;
+            }
+    }
     EVP_PKEY_free(j->key);
     buf_free(&j->sig);
     arena_release(&j->a);
@@ -331,18 +464,38 @@ static void record(struct job *j, int outcome, const char *why)
         else if (outcome == OUT_RETRY && j->host->window > 1)
             j->host->window /= 2;
     }
-    j->req = (struct writer_req){.apply = apply_outcome, .done = outcome_durable, .arg = j};
-    if (writer_submit(d->core->w, &j->req) != KITH_OK) {
-        /* Stopping: the job stays scheduled as it was. */
-        unlink_active(d, j);
-        free_job(j);
-        atomic_fetch_sub(&d->in_flight, 1);
-        return;
-    }
     /* Still counted in flight until its outcome is durable (on_mail). */
     unlink_active(d, j);
-    j->next = d->finishing;
-    d->finishing = j;
+    list_push(&d->finishing, j);
+    j->out_next = d->outcomes;
+    if (!d->outcomes)
+        event_active(d->flush_ev, EV_WRITE, 0);
+    d->outcomes = j;
+}
+
+/* Loop: the outcomes recorded in this round go to the writer together. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    struct deliverer *d = arg;
+    (void)fd;
+    (void)what;
+    if (!d->outcomes)
+        return;
+    struct outcome_batch *b = xcalloc(1, sizeof(*b));
+    b->d = d;
+    b->jobs = d->outcomes;
+    d->outcomes = NULL;
+    b->req = (struct writer_req){.apply = apply_outcomes, .done = outcomes_durable, .arg = b};
+    if (writer_submit(d->core->w, &b->req) != KITH_OK) {
+        /* Stopping: the jobs stay scheduled as they were. */
+        for (struct job *j = b->jobs, *next; j; j = next) {
+            next = j->out_next;
+            unlink_from(&d->finishing, j);
+            free_job(j);
+            atomic_fetch_sub(&d->in_flight, 1);
+        }
+        free(b);
+    }
 }
 
 static void on_response(const struct fetch_result *r, void *arg)
@@ -373,23 +526,14 @@ static void on_response(const struct fetch_result *r, void *arg)
         record(j, OUT_DROP, why);
 }
 
-static bool in_flight(struct deliverer *d, uint64_t job_id)
-{
-    for (struct job *j = d->active; j; j = j->next)
-        if (j->rec.id == job_id)
-            return true;
-    for (struct job *j = d->finishing; j; j = j->next)
-        if (j->rec.id == job_id)
-            return true;
-    return false;
-}
-
 static void pump(struct deliverer *d)
 {
     struct kv_txn *txn;
     struct kv_cursor *c;
     struct str key, val;
     struct key8 ak;
+    struct arena scratch = ARENA_INIT; /* peeks at jobs not taken */
+    struct job *to_sign = NULL, *to_sign_tail = NULL;
     unsigned started = 0;
     uint64_t now = now_ms();
 
@@ -408,31 +552,34 @@ static void pump(struct deliverer *d)
         uint64_t job_id = be64_get((const unsigned char *)key.ptr + 8);
         if (in_flight(d, job_id))
             continue;
+        /* A host at its window waits: look before building the job. */
+        struct delivery peek;
+        bool readable = record_decode(&delivery_desc, val, &scratch, &peek) == KITH_OK;
+        struct hoststate *host = readable ? hosttab_get(&d->hosts, peek.host, WINDOW_START) : NULL;
+        if (readable && (!host || host->in_flight >= host->window))
+            continue;
         struct job *j = xcalloc(1, sizeof(*j));
         j->d = d;
         memcpy(j->sched.b, key.ptr, 16);
         struct str body;
-        if (record_decode(&delivery_desc, val, &j->a, &j->rec) ||
+        if (!readable || record_decode(&delivery_desc, val, &j->a, &j->rec) ||
             (ak = key_id(j->rec.activity_id), kv_get(txn, T_OUTGOING, KEY8(ak), &body)) ||
             !(j->sk = sender(d, txn, j->rec.sender_id, &j->a))) {
             log_error("delivery: job %llu is unreadable; dropping it", (unsigned long long)job_id);
+            j->rec.id = job_id;
             j->outcome = OUT_DROP;
             snprintf(j->error, sizeof(j->error), "unreadable job");
             atomic_fetch_add(&d->in_flight, 1);
-            j->next = d->active;
-            d->active = j;
+            inflight_add(d, j);
+            list_push(&d->active, j);
             record(j, OUT_DROP, "unreadable job");
             continue;
         }
-        j->host = hosttab_get(&d->hosts, j->rec.host, WINDOW_START);
-        if (!j->host || j->host->in_flight >= j->host->window) {
-            free_job(j);
-            continue;
-        }
+        j->host = host;
         j->body = arena_str(&j->a, body);
         j->host->in_flight++;
-        j->next = d->active;
-        d->active = j;
+        inflight_add(d, j);
+        list_push(&d->active, j);
         atomic_fetch_add(&d->in_flight, 1);
         started++;
         /* Sign on a signer thread; send from the loop once signed (on_signed). */
@@ -451,17 +598,25 @@ static void pump(struct deliverer *d)
         EVP_PKEY_up_ref(j->key);
         snprintf(j->key_id, sizeof(j->key_id), "%s", j->sk->key_id);
         buf_init(&j->sig, 4096);
-        pthread_mutex_lock(&d->sign_lock);
-        if (d->sign_tail)
-            d->sign_tail->sign_next = j;
+        if (to_sign_tail)
+            to_sign_tail->sign_next = j;
         else
-            d->sign_head = j;
-        d->sign_tail = j;
-        pthread_cond_signal(&d->sign_wake);
-        pthread_mutex_unlock(&d->sign_lock);
+            to_sign = j;
+        to_sign_tail = j;
     }
     kv_cursor_close(c);
+    if (to_sign) { /* to the signers, at once */
+        pthread_mutex_lock(&d->sign_lock);
+        if (d->sign_tail)
+            d->sign_tail->sign_next = to_sign;
+        else
+            d->sign_head = to_sign;
+        d->sign_tail = to_sign_tail;
+        pthread_cond_broadcast(&d->sign_wake);
+        pthread_mutex_unlock(&d->sign_lock);
+    }
     kv_txn_abort(txn);
+    arena_release(&scratch);
 }
 
 /* Loop: jobs the signers have signed; send them. */
@@ -534,10 +689,14 @@ int deliverer_start(struct core *core, struct deliverer **out, char *err, size_t
         free(d);
         return KITH_EIO;
     }
+    /* Keep-alive to every host in its window: reconnecting (and, over
+     * https, a TLS handshake) per delivery would cost more than signing. */
+    fetcher_set_max_idle(d->fetch, 4096);
     d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
     d->kick = event_new(d->base, -1, 0, on_tick, d);
     d->stop = event_new(d->base, -1, 0, on_stop, d);
     d->mail_ev = event_new(d->base, -1, 0, on_mail, d);
+    d->flush_ev = event_new(d->base, -1, 0, on_flush, d);
     d->signed_ev = event_new(d->base, -1, 0, on_signed, d);
     pthread_mutex_init(&d->sign_lock, NULL);
     pthread_cond_init(&d->sign_wake, NULL);
@@ -571,17 +730,18 @@ void deliverer_stop(struct deliverer *d)
     pthread_mutex_unlock(&d->sign_lock);
     for (unsigned i = 0; i < d->nsigners; i++)
         pthread_join(d->signers[i], NULL);
-    /* Responses still owed: the fetcher cancels them (done with KITH_ESTOPPED). */ fetcher_free(
-        d->fetch);
+    /* Responses still owed: the fetcher cancels them (done with KITH_ESTOPPED). */
+    fetcher_free(d->fetch);
     event_base_loop(d->base, EVLOOP_NONBLOCK); /* lets the resolver finish freeing */
     /* Jobs still being signed or waiting to be sent stay scheduled as they were. */
     while (d->active) {
         struct job *j = d->active;
-        d->active = j->next;
+        unlink_from(&d->active, j);
         free_job(j);
         atomic_fetch_sub(&d->in_flight, 1);
     }
     /* Wait for the outcomes being written (the writer outlives us). */
+    on_flush(-1, 0, d);
     while (d->finishing) {
         on_mail(-1, 0, d);
         if (d->finishing) {
@@ -593,6 +753,7 @@ void deliverer_stop(struct deliverer *d)
     event_free(d->kick);
     event_free(d->stop);
     event_free(d->mail_ev);
+    event_free(d->flush_ev);
     event_free(d->signed_ev);
     pthread_cond_destroy(&d->sign_wake);
     pthread_mutex_destroy(&d->sign_lock);

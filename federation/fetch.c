@@ -94,13 +94,18 @@ struct lookup {
     struct evdns_getaddrinfo_request *req;
 };
 
-/* One connection: in use by one fetch (x->c), or idle in f->idle. */
+/* One connection: in use by one fetch (x->c), or idle: then in f's list
+ * (most recently parked first, for eviction) and in its origin's bucket. */
 struct conn {
     struct fetcher *f;
-    struct bufferevent *bev; /* owns the socket and, for https, the SSL */
-    struct conn *prev, *next;
+    struct bufferevent *bev;    /* owns the socket and, for https, the SSL */
+    struct conn *prev, *next;   /* the idle list */
+    struct conn *hprev, *hnext; /* the origin's bucket */
+    unsigned bucket;
     char origin[288];
 };
+
+#define IDLE_BUCKETS 256
 
 enum rstate {
     RS_STATUS,     /* the status line */
@@ -173,9 +178,11 @@ struct fetcher {
     struct resolver *res;
     SSL_CTX *ssl;
     char user_agent[320];
-    struct fetch *fetches; /* pending */
-    struct conn *idle;     /* most recently parked first */
-    unsigned nidle;
+    struct fetch *fetches;  /* pending */
+    struct conn *idle;      /* most recently parked first */
+    struct conn *idle_tail; /* least recently parked: evicted first */
+    struct conn *buckets[IDLE_BUCKETS];
+    unsigned nidle, max_idle;
     bool stopping;
 };
 
@@ -400,7 +407,15 @@ static void idle_unlink(struct conn *c)
         f->idle = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    c->prev = c->next = NULL;
+    else
+        f->idle_tail = c->prev;
+    if (c->hprev)
+        c->hprev->hnext = c->hnext;
+    else
+        f->buckets[c->bucket] = c->hnext;
+    if (c->hnext)
+        c->hnext->hprev = c->hprev;
+    c->prev = c->next = c->hprev = c->hnext = NULL;
     f->nidle--;
 }
 
@@ -436,12 +451,8 @@ static void conn_park(struct fetch *x)
         conn_close(c);
         return;
     }
-    if (f->nidle >= FETCH_MAX_IDLE) {
-        struct conn *old = f->idle;
-        while (old->next)
-            old = old->next;
-        idle_close(old);
-    }
+    if (f->nidle >= f->max_idle && f->idle_tail)
+        idle_close(f->idle_tail);
     bufferevent_setcb(c->bev, on_idle_read, NULL, on_idle_event, c);
     bufferevent_set_timeouts(c->bev, &idle, NULL);
     bufferevent_disable(c->bev, EV_WRITE);
@@ -450,13 +461,22 @@ static void conn_park(struct fetch *x)
     c->next = f->idle;
     if (f->idle)
         f->idle->prev = c;
+    else
+        f->idle_tail = c;
     f->idle = c;
+    c->bucket = (unsigned)(str_hash(str_from(c->origin)) % IDLE_BUCKETS);
+    c->hprev = NULL;
+    c->hnext = f->buckets[c->bucket];
+    if (c->hnext)
+        c->hnext->hprev = c;
+    f->buckets[c->bucket] = c;
     f->nidle++;
 }
 
 static struct conn *idle_take(struct fetcher *f, const char *origin)
 {
-    for (struct conn *c = f->idle; c; c = c->next) {
+    unsigned b = (unsigned)(str_hash(str_from(origin)) % IDLE_BUCKETS);
+    for (struct conn *c = f->buckets[b]; c; c = c->hnext) {
         if (strcmp(c->origin, origin) == 0) {
             idle_unlink(c);
             bufferevent_set_timeouts(c->bev, NULL, NULL);
@@ -464,6 +484,13 @@ static struct conn *idle_take(struct fetcher *f, const char *origin)
         }
     }
     return NULL;
+}
+
+void fetcher_set_max_idle(struct fetcher *f, unsigned n)
+{
+    f->max_idle = n ? n : 1;
+    while (f->nidle > f->max_idle && f->idle_tail)
+        idle_close(f->idle_tail);
 }
 
 /* A new unconnected connection for x's current URL, or NULL. */
@@ -1238,6 +1265,7 @@ int fetcher_new(struct event_base *base, const struct kith_config *cfg, struct f
                 char *err, size_t errlen)
 {
     struct fetcher *f = xcalloc(1, sizeof(*f));
+    f->max_idle = FETCH_MAX_IDLE;
 
     *out = NULL;
     f->base = base;

@@ -41,7 +41,7 @@
 
 #include <stddef.h>
 
-#define FETCH_MAX_IDLE    32          /* idle connections kept per fetcher */
+#define FETCH_MAX_IDLE    32          /* idle connections kept per fetcher, by default */
 #define FETCH_IDLE_SECS   30          /* an idle connection is closed after this */
 #define FETCH_MAX_HEADERS (64 * 1024) /* bytes of response status line and headers */
 
@@ -120,6 +120,10 @@ typedef void fetch_done_fn(const struct fetch_result *r, void *arg);
  * without calling done, only for a misuse (KITH_EINVAL: NULL url or done,
  * method other than GET or POST, CR or LF in accept or content_type) or while
  * fetcher_free runs (KITH_ESTOPPED). */
+/* At most n idle keep-alive connections (the least recently used closes
+ * first). The delivery engine keeps one per host's window. */
+void fetcher_set_max_idle(struct fetcher *f, unsigned n);
+
 int fetch_start(struct fetcher *f, const char *url, const struct fetch_opts *o, fetch_done_fn *done,
                 void *arg);
 

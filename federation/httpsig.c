@@ -785,6 +785,39 @@ int httpsig_verify(const struct httpsig *s, EVP_PKEY *key, char *why, size_t why
     return ok ? KITH_OK : deny(why, whylen, "signature does not verify");
 }
 
+/* The cavage signing string for (request-target) host date [digest]. */
+static void cavage_base(struct str method, struct str target, struct str host, struct str date,
+                        struct str digest, struct buf *base)
+{
+    buf_add_cstr(base, "(request-target): ");
+    for (size_t i = 0; i < method.len; i++)
+        buf_add_byte(base, (uint8_t)tolower((unsigned char)method.ptr[i]));
+    buf_add_byte(base, ' ');
+    buf_add_str(base, target);
+    buf_add_cstr(base, "\nhost: ");
+    buf_add_str(base, host);
+    buf_add_cstr(base, "\ndate: ");
+    buf_add_str(base, date);
+    if (digest.len) {
+        buf_add_cstr(base, "\ndigest: ");
+        buf_add_str(base, digest);
+    }
+}
+
+/* The Signature header's value around sig. */
+static int cavage_header(struct str key_id, bool digest, const unsigned char *sig, size_t siglen,
+                         struct buf *out)
+{
+    buf_add_cstr(out, "keyId=\"");
+    buf_add_str(out, key_id);
+    buf_add_cstr(out, "\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date");
+    if (digest)
+        buf_add_cstr(out, " digest");
+    buf_add_cstr(out, "\",signature=\"");
+    b64_encode(sig, siglen, out);
+    return buf_add_byte(out, '"');
+}
+
 int httpsig_sign_cavage(EVP_PKEY *key, struct str key_id, struct str method, struct str target,
                         struct str host, struct str date, struct str digest, struct buf *out)
 {
@@ -795,31 +828,41 @@ int httpsig_sign_cavage(EVP_PKEY *key, struct str key_id, struct str method, str
     int rc = KITH_EINVAL;
 
     buf_init(&base, 16 << 10);
-    buf_add_cstr(&base, "(request-target): ");
-    for (size_t i = 0; i < method.len; i++)
-        buf_add_byte(&base, (uint8_t)tolower((unsigned char)method.ptr[i]));
-    buf_add_byte(&base, ' ');
-    buf_add_str(&base, target);
-    buf_add_cstr(&base, "\nhost: ");
-    buf_add_str(&base, host);
-    buf_add_cstr(&base, "\ndate: ");
-    buf_add_str(&base, date);
-    if (digest.len) {
-        buf_add_cstr(&base, "\ndigest: ");
-        buf_add_str(&base, digest);
-    }
+    cavage_base(method, target, host, date, digest, &base);
     if (ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
-        EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)base.data, base.len) == 1) {
-        buf_add_cstr(out, "keyId=\"");
-        buf_add_str(out, key_id);
-        buf_add_cstr(out, "\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date");
-        if (digest.len)
-            buf_add_cstr(out, " digest");
-        buf_add_cstr(out, "\",signature=\"");
-        b64_encode(sig, siglen, out);
-        rc = buf_add_byte(out, '"');
-    }
+        EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)base.data, base.len) == 1)
+        rc = cavage_header(key_id, digest.len > 0, sig, siglen, out);
     EVP_MD_CTX_free(ctx);
+    buf_free(&base);
+    return rc;
+}
+
+EVP_PKEY_CTX *httpsig_sign_ctx_new(EVP_PKEY *key)
+{
+    EVP_PKEY *own = EVP_PKEY_dup(key);
+    EVP_PKEY_CTX *pctx = own ? EVP_PKEY_CTX_new(own, NULL) : NULL;
+    EVP_PKEY_free(own); /* the context keeps its reference */
+    if (pctx && EVP_PKEY_sign_init(pctx) == 1 &&
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
+        EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1)
+        return pctx;
+    EVP_PKEY_CTX_free(pctx);
+    return NULL;
+}
+
+int httpsig_sign_cavage_ctx(EVP_PKEY_CTX *pctx, struct str key_id, struct str method,
+                            struct str target, struct str host, struct str date, struct str digest,
+                            struct buf *out)
+{
+    struct buf base;
+    unsigned char md[SHA256_DIGEST_LENGTH], sig[1024];
+    size_t siglen = sizeof(sig);
+    int rc = KITH_EINVAL;
+    buf_init(&base, 16 << 10);
+    cavage_base(method, target, host, date, digest, &base);
+    SHA256((const unsigned char *)base.data, base.len, md);
+    if (EVP_PKEY_sign(pctx, sig, &siglen, md, sizeof(md)) == 1)
+        rc = cavage_header(key_id, digest.len > 0, sig, siglen, out);
     buf_free(&base);
     return rc;
 }

@@ -90,6 +90,16 @@ void httpsig_digest(struct str body, char out[64]);
 int httpsig_sign_cavage(EVP_PKEY *key, struct str key_id, struct str method, struct str target,
                         struct str host, struct str date, struct str digest, struct buf *out);
 
+/* A signing context for one RSA key, with the thread's own copy of it:
+ * reusable for many signatures by one thread at a time. Two threads
+ * sharing one key contend in RSA blinding; each signer keeps its own.
+ * Owned: EVP_PKEY_CTX_free. NULL when the key cannot sign rsa-sha256. */
+EVP_PKEY_CTX *httpsig_sign_ctx_new(EVP_PKEY *key);
+/* httpsig_sign_cavage with such a context: the same header, less set-up. */
+int httpsig_sign_cavage_ctx(EVP_PKEY_CTX *pctx, struct str key_id, struct str method,
+                            struct str target, struct str host, struct str date, struct str digest,
+                            struct buf *out);
+
 /* Base64 helpers (standard alphabet, padded). decode returns the length or -1. */
 long b64_decode(struct str in, unsigned char *out, size_t outlen);
 void b64_encode(const unsigned char *in, size_t n, struct buf *out);

@@ -115,6 +115,13 @@ static bool local_actor(const struct kith_config *cfg, const char *url, uint8_t 
     return true;
 }
 
+/* True for a URL under our own public_url (what kith itself made). */
+static bool is_local_url(const struct kith_config *cfg, const char *url)
+{
+    size_t n = strlen(cfg->public_url);
+    return url && strncmp(url, cfg->public_url, n) == 0 && (url[n] == '/' || url[n] == 0);
+}
+
 /* ---- one transaction per entry ---- */
 
 struct apply {
@@ -447,6 +454,14 @@ static void read_object(struct arena *a, cJSON *obj, struct post *p, bool titled
 static int author_account(struct kv_txn *txn, struct apply *ap, const char *uri, uint64_t *id)
 {
     uint8_t kind;
+    struct str name;
+    if (local_actor(ap->core->cfg, uri, &kind, &name)) { /* one of ours */
+        struct account acct;
+        int rc = kind == NAME_ACCOUNT ? account_get_local(txn, name, ap->a, &acct) : KITH_EINVAL;
+        if (rc == KITH_OK)
+            *id = acct.id;
+        return rc;
+    }
     int rc = actor_uri_lookup(txn, str_from(uri), &kind, id);
     if (rc == KITH_OK)
         return kind == NAME_ACCOUNT ? KITH_OK : KITH_EINVAL;
@@ -708,6 +723,11 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
     if (!known || !oid || !web_url(oid) || strlen(oid) > 511) {
         ap->state = ACTIVITY_STORED;
         ap->note = "Create of an object kith does not keep";
+        return KITH_OK;
+    }
+    if (is_local_url(ap->core->cfg, oid)) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "an object under this server's own URL, from outside";
         return KITH_OK;
     }
     if (!author || strcmp(author, ap->actor) != 0) {
@@ -1118,6 +1138,10 @@ static int apply_announced(struct kv_txn *txn, struct apply *ap, cJSON *inner)
     sub.type = field_id(inner, "type");
     sub.id = field_id(inner, "id");
     sub.actor = field_id(inner, "actor");
+    /* Our own activity, re-sent by the community: applied here already. */
+    if (is_local_url(ap->core->cfg, sub.id) || is_local_url(ap->core->cfg, sub.actor) ||
+        is_local_url(ap->core->cfg, author_of(inner)))
+        return KITH_OK;
     struct str seen;
     if (sub.id && kv_get(txn, T_ACTIVITIES, str_from(sub.id), &seen) == KITH_OK)
         return KITH_OK; /* it came before, directly or in another Announce */

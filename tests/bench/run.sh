@@ -4,7 +4,12 @@
 #    synced commit per write, in the same run (bench_commit).
 # 2. GET /health on one kithd event-loop thread beside a bare evhttp server,
 #    both driven by wrk on loopback, interleaved, in the same run.
-# Figures only: this script does not pass or fail on them.
+# 3. Signed inbox POSTs accepted durably, pre-signed, replayed by wrk.
+# 4. Fan-out of one activity to 2,000 inboxes on 200 hosts (fanout_sink),
+#    kithd's CPU per delivery beside openssl's RSA-2048 sign in the same run.
+# Figures only: this script does not pass or fail on them, except section 4
+# on a bad signature or a missing delivery.
+# BENCH_ONLY=fanout runs section 4 alone.
 set -eu
 BUILD=${1:-build}
 SECS=${BENCH_SECONDS:-3}
@@ -19,9 +24,6 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "== kith bench on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo
-echo "== 1. group commit (bench_commit, on $(df -P "$tmp" | awk 'NR==2 {print $1}'))"
-"$BUILD/bench/bench_commit" "$tmp/db" "$SECS" "$ROUNDS"
 
 free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -34,6 +36,13 @@ wait_port() {
     echo "bench: server on port $1 did not start" >&2
     exit 1
 }
+
+# Sections 1 to 3 (not indented inside this if: their Python must start at
+# column 0).
+if [ "${BENCH_ONLY:-}" != fanout ]; then
+echo
+echo "== 1. group commit (bench_commit, on $(df -P "$tmp" | awk 'NR==2 {print $1}'))"
+"$BUILD/bench/bench_commit" "$tmp/db" "$SECS" "$ROUNDS"
 
 bare_port=$(free_port)
 kith_port=$(free_port)
@@ -150,3 +159,173 @@ print(f"  machine: RSA-2048 verify {verify} /s per core (openssl speed, same run
 PY
 echo
 echo "kithd access log lines written: $(grep -c ' access ' "$tmp/kithd.log" || true)"
+fi
+
+# ---- 4. fan-out of one activity to 2,000 inboxes ------------------------------
+# 200 host names x 10 people, every name resolved (kith's `resolve`) to one
+# plaintext fanout_sink; no one has a shared inbox, so an activity in the
+# community is one delivery job per member. Set-up (not timed): every person
+# follows the community, one posts. Timed: another comments on the post, and
+# kith announces the comment to every member. The sink checks the signature
+# of every 10th request of each type. Fails on a bad one or a missing delivery.
+FAN_HOSTS=${BENCH_FANOUT_HOSTS:-200}
+FAN_PER=${BENCH_FANOUT_PER_HOST:-10}
+FAN_N=$((FAN_HOSTS * FAN_PER))
+echo
+echo "== 4. fan-out: a comment announced to $FAN_N inboxes ($FAN_HOSTS hosts x $FAN_PER, no shared inbox), kithd with 2 loop threads"
+fdir="$tmp/fanout"
+mkdir -p "$fdir"
+sink_port=$(free_port)
+fan_port=$(free_port)
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$fdir/people.pem" 2>/dev/null
+openssl pkey -in "$fdir/people.pem" -pubout -out "$fdir/people.pub"
+{
+    cat <<CONF
+domain = 127.0.0.1:$fan_port
+public_url = http://127.0.0.1:$fan_port
+listen = 127.0.0.1:$fan_port
+data_dir = data
+threads = 2
+rate_limit = off
+allow_private_addresses = true
+delivery_retry_base = 2s
+CONF
+    i=0
+    while [ "$i" -lt "$FAN_HOSTS" ]; do
+        printf 'resolve = host%03d.test:%s:127.0.0.1\n' "$i" "$sink_port"
+        i=$((i + 1))
+    done
+} >"$fdir/kith.conf"
+"$BUILD/kithd" -c "$fdir/kith.conf" >"$fdir/out" 2>"$fdir/log" &
+fan_pid=$!
+pids="$pids $fan_pid"
+wait_port "$fan_port"
+"$BUILD/kithctl" -c "$fdir/kith.conf" community add cats --owner admin --title Cats >/dev/null
+community="http://127.0.0.1:$fan_port/c/cats"
+"$BUILD/bench/fanout_sink" "$sink_port" "$FAN_HOSTS" "$FAN_PER" "$fdir/people.pub" "$community" \
+    10 2>"$fdir/sink.log" &
+pids="$pids $!"
+wait_port "$sink_port"
+
+sink() { # PATH: the sink's answer to GET PATH
+    /usr/bin/python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=120).read().decode(), end="")' \
+        "http://127.0.0.1:$sink_port$1"
+}
+send() { # follow|post|comment CONNECTIONS
+    if ! "$BUILD/bench/fanout_send" "$1" "127.0.0.1:$fan_port" "$sink_port" "$FAN_HOSTS" \
+        "$FAN_PER" "$fdir/people.pem" "$community" "$2" 2>>"$fdir/send.log"; then
+        cat "$fdir/send.log" >&2
+        echo "bench: FAIL: kith did not accept every $1 with 202" >&2
+        return 1
+    fi
+}
+drained() { # SECONDS: until kith has no delivery queued nor in flight
+    for _ in $(seq 1 $(($1 * 20))); do
+        st=$("$BUILD/kithctl" -c "$fdir/kith.conf" federation status)
+        if echo "$st" | grep -q '^deliveries queued: 0$' && echo "$st" | grep -q ' 0 in flight$'; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "bench: kith's delivery queue did not drain in $1 s:" >&2
+    echo "$st" | tail -2 >&2
+    return 1
+}
+cpu_snapshot() { # kithd's utime+stime (ticks), then TID:ns on CPU for each thread
+    /usr/bin/python3 - "$fan_pid" <<'PY'
+import os, sys
+pid = sys.argv[1]
+f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+ns = [open(f"/proc/{pid}/task/{t}/schedstat").read().split()[0] for t in tids]
+print(int(f[11]) + int(f[12]), " ".join(f"{t}:{n}" for t, n in zip(tids, ns)))
+PY
+}
+
+t_setup=$(date +%s.%N)
+send follow 16
+sink "/_bench/wait?type=Accept&n=$FAN_N&timeout=60" >/dev/null
+drained 30
+send post 1 >/dev/null
+sink "/_bench/wait?type=Announce&n=$FAN_N&timeout=60" >/dev/null
+drained 30
+t_ready=$(date +%s.%N)
+sink /_bench/stats >"$fdir/setup.stats"
+sink "/_bench/reset?type=Announce" >/dev/null
+cpu0=$(cpu_snapshot)
+sent=$(send comment 1)
+sink "/_bench/wait?type=Announce&n=$FAN_N&timeout=60" >/dev/null
+drained 30 || true
+cpu1=$(cpu_snapshot)
+sink /_bench/stats >"$fdir/timed.stats"
+status=$("$BUILD/kithctl" -c "$fdir/kith.conf" federation status | tail -1)
+sign=$(openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}')
+/usr/bin/python3 - "$FAN_N" "$fdir" "$sent" "$cpu0" "$cpu1" "$sign" "$status" "$t_setup" \
+    "$t_ready" "$(getconf CLK_TCK)" <<'PY'
+import sys
+n, fdir, sent, cpu0, cpu1, sign, status, t_setup, t_ready, hz = sys.argv[1:]
+n, hz = int(n), int(hz)
+
+def stats(name):
+    types, ids = {}, []
+    for line in open(f"{fdir}/{name}.stats"):
+        kv = dict(x.split("=", 1) for x in line.split())
+        if "type" in kv:
+            types[kv["type"]] = kv
+        else:
+            ids.append(kv)
+    return types, ids
+
+setup, setup_ids = stats("setup")
+timed, timed_ids = stats("timed")
+problems = []
+for what, t in (("set-up", setup), ("timed", timed)):
+    for ty, kv in t.items():
+        if int(kv["bad"]):
+            problems.append(f"{kv['bad']} bad {ty} requests ({what})")
+    if int(t["Other"]["received"]):
+        problems.append(f"{t['Other']['received']} POSTs that are not an Accept or Announce")
+    if int(t["Other"]["unexpected"]) or int(t["Other"]["too_many_ids"]):
+        problems.append(f"{t['Other']['unexpected']} unexpected requests, "
+                        f"{t['Other']['too_many_ids']} Announces past the ids the sink tells apart")
+acc = setup["Accept"]
+if int(acc["distinct"]) < n:
+    problems.append(f"Accepts at {acc['distinct']} of {n} inboxes")
+for what, ids in (("post", setup_ids), ("comment", timed_ids)):
+    if not ids:
+        problems.append(f"no Announce of the {what}")
+    for kv in ids:
+        if int(kv["distinct"]) < n:
+            problems.append(f"an Announce of the {what} at {kv['distinct']} of {n} inboxes")
+
+print(f"  set-up (not timed): {n} Follows, {acc['distinct']} Accepts, the post announced "
+      f"{len(setup_ids)}x to each inbox, in {float(t_ready) - float(t_setup):.1f} s")
+checked = sum(int(t[ty]["sampled"]) for t in (setup, timed) for ty in ("Accept", "Announce"))
+bad = sum(int(t[ty]["bad"]) for t in (setup, timed) for ty in t)
+print(f"  signatures checked at the sink: {checked} (every 10th), bad: {bad}")
+got = sum(int(kv["distinct"]) for kv in timed_ids)
+again = sum(int(kv["received"]) - int(kv["distinct"]) for kv in timed_ids)
+secs = max([float(kv["last"]) for kv in timed_ids] or [0]) - float(sent.split("=")[1])
+t0, t1 = cpu0.split(), cpu1.split()
+cpu_us = (int(t1[0]) - int(t0[0])) * 1e6 / hz
+before = dict(x.split(":") for x in t0[1:])
+threads = [(int(ns) - int(before.get(tid, 0))) / 1e6 for tid, ns in (x.split(":") for x in t1[1:])]
+sign_us = 1e6 / float(sign)
+per = cpu_us / max(got, 1)
+conns = sum(int(kv["connections"]) for kv in timed_ids)
+print(f"  fan-out: {len(timed_ids)} Announce to {got // max(len(timed_ids), 1)} inboxes "
+      f"({again} sent twice) in {secs:.2f} s = {got / max(secs, 1e-9):6.0f} deliveries/s "
+      f"(from the comment's POST to the last delivery), over {conns} connections")
+print(f"  kithd CPU: {cpu_us / 1e3:.0f} ms = {per:.0f} us per delivery (utime+stime over the "
+      f"fan-out, comment and outcome writes included; {sum(threads):.0f} ms by threads)")
+print("  kithd threads in start order, ms each: " + " ".join(f"{ms:.0f}" for ms in threads))
+print(f"  machine: RSA-2048 sign {sign_us:.0f} us of CPU ({float(sign):.0f}/s, openssl speed, "
+      f"same run)")
+print(f"  kithd CPU per delivery / RSA-2048 sign: {per / sign_us:.2f}x (target <= 1.3x)")
+print(f"  kith {status}")
+if problems:
+    sys.stderr.write(open(f"{fdir}/sink.log").read()[-3000:])
+    print("bench: FAIL: " + "; ".join(problems), file=sys.stderr)
+    sys.exit(1)
+PY

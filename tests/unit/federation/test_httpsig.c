@@ -284,6 +284,22 @@ static void test_cavage_sign_then_verify_round_trip(void **state)
                                          STR_LIT("Thu, 26 Nov 2026 18:00:00 GMT"), str_from(digest),
                                          &sig),
                      0);
+    /* The reusable signing context (the delivery engine's) signs the same
+     * bytes: PKCS#1 v1.5 is deterministic. */
+    EVP_PKEY_CTX *pctx = httpsig_sign_ctx_new(key);
+    assert_non_null(pctx);
+    for (int i = 0; i < 2; i++) {
+        struct buf again;
+        buf_init(&again, 4096);
+        assert_int_equal(httpsig_sign_cavage_ctx(
+                             pctx, STR_LIT("https://a.test/u/x#main-key"), STR_LIT("POST"),
+                             STR_LIT("/inbox"), STR_LIT("b.test"),
+                             STR_LIT("Thu, 26 Nov 2026 18:00:00 GMT"), str_from(digest), &again),
+                         0);
+        assert_true(str_eq(buf_str(&again), buf_str(&sig)));
+        buf_free(&again);
+    }
+    EVP_PKEY_CTX_free(pctx);
     struct req r = {0};
     req_add(&r, "Host", "b.test");
     req_add(&r, "Date", "Thu, 26 Nov 2026 18:00:00 GMT");
