@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TICK_MS          200
 #define MAX_STARTS       512 /* jobs started per tick */
@@ -27,8 +28,10 @@
 #define DEAD_PROBE_MS    (6ull * 3600 * 1000) /* how often a dead host is tried */
 #define MAX_BACKOFF_MS   (6ull * 3600 * 1000)
 #define SENDER_KEYS      256
-#define SIGNERS          2    /* signing threads */
+#define SIGNERS          8    /* signing threads, at most: one per core but one */
 #define SIGN_BATCH       8    /* jobs a signer takes at once */
+#define FLUSH_MS         20   /* outcomes wait at most this long for their batch */
+#define FLUSH_MAX        512  /* or until this many are waiting */
 #define INFLIGHT_BUCKETS 4096 /* the in-flight set, by job id */
 
 struct sender_key {
@@ -51,7 +54,8 @@ struct deliverer {
     struct job *active;                     /* requests in flight (loop thread only) */
     struct job *finishing;                  /* outcomes being written (loop thread only) */
     struct job *inflight[INFLIGHT_BUCKETS]; /* both of them, by job id (loop thread only) */
-    struct job *outcomes;   /* outcomes not yet handed to the writer (loop thread only) */
+    struct job *outcomes; /* outcomes not yet handed to the writer (loop thread only) */
+    unsigned noutcomes;
     struct event *flush_ev; /* hands them over, once per loop iteration */
     /* Signing happens on these threads, never on the loop: RSA-2048 costs
      * ~260 us a signature, the time of ten inbox requests. */
@@ -185,6 +189,7 @@ static EVP_PKEY_CTX *signer_ctx(struct signer_ctx *cache, unsigned *next, struct
 
 static void *signer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "kith-sign"); /* for top -H and perf */
     struct deliverer *d = arg;
     struct signer_ctx cache[SIGNER_CTXS] = {{{0}, NULL}};
     unsigned next = 0;
@@ -467,10 +472,18 @@ static void record(struct job *j, int outcome, const char *why)
     /* Still counted in flight until its outcome is durable (on_mail). */
     unlink_active(d, j);
     list_push(&d->finishing, j);
+    /* Outcomes go to the writer together: a batch every FLUSH_MS, or at
+     * FLUSH_MAX. The job stays in flight until then, so a delivered one is
+     * never sent again meanwhile; a crash before the write only means a
+     * duplicate delivery, never a lost one. */
     j->out_next = d->outcomes;
-    if (!d->outcomes)
-        event_active(d->flush_ev, EV_WRITE, 0);
+    if (!d->outcomes) {
+        struct timeval later = {0, FLUSH_MS * 1000};
+        event_add(d->flush_ev, &later);
+    }
     d->outcomes = j;
+    if (++d->noutcomes >= FLUSH_MAX)
+        event_active(d->flush_ev, EV_TIMEOUT, 0);
 }
 
 /* Loop: the outcomes recorded in this round go to the writer together. */
@@ -485,6 +498,8 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     b->d = d;
     b->jobs = d->outcomes;
     d->outcomes = NULL;
+    d->noutcomes = 0;
+    event_del(d->flush_ev);
     b->req = (struct writer_req){.apply = apply_outcomes, .done = outcomes_durable, .arg = b};
     if (writer_submit(d->core->w, &b->req) != KITH_OK) {
         /* Stopping: the jobs stay scheduled as they were. */
@@ -670,6 +685,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 
 static void *deliver_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "kith-deliver"); /* for top -H and perf */
     struct deliverer *d = arg;
     event_base_dispatch(d->base);
     return NULL;
@@ -700,7 +716,14 @@ int deliverer_start(struct core *core, struct deliverer **out, char *err, size_t
     d->signed_ev = event_new(d->base, -1, 0, on_signed, d);
     pthread_mutex_init(&d->sign_lock, NULL);
     pthread_cond_init(&d->sign_wake, NULL);
-    for (; d->nsigners < SIGNERS; d->nsigners++)
+    /* One core stays for the event loops (kithd's, the writer, the peers'
+     * connections): two signers on a 2-core machine were slower per
+     * signature than one, and no faster. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned want = cores > 1 ? (unsigned)(cores - 1) : 1;
+    if (want > SIGNERS)
+        want = SIGNERS;
+    for (; d->nsigners < want; d->nsigners++)
         if (pthread_create(&d->signers[d->nsigners], NULL, signer_main, d) != 0)
             break;
     event_add(d->tick, &tick);
@@ -770,6 +793,7 @@ void deliverer_stats(struct deliverer *d, struct deliver_stats *out)
     out->retried = atomic_load(&d->retried);
     out->dropped = atomic_load(&d->dropped);
     out->in_flight = atomic_load(&d->in_flight);
+    fetcher_counts(d->fetch, &out->connections, &out->reused);
 }
 
 int delivery_schedule_more(struct kv_txn *txn, struct core *core, uint64_t activity_id,

@@ -25,6 +25,7 @@ struct deliverer;
 
 struct deliver_stats {
     uint64_t delivered, retried, dropped, in_flight;
+    uint64_t connections, reused; /* opened, and requests on kept-alive ones */
 };
 
 int deliverer_start(struct core *core, struct deliverer **out, char *err, size_t errlen);

@@ -21,6 +21,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -184,6 +185,7 @@ struct fetcher {
     struct conn *buckets[IDLE_BUCKETS];
     unsigned nidle, max_idle;
     bool stopping;
+    atomic_ulong opened, reused; /* connections (fetcher_counts) */
 };
 
 static void hop_start(struct fetch *x);
@@ -486,6 +488,12 @@ static struct conn *idle_take(struct fetcher *f, const char *origin)
     return NULL;
 }
 
+void fetcher_counts(struct fetcher *f, uint64_t *opened, uint64_t *reused)
+{
+    *opened = atomic_load(&f->opened);
+    *reused = atomic_load(&f->reused);
+}
+
 void fetcher_set_max_idle(struct fetcher *f, unsigned n)
 {
     f->max_idle = n ? n : 1;
@@ -525,6 +533,7 @@ static struct conn *conn_new(struct fetch *x)
     c->f = f;
     c->bev = bev;
     memcpy(c->origin, x->u.origin, sizeof(c->origin));
+    atomic_fetch_add(&x->f->opened, 1);
     return c;
 }
 
@@ -1243,6 +1252,7 @@ static void hop_start(struct fetch *x)
         return;
     }
     if ((x->c = idle_take(x->f, x->u.origin))) {
+        atomic_fetch_add(&x->f->reused, 1);
         x->reused = true;
         x->connected = true;
         bufferevent_setcb(x->c->bev, on_read, NULL, on_event, x);

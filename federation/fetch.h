@@ -123,6 +123,9 @@ typedef void fetch_done_fn(const struct fetch_result *r, void *arg);
 /* At most n idle keep-alive connections (the least recently used closes
  * first). The delivery engine keeps one per host's window. */
 void fetcher_set_max_idle(struct fetcher *f, unsigned n);
+/* Connections opened, and requests sent on a kept-alive one, since start
+ * (safe from any thread). */
+void fetcher_counts(struct fetcher *f, uint64_t *opened, uint64_t *reused);
 
 int fetch_start(struct fetcher *f, const char *url, const struct fetch_opts *o, fetch_done_fn *done,
                 void *arg);

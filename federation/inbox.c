@@ -686,4 +686,6 @@ void federation_delivery_live(void *arg, struct buf *out)
     buf_printf(out, "since start: %llu delivered, %llu retried, %llu dropped, %llu in flight\n",
                (unsigned long long)st.delivered, (unsigned long long)st.retried,
                (unsigned long long)st.dropped, (unsigned long long)st.in_flight);
+    buf_printf(out, "connections: %llu opened, %llu requests on kept-alive ones\n",
+               (unsigned long long)st.connections, (unsigned long long)st.reused);
 }

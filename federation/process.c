@@ -1392,6 +1392,7 @@ static int process_batch(struct processor *p)
 
 static void *processor_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "kith-inbox"); /* for top -H and perf */
     struct processor *p = arg;
     for (;;) {
         pthread_mutex_lock(&p->lock);

@@ -69,6 +69,7 @@ static void run_batch(struct writer *w, struct writer_req *batch)
 
 static void *writer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "kith-writer"); /* for top -H and perf */
     struct writer *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->lock);

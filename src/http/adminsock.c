@@ -153,6 +153,7 @@ out:
 
 static void *worker(void *arg)
 {
+    pthread_setname_np(pthread_self(), "kith-admin"); /* for top -H and perf */
     struct adminsock *as = arg;
     for (;;) {
         int fd = accept4(as->fd, NULL, NULL, SOCK_CLOEXEC);

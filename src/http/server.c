@@ -782,6 +782,7 @@ static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
 
 static void *loop_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "kith-http"); /* for top -H and perf */
     struct http_thread *t = arg;
     current_loop = t;
     event_base_dispatch(t->base);

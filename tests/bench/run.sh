@@ -259,7 +259,7 @@ sink "/_bench/wait?type=Announce&n=$FAN_N&timeout=60" >/dev/null
 drained 30 || true
 cpu1=$(cpu_snapshot)
 sink /_bench/stats >"$fdir/timed.stats"
-status=$("$BUILD/kithctl" -c "$fdir/kith.conf" federation status | tail -1)
+status=$("$BUILD/kithctl" -c "$fdir/kith.conf" federation status | grep -E '^(since start|connections)' | paste -sd';' -)
 sign=$(openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}')
 /usr/bin/python3 - "$FAN_N" "$fdir" "$sent" "$cpu0" "$cpu1" "$sign" "$status" "$t_setup" \
     "$t_ready" "$(getconf CLK_TCK)" <<'PY'
