@@ -56,7 +56,9 @@ struct deliverer {
     struct job *inflight[INFLIGHT_BUCKETS]; /* both of them, by job id (loop thread only) */
     struct job *outcomes; /* outcomes not yet handed to the writer (loop thread only) */
     unsigned noutcomes;
-    struct event *flush_ev; /* hands them over, once per loop iteration */
+    struct event *flush_ev;     /* hands them over, once per loop iteration */
+    struct event *report_ev;    /* deliverer_hosts' question to the loop */
+    struct host_report *report; /* guarded by mail_lock */
     /* Signing happens on these threads, never on the loop: RSA-2048 costs
      * ~260 us a signature, the time of ten inbox requests. */
     pthread_t signers[SIGNERS];
@@ -71,6 +73,14 @@ struct deliverer {
     struct sender_key keys[SENDER_KEYS];
     atomic_ulong delivered, retried, dropped, in_flight;
     bool stopping;
+};
+
+/* A thread asking the loop for its per-host figures (deliverer_hosts). */
+struct host_report {
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    bool done;
+    struct buf *out;
 };
 
 struct job {
@@ -667,6 +677,58 @@ static void on_signed(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Loop: writes the hosts with requests in flight for deliverer_hosts. */
+static void on_report(evutil_socket_t fd, short what, void *arg)
+{
+    struct deliverer *d = arg;
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&d->mail_lock);
+    struct host_report *r = d->report;
+    d->report = NULL;
+    pthread_mutex_unlock(&d->mail_lock);
+    if (!r)
+        return;
+    unsigned shown = 0;
+    for (size_t i = 0; i < HOSTTAB_SLOTS; i++) {
+        const struct hoststate *h = &d->hosts.slots[i];
+        if (!h->in_flight)
+            continue;
+        if (shown++ < 50)
+            buf_printf(r->out, "  %-40s %4u in flight, window %u\n", h->name, h->in_flight,
+                       h->window);
+    }
+    if (shown > 50)
+        buf_printf(r->out, "  ... and %u more hosts\n", shown - 50);
+    pthread_mutex_lock(&r->lock);
+    r->done = true;
+    pthread_cond_signal(&r->done_cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void deliverer_hosts(struct deliverer *d, struct buf *out)
+{
+    struct host_report r = {.out = out};
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.done_cond, NULL);
+    pthread_mutex_lock(&d->mail_lock);
+    bool busy = d->report != NULL; /* one question at a time is plenty */
+    if (!busy)
+        d->report = &r;
+    pthread_mutex_unlock(&d->mail_lock);
+    if (!busy) {
+        /* The loop runs as long as admin commands can (kithd stops the admin
+         * socket first), so it answers. */
+        event_active(d->report_ev, EV_READ, 0);
+        pthread_mutex_lock(&r.lock);
+        while (!r.done)
+            pthread_cond_wait(&r.done_cond, &r.lock);
+        pthread_mutex_unlock(&r.lock);
+    }
+    pthread_cond_destroy(&r.done_cond);
+    pthread_mutex_destroy(&r.lock);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -713,6 +775,7 @@ int deliverer_start(struct core *core, struct deliverer **out, char *err, size_t
     d->stop = event_new(d->base, -1, 0, on_stop, d);
     d->mail_ev = event_new(d->base, -1, 0, on_mail, d);
     d->flush_ev = event_new(d->base, -1, 0, on_flush, d);
+    d->report_ev = event_new(d->base, -1, 0, on_report, d);
     d->signed_ev = event_new(d->base, -1, 0, on_signed, d);
     pthread_mutex_init(&d->sign_lock, NULL);
     pthread_cond_init(&d->sign_wake, NULL);
@@ -777,6 +840,7 @@ void deliverer_stop(struct deliverer *d)
     event_free(d->stop);
     event_free(d->mail_ev);
     event_free(d->flush_ev);
+    event_free(d->report_ev);
     event_free(d->signed_ev);
     pthread_cond_destroy(&d->sign_wake);
     pthread_mutex_destroy(&d->sign_lock);

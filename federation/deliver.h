@@ -34,6 +34,10 @@ void deliverer_kick(struct deliverer *d);
 /* Stops sending (jobs in flight stay scheduled) and joins the thread. */
 void deliverer_stop(struct deliverer *d);
 void deliverer_stats(struct deliverer *d, struct deliver_stats *out);
+/* Appends one line per host with requests in flight (its window too), as
+ * the loop sees them; blocks until the loop answers (admin threads only). */
+struct buf;
+void deliverer_hosts(struct deliverer *d, struct buf *out);
 
 /* Inside a write transaction: stores activity (its JSON) under activity_id in
  * table outgoing and schedules one delivery of it to inbox, signed by sender

@@ -79,9 +79,14 @@ void federation_free(struct federation *f)
 }
 
 /* A loop thread's federation data: its fetcher for key lookups. */
+#define RECENT_REFRESHES 32
+
 struct loop_data {
     struct fetcher *fetch;
     struct event_base *base;
+    /* Actors whose refresh this loop started lately: one fetch per burst. */
+    uint64_t recent[RECENT_REFRESHES];
+    unsigned next_recent;
 };
 
 void federation_thread_free(void *data)
@@ -286,6 +291,122 @@ static void announced_object_fetched(const struct fetch_result *fr, void *arg)
     enqueue(ctx, r);
 }
 
+/* ---- refreshing stored actors ---- */
+
+static const char *jstr(cJSON *o, const char *key);
+
+/* An actor fetched again in the background, stored when it reads well. */
+struct actor_refresh {
+    struct writer_req req;
+    struct core *core;
+    struct arena a;
+    char *url;
+    bool is_group;
+    struct account acct;
+    struct community comm;
+};
+
+static void refresh_free(struct actor_refresh *x)
+{
+    arena_release(&x->a);
+    free(x->url);
+    free(x);
+}
+
+static int apply_refresh(struct kv_txn *txn, void *arg)
+{
+    struct actor_refresh *x = arg;
+    uint64_t id;
+    uint8_t kind;
+    struct arena a = ARENA_INIT;
+    int rc = actor_uri_lookup(txn, str_from(x->url), &kind, &id);
+    if (rc == KITH_OK && kind == (x->is_group ? NAME_COMMUNITY : NAME_ACCOUNT)) {
+        if (x->is_group) {
+            struct community old;
+            if (community_get(txn, id, &a, &old) == KITH_OK)
+                x->comm.created_at = old.created_at;
+            rc = community_upsert_remote(txn, &x->comm, &id);
+        } else {
+            struct account old;
+            if (account_get(txn, id, &a, &old) == KITH_OK) {
+                x->acct.created_at = old.created_at;
+                x->acct.state = old.state; /* a suspension stays */
+            }
+            rc = account_upsert_remote(txn, &x->acct, &id);
+        }
+    }
+    arena_release(&a);
+    return rc == KITH_EEXIST ? KITH_OK : rc; /* a key id claimed by another: keep the old */
+}
+
+static void refresh_written(void *arg, int rc)
+{
+    struct actor_refresh *x = arg;
+    if (rc)
+        log_warn("federation: cannot store the refreshed actor %s: %s", x->url, kith_strerror(rc));
+    refresh_free(x);
+}
+
+static void refresh_fetched(const struct fetch_result *fr, void *arg)
+{
+    struct actor_refresh *x = arg;
+    char why[256];
+    cJSON *doc =
+        !fr->err && fr->status == 200 ? cJSON_ParseWithLength(fr->body.ptr, fr->body.len) : NULL;
+    const char *id = doc ? jstr(doc, "id") : NULL;
+    if (id && strcmp(id, x->url) == 0 &&
+        remote_actor_read(doc, fr->url, x->core, &x->a, &x->is_group, &x->acct, &x->comm, why,
+                          sizeof(why)) == KITH_OK) {
+        cJSON_Delete(doc);
+        x->req = (struct writer_req){.apply = apply_refresh, .done = refresh_written, .arg = x};
+        if (writer_submit(x->core->w, &x->req) == KITH_OK)
+            return;
+    } else {
+        cJSON_Delete(doc);
+    }
+    refresh_free(x); /* kept as it was; tried again after the next interval */
+}
+
+/* Starts fetching the actor again when its stored copy is older than
+ * actor_refresh_after (Mastodon refreshes on interaction, daily). It never
+ * delays the reply. */
+static void maybe_refresh(struct http_ctx *ctx, struct federation *f, struct kv_txn *txn,
+                          uint8_t kind, uint64_t id)
+{
+    struct account acct;
+    struct community comm;
+    int64_t fetched;
+    struct str uri;
+    if (kind == NAME_ACCOUNT) {
+        if (account_get(txn, id, &ctx->arena, &acct))
+            return;
+        fetched = acct.fetched_at;
+        uri = acct.uri;
+    } else {
+        if (community_get(txn, id, &ctx->arena, &comm))
+            return;
+        fetched = comm.fetched_at;
+        uri = comm.uri;
+    }
+    if (!uri.len || (uint64_t)(wall_seconds() - fetched) * 1000 < f->cfg->actor_refresh_after_ms)
+        return;
+    struct fetcher *fetch = loop_fetcher(ctx, f);
+    struct loop_data *ld = *http_thread_data(ctx);
+    if (!fetch)
+        return;
+    for (unsigned i = 0; i < RECENT_REFRESHES; i++)
+        if (ld->recent[i] == id)
+            return; /* started lately */
+    ld->recent[ld->next_recent++ % RECENT_REFRESHES] = id;
+    struct actor_refresh *x = xcalloc(1, sizeof(*x));
+    x->core = f->core;
+    x->url = xstrndup(uri.ptr, uri.len);
+    struct fetch_opts o = {
+        .sign = federation_sign_instance, .sign_arg = f, .timeout_secs = 10, .max_body = 256 << 10};
+    if (fetch_start(fetch, x->url, &o, refresh_fetched, x) != KITH_OK)
+        refresh_free(x);
+}
+
 static void enqueue_verified(struct http_ctx *ctx, struct inbox_req *r, const char *owner)
 {
     /* The key's owner must be exactly the activity's actor. */
@@ -300,13 +421,17 @@ static void enqueue_verified(struct http_ctx *ctx, struct inbox_req *r, const ch
     struct fetcher *fetch;
     /* A key cached from a signed fetch belongs to an actor kith may not have
      * stored yet: the activity needs it stored, so fetch it once. */
-    if (!r->store_actor && http_read_txn(ctx, &txn) == KITH_OK &&
-        actor_uri_lookup(txn, str_from(owner), &kind, &id) == KITH_ENOTFOUND) {
-        if (!r->fetched)
-            fetch_key(ctx, r); /* replies itself */
-        else
-            http_reply_error(ctx, 401, "the signer '%s' cannot be stored", owner);
-        return;
+    if (!r->store_actor && http_read_txn(ctx, &txn) == KITH_OK) {
+        int rc = actor_uri_lookup(txn, str_from(owner), &kind, &id);
+        if (rc == KITH_ENOTFOUND) {
+            if (!r->fetched)
+                fetch_key(ctx, r); /* replies itself */
+            else
+                http_reply_error(ctx, 401, "the signer '%s' cannot be stored", owner);
+            return;
+        }
+        if (rc == KITH_OK)
+            maybe_refresh(ctx, r->f, txn, kind, id);
     }
     if (r->announce_ref && http_read_txn(ctx, &txn) == KITH_OK &&
         actor_uri_lookup(txn, str_from(r->actor), &kind, &id) == KITH_OK &&
@@ -688,4 +813,8 @@ void federation_delivery_live(void *arg, struct buf *out)
                (unsigned long long)st.dropped, (unsigned long long)st.in_flight);
     buf_printf(out, "connections: %llu opened, %llu requests on kept-alive ones\n",
                (unsigned long long)st.connections, (unsigned long long)st.reused);
+    if (st.in_flight) {
+        buf_printf(out, "in flight now, per host:\n");
+        deliverer_hosts(f->deliverer, out);
+    }
 }

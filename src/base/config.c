@@ -38,6 +38,7 @@ void config_defaults(struct kith_config *cfg)
     cfg->delivery_retry_base_ms = 30 * 1000;
     cfg->delivery_give_up_after_ms = 4ull * 24 * 3600 * 1000;
     cfg->delivery_dead_after_ms = 24ull * 3600 * 1000;
+    cfg->actor_refresh_after_ms = 24ull * 3600 * 1000;
 }
 
 void config_free(struct kith_config *cfg)
@@ -395,15 +396,17 @@ static const char *set_key(struct kith_config *cfg, struct str k, struct str v, 
     if (str_eq_cstr(k, "rate_limit"))
         return parse_rate(cfg, v);
     if (str_eq_cstr(k, "delivery_retry_base") || str_eq_cstr(k, "delivery_give_up_after") ||
-        str_eq_cstr(k, "delivery_dead_after")) {
+        str_eq_cstr(k, "delivery_dead_after") || str_eq_cstr(k, "actor_refresh_after")) {
         if (config_parse_duration(v, &n) || n == 0)
             return "expected a duration such as 500ms, 30s, 5m, 2h or 3d";
         if (str_eq_cstr(k, "delivery_retry_base"))
             cfg->delivery_retry_base_ms = n;
         else if (str_eq_cstr(k, "delivery_give_up_after"))
             cfg->delivery_give_up_after_ms = n;
-        else
+        else if (str_eq_cstr(k, "delivery_dead_after"))
             cfg->delivery_dead_after_ms = n;
+        else
+            cfg->actor_refresh_after_ms = n;
         return NULL;
     }
     if (str_eq_cstr(k, "resolve"))

@@ -52,6 +52,7 @@ struct kith_config {
     uint64_t delivery_retry_base_ms; /* first retry delay; doubles each attempt */
     uint64_t delivery_give_up_after_ms; /* a delivery older than this is dropped */
     uint64_t delivery_dead_after_ms;    /* a host failing this long is marked dead */
+    uint64_t actor_refresh_after_ms;    /* a stored remote actor this old is fetched again */
     bool allow_private_addresses;
     enum registrations registrations;
     struct config_listen *listens;

@@ -35,6 +35,7 @@ class Peer:
                 "-out", str(self.key))
         self.pub = openssl("pkey", "-in", str(self.key), "-pubout").decode()
         self.received = []  # (path, headers, body) of POSTs
+        self.gets = []  # paths of GETs
         self.fail_first = fail_first
         self.lock = threading.Lock()
         peer = self
@@ -44,6 +45,7 @@ class Peer:
                 pass
 
             def do_GET(self):
+                peer.gets.append(self.path)
                 if self.path.split("#")[0] != "/users/bob":
                     self.send_response(404)
                     self.end_headers()

@@ -475,3 +475,29 @@ def test_kith_follows_a_remote_community(make_kithd, tmp_path):
         k.stop()
     finally:
         s.close()
+
+
+def test_stored_actors_are_refreshed_when_old(make_kithd, tmp_path):
+    p = Peer(tmp_path)
+    try:
+        k = start_kith(make_kithd, extra=["actor_refresh_after = 2s"])
+        joined(p, k)  # the actor is fetched once, for its key
+        assert len(p.gets) == 1
+
+        def like(n):
+            body = json.dumps({"id": f"{p.base}/like/{n}", "type": "Like", "actor": p.actor,
+                               "object": f"http://127.0.0.1:{k.port}/post/1"}).encode()
+            assert to_inbox(p, k, body).status == 202
+
+        like(1)  # fresh: no fetch
+        assert len(p.gets) == 1
+        import time
+        time.sleep(2.2)
+        like(2)  # older than actor_refresh_after: fetched again, in the background
+        wait_for(lambda: len(p.gets) == 2, 5, what="the actor fetched again")
+        like(3)  # refreshed just now: not again
+        time.sleep(0.3)
+        assert len(p.gets) == 2
+        k.stop()
+    finally:
+        p.close()
