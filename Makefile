@@ -21,7 +21,10 @@ BUILD    ?= build
 # Debian packages the build, the tests and `make run` need.
 DEB_PKGS  = gcc libc6-dev make pkg-config libevent-dev libssl-dev liblmdb-dev libcjson-dev \
             libargon2-dev libxml2-dev libcmocka-dev python3 python3-pytest python3-httpsig clang-format strace openssl \
-            lmdb-utils npm
+            lmdb-utils $(NPM_PKG)
+# npm only fetches the pinned conformance packages (they bring their own node
+# 22): Debian's npm when the machine has none (a node from elsewhere ships its own).
+NPM_PKG   = $(if $(shell command -v npm 2>/dev/null),,npm)
 BENCH_PKGS = wrk
 
 LIB_SRC   = $(wildcard src/base/*.c) $(wildcard storage/*.c) $(wildcard src/core/*.c) \

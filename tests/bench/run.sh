@@ -9,7 +9,7 @@
 #    kithd's CPU per delivery beside openssl's RSA-2048 sign in the same run.
 # Figures only: this script does not pass or fail on them, except section 4
 # on a bad signature or a missing delivery.
-# BENCH_ONLY=fanout runs section 4 alone.
+# BENCH_ONLY=inbox or BENCH_ONLY=fanout runs section 3 or 4 alone.
 set -eu
 BUILD=${1:-build}
 SECS=${BENCH_SECONDS:-3}
@@ -37,9 +37,9 @@ wait_port() {
     exit 1
 }
 
-# Sections 1 to 3 (not indented inside this if: their Python must start at
-# column 0).
-if [ "${BENCH_ONLY:-}" != fanout ]; then
+# Sections 1 and 2, then 3 (not indented inside their ifs: their Python
+# must start at column 0).
+if [ -z "${BENCH_ONLY:-}" ]; then
 echo
 echo "== 1. group commit (bench_commit, on $(df -P "$tmp" | awk 'NR==2 {print $1}'))"
 "$BUILD/bench/bench_commit" "$tmp/db" "$SECS" "$ROUNDS"
@@ -83,7 +83,10 @@ print(f"  kithd GET /health         {fmt(kith)}")
 print(f"  kith / bare (medians)     {statistics.median(kith) / statistics.median(bare):.2f}x")
 PY
 
+fi
+
 # ---- 3. signed inbox POSTs accepted durably -------------------------------
+if [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = inbox ]; then
 echo
 echo "== 3. signed inbox POSTs: pre-signed (5% broken), wrk -t2 -c64 -d${SECS}s, kithd with 2 loop threads"
 peer_port=$(free_port)
@@ -160,6 +163,8 @@ PY
 echo
 echo "kithd access log lines written: $(grep -c ' access ' "$tmp/kithd.log" || true)"
 fi
+
+if [ "${BENCH_ONLY:-}" = inbox ]; then exit 0; fi
 
 # ---- 4. fan-out of one activity to 2,000 inboxes ------------------------------
 # 200 host names x 10 people, every name resolved (kith's `resolve`) to one
