@@ -6,7 +6,10 @@
 //   KITHCTL       the kithctl binary
 //   KITHD_LOG     kithd's stderr (the access log is read from it)
 //   KITHD_PID     kithd's pid, PEER_PID the peer's (to notice an early exit)
-//   PEER_URL      the peer's origin (http://127.0.0.1:PORT)
+//   PEER_URL      the peer's origin (http://127.0.0.1:PORT); its first knock
+//                 is RFC 9421 (scenarios 1 to 5)
+//   PEER2_URL     the second peer's origin, PEER2_PID its pid; its first
+//                 knock is draft-cavage (scenario 6)
 //
 // Prints one "PASS name" or "FAIL name: why" line per scenario, then
 // "N passed, N failed"; exits 1 when any failed.
@@ -27,6 +30,8 @@ const KITHD_LOG = env("KITHD_LOG");
 const KITHD_PID = Number(env("KITHD_PID"));
 const PEER = env("PEER_URL");
 const PEER_PID = Number(env("PEER_PID"));
+const PEER2 = env("PEER2_URL");
+const PEER2_PID = Number(env("PEER2_PID"));
 const VERBOSE = !!process.env.VERBOSE;
 
 const CATS = `${KITH}/c/cats`;
@@ -50,6 +55,7 @@ function alive(pid) {
 function checkAlive() {
   if (!alive(KITHD_PID)) throw new Error(`kithd (pid ${KITHD_PID}) is no longer running`);
   if (!alive(PEER_PID)) throw new Error(`the Fedify peer (pid ${PEER_PID}) is no longer running`);
+  if (!alive(PEER2_PID)) throw new Error(`the second (draft-cavage) Fedify peer (pid ${PEER2_PID}) is no longer running`);
 }
 
 async function waitFor(what, fn, timeoutMs = 15000, intervalMs = 100) {
@@ -87,16 +93,17 @@ function ctlOk(r, what) {
   return r.stdout;
 }
 
-async function peerGet(path) {
-  const r = await fetch(PEER + path);
-  if (r.status !== 200) throw new Error(`peer GET ${path}: ${r.status} ${await r.text()}`);
+// The peer's control API; `peer` is the peer's origin (default: the first).
+async function peerGet(path, peer = PEER) {
+  const r = await fetch(peer + path);
+  if (r.status !== 200) throw new Error(`peer ${peer} GET ${path}: ${r.status} ${await r.text()}`);
   return r.json();
 }
 
-async function peerPost(path, body) {
-  const r = await fetch(PEER + path, { method: "POST", body: JSON.stringify(body) });
+async function peerPost(path, body, peer = PEER) {
+  const r = await fetch(peer + path, { method: "POST", body: JSON.stringify(body) });
   const text = await r.text();
-  if (r.status !== 200) throw new Error(`peer ${path}: ${r.status} ${text}`);
+  if (r.status !== 200) throw new Error(`peer ${peer} ${path}: ${r.status} ${text}`);
   return JSON.parse(text);
 }
 
@@ -146,12 +153,12 @@ function assert(cond, msg) {
 
 // What the peer received that matches pred; each entry has path, headers,
 // body, json, verified, keyId, keyOwner, reason.
-async function received(pred) {
-  return (await peerGet("/_control/inbox")).filter((e) => e.json && pred(e.json, e));
+async function received(pred, peer = PEER) {
+  return (await peerGet("/_control/inbox", peer)).filter((e) => e.json && pred(e.json, e));
 }
 // The first such entry, or null (for waitFor).
-async function receivedOne(pred) {
-  return (await received(pred))[0] ?? null;
+async function receivedOne(pred, peer = PEER) {
+  return (await received(pred, peer))[0] ?? null;
 }
 
 function assertSignedBy(entry, actor) {
@@ -162,8 +169,8 @@ function assertSignedBy(entry, actor) {
 }
 
 // The POSTs the peer sent (to kith) carrying the activity with this id.
-async function sentPosts(activityId) {
-  return (await peerGet("/_control/outgoing")).filter((o) => {
+async function sentPosts(activityId, peer = PEER) {
+  return (await peerGet("/_control/outgoing", peer)).filter((o) => {
     if (o.method !== "POST" || !o.body) return false;
     try {
       return JSON.parse(o.body).id === activityId;
@@ -196,14 +203,14 @@ function rawPost(url, headers, body) {
 async function setup() {
   await waitFor("kithd to answer /health", async () => (await fetch(`${KITH}/health`)).status === 200, 20000);
   await waitFor("the peer to answer", async () => (await fetch(`${PEER}/_control/state`)).status === 200, 20000);
+  await waitFor("the second peer to answer", async () => (await fetch(`${PEER2}/_control/state`)).status === 200, 20000);
   ctlOk(await ctl("community", "add", "cats", "--owner", "admin", "--title", "Cats"), "community add cats");
   ctlOk(await ctl("user", "add", "alice"), "user add alice");
-  const state = await peerGet("/_control/state");
-  return state.actor;
+  return [(await peerGet("/_control/state")).actor, (await peerGet("/_control/state", PEER2)).actor];
 }
 
 // ---- scenarios ----------------------------------------------------------------
-let PEER_ACTOR;
+let PEER_ACTOR, PEER2_ACTOR;
 
 async function followCommunity() {
   const { sent } = await peerPost("/_control/follow", { target: CATS });
@@ -361,6 +368,102 @@ async function peerFollowsPerson() {
   assert(isPublic(create.json.to) && isPublic(note.to), `not public: Create to ${JSON.stringify(create.json.to)}, Note to ${JSON.stringify(note.to)}`);
 }
 
+// The parameters of a draft-cavage Signature header: keyId="...",headers="...".
+function cavageParams(header) {
+  const out = {};
+  for (const m of String(header ?? "").matchAll(/([A-Za-z]+)="([^"]*)"/g)) out[m[1]] = m[2];
+  return out;
+}
+
+// A POST the cavage peer sent to kith: signed with draft-cavage only (a
+// Signature header with keyId, by its actor's key, covering the request
+// target, Host, Date and a Digest of the very body), and answered 202.
+function assertCavagePost(post, what) {
+  assert(post.scheme === "draft-cavage-http-signatures-12", `the ${what} was signed with ${post.scheme}, expected draft-cavage`);
+  assert(!post.headers["signature-input"], `the ${what} carried a Signature-Input (${post.headers["signature-input"]}): not draft-cavage`);
+  const sig = cavageParams(post.headers.signature);
+  assert(sig.keyId === `${PEER2_ACTOR}#main-key`, `the ${what}'s Signature has keyId ${sig.keyId}, expected ${PEER2_ACTOR}#main-key: ${post.headers.signature}`);
+  assert(sig.signature, `the ${what}'s Signature has no signature parameter: ${post.headers.signature}`);
+  const covered = (sig.headers ?? "").split(" ");
+  for (const h of ["(request-target)", "host", "date", "digest"])
+    assert(covered.includes(h), `the ${what}'s Signature does not cover ${h}: headers="${sig.headers}"`);
+  const digest = "SHA-256=" + createHash("sha256").update(post.body).digest("base64");
+  assert(post.headers.digest === digest, `the ${what}'s Digest ${post.headers.digest} is not the body's ${digest}`);
+  assert(post.status === 202, `kith answered ${post.status} to the draft-cavage-signed ${what}: ${post.response}`);
+}
+
+async function cavageFirstKnock() {
+  const t0 = Date.now();
+  const before = (await kithGet("/c/cats/followers")).totalItems;
+  // The second peer follows the community.
+  const { sent: follow } = await peerPost("/_control/follow", { target: CATS }, PEER2);
+  await waitFor("the community's Accept at the cavage peer", async () => (await peerGet("/_control/state", PEER2)).following[CATS]?.accepted);
+  const accept = await receivedOne((j) => j.type === "Accept" && j.actor === CATS, PEER2);
+  assertSignedBy(accept, CATS);
+  assert(idOf(accept.json.object) === follow.id, `Accept's object is ${JSON.stringify(accept.json.object)}, expected the Follow ${follow.id}`);
+  const followers = await kithGet("/c/cats/followers");
+  assert(followers.totalItems === before + 1, `/c/cats/followers totalItems went from ${before} to ${followers.totalItems}, expected ${before + 1}`);
+  // It posts into the community and sees its post announced back.
+  const host = new URL(KITH).host;
+  const text = "Hello cats, from Fedify with draft-cavage";
+  const content =
+    `<p><span class="h-card"><a href="${CATS}" class="u-url mention">@<span>cats</span></a></span> ${text}</p>`;
+  const { sent } = await peerPost("/_control/note", {
+    content,
+    to: ["Public"],
+    cc: [CATS, "followers"],
+    audience: CATS,
+    mentions: [{ href: CATS, name: `@cats@${host}` }],
+    deliverTo: [CATS],
+  }, PEER2);
+  const announce = await waitFor("the community's Announce of the cavage peer's post", () =>
+    receivedOne((j) => j.type === "Announce" && j.actor === CATS && idOf(j.object) === sent.id, PEER2),
+  );
+  assertSignedBy(announce, CATS);
+  const inner = announce.json.object;
+  assert(typeof inner === "object", `the Announce's object is a bare id ${inner}, expected the Create itself`);
+  assert(inner.type === "Create" && inner.actor === PEER2_ACTOR, `announced ${inner.type} by ${inner.actor}, expected a Create by ${PEER2_ACTOR}`);
+  assert(idOf(inner.object) === sent.object.id, `announced Create's object is ${idOf(inner.object)}, expected ${sent.object.id}`);
+  assert(typeof inner.object === "object" && inner.object.content === content, "the announced Note's content differs from what was sent");
+  assert(isPublic(announce.json.to), `the Announce's to is ${JSON.stringify(announce.json.to)}, expected Public`);
+  // The peer's own record: one POST per activity (no fallback to RFC 9421),
+  // draft-cavage, 202; and these two are all it ever sent to kith.
+  const byActivity = [];
+  for (const [what, activity] of [["Follow", follow], ["Create", sent]]) {
+    const posts = await sentPosts(activity.id, PEER2);
+    const attempts = posts.map((p) => `${p.scheme} -> ${p.status}`).join(", ");
+    assert(posts.length === 1, `the cavage peer made ${posts.length} POSTs for one ${what}: ${attempts || "none"} (a fallback to RFC 9421?)`);
+    assert(posts[0].url.startsWith(KITH + "/"), `the ${what} went to ${posts[0].url}, not to kith`);
+    assertCavagePost(posts[0], what);
+    byActivity.push(posts[0]);
+  }
+  const all = (await peerGet("/_control/outgoing", PEER2)).filter((o) => o.method === "POST" && o.url.startsWith(KITH + "/"));
+  assert(all.length === 2, `the cavage peer made ${all.length} POSTs to kith, expected 2 (Follow, Create): ` +
+    all.map((o) => `${o.url} ${o.scheme} ${o.status}`).join(", "));
+  // kith's side: exactly those two POSTs, each answered 202 at once.
+  const t1 = Date.now();
+  const lines = await accessPosts(t0, t1, 2);
+  const want = byActivity.map((p) => `${new URL(p.url).pathname} 202`).sort().join(", ");
+  const got = lines.map((l) => `${l.uri} ${l.status}`).sort().join(", ");
+  assert(got === want, `kithd logged ${got || "no POST"} for the cavage peer's Follow and Create, expected ${want}: ` +
+    lines.map((l) => l.line).join(" | "));
+  // The Create replayed with its body tampered with: refused, whether its
+  // Digest is kept or made to match (then only the signature can tell).
+  const post = byActivity[1];
+  const tampered = post.body.replace(text, "Hello dogs, from Fedify with draft-cavage");
+  assert(tampered !== post.body, "could not tamper with the body");
+  let r = await rawPost(post.url, post.headers, tampered);
+  assert(r.status === 401, `cavage, tampered body, Digest kept: kith answered ${r.status} ${r.body.trim()}, expected 401`);
+  const digest = "SHA-256=" + createHash("sha256").update(tampered).digest("base64");
+  r = await rawPost(post.url, { ...post.headers, digest }, tampered);
+  assert(r.status === 401, `cavage, tampered body with a matching Digest: kith answered ${r.status} ${r.body.trim()}, expected 401`);
+  // Control: the untampered replay passes (kith acknowledges a duplicate id).
+  r = await rawPost(post.url, post.headers, post.body);
+  assert(r.status === 202, `cavage, the untampered replay got ${r.status} ${r.body.trim()}, expected 202`);
+  const replays = (await accessPosts(t1, Infinity, 3)).map((l) => l.status);
+  assert(replays.join() === "401,401,202", `kithd logged the cavage replays as ${replays.join()}, expected 401,401,202`);
+}
+
 // ---- main ---------------------------------------------------------------------
 const scenarios = [
   ["1 follow-community: the peer follows c/cats and gets a signed Accept", followCommunity],
@@ -368,6 +471,7 @@ const scenarios = [
   ["3 rfc9421-first-knock: one RFC 9421 POST is accepted (202, no cavage retry); tampered body 401", rfc9421FirstKnock],
   ["4 kith-follows-peer: alice follows the peer, Accept, its public note is in alice's timeline", kithFollowsPeer],
   ["5 peer-follows-person: the peer follows u/alice, Accept, alice's note arrives signed and public", peerFollowsPerson],
+  ["6 cavage-first-knock: a draft-cavage peer follows c/cats and posts into it; 202 at once, no RFC 9421 retry; tampered body 401", cavageFirstKnock],
 ];
 
 const overall = setTimeout(() => {
@@ -378,25 +482,29 @@ const overall = setTimeout(() => {
 let passed = 0;
 let failed = 0;
 try {
-  PEER_ACTOR = await setup();
+  [PEER_ACTOR, PEER2_ACTOR] = await setup();
 } catch (e) {
   console.log(`FAIL set-up: ${e.message}\n--- kithd log (tail)\n${kithdLogTail()}`);
   process.exit(1);
 }
+const PEERS = [PEER, PEER2];
 for (const [name, fn] of scenarios) {
-  const before = (await peerGet("/_control/inbox")).length;
+  const before = await Promise.all(PEERS.map(async (p) => (await peerGet("/_control/inbox", p)).length));
   let err = null;
   try {
     await fn();
   } catch (e) {
     err = e;
   }
-  // Any POST the peer could not verify during the scenario fails it.
-  const unverified = (await peerGet("/_control/inbox")).slice(before).filter((e) => !e.verified && !e.headers["x-conformance-forged"]);
+  // Any POST either peer could not verify during the scenario fails it.
+  const unverified = [];
+  for (const [i, p] of PEERS.entries())
+    for (const e of (await peerGet("/_control/inbox", p)).slice(before[i]))
+      if (!e.verified && !e.headers["x-conformance-forged"]) unverified.push({ peer: p, ...e });
   if (!err && unverified.length)
     err = new Error(
-      `the peer received ${unverified.length} POST(s) it could not verify: ` +
-        unverified.map((e) => `${e.path} ${e.json?.type} ${e.scheme} ${JSON.stringify(e.reason)}`).join("; "),
+      `the peers received ${unverified.length} POST(s) they could not verify: ` +
+        unverified.map((e) => `${e.peer}${e.path} ${e.json?.type} ${e.scheme} ${JSON.stringify(e.reason)}`).join("; "),
     );
   if (!err) {
     passed++;
