@@ -80,6 +80,7 @@ void federation_free(struct federation *f)
 
 /* A loop thread's federation data: its fetcher for key lookups. */
 #define RECENT_REFRESHES 32
+#define KEY_REFETCH_SECS 60 /* a key fetched again after a failure: not again before */
 
 struct loop_data {
     struct fetcher *fetch;
@@ -140,9 +141,10 @@ static struct str authority_of(const char *public_url)
 /* The key for key_id: from the cache, or from a stored actor (then cached).
  * owner receives the actor the key belongs to. */
 static EVP_PKEY *find_key(struct http_ctx *ctx, struct federation *f, struct str key_id,
-                          char *owner, size_t ownerlen)
+                          char *owner, size_t ownerlen, int64_t *refetch_after)
 {
-    EVP_PKEY *key = keycache_get(f->keys, key_id, owner, ownerlen);
+    *refetch_after = 0;
+    EVP_PKEY *key = keycache_get(f->keys, key_id, owner, ownerlen, refetch_after);
     if (key)
         return key;
     struct kv_txn *txn;
@@ -176,7 +178,7 @@ static EVP_PKEY *find_key(struct http_ctx *ctx, struct federation *f, struct str
     key = pem_public_key(pem);
     if (!key)
         return NULL;
-    keycache_put(f->keys, key_id, uri, key);
+    keycache_put(f->keys, key_id, uri, key, 0);
     snprintf(owner, ownerlen, "%.*s", (int)uri.len, uri.ptr);
     return key;
 }
@@ -195,6 +197,8 @@ struct inbox_req {
     bool store_actor, is_group;
     struct account acct;
     struct community comm;
+    int64_t refetch_after; /* the cached key's (keycache_get) */
+    bool refetch;          /* the key is being fetched again after a failure */
     /* What happens once the signature verified (owner: the key's actor). */
     void (*then)(struct http_ctx *ctx, struct inbox_req *r, const char *owner);
     void (*then_user)(struct http_ctx *ctx, const char *signer, void *arg);
@@ -451,12 +455,16 @@ static void verify_then(struct http_ctx *ctx, struct inbox_req *r, EVP_PKEY *key
     char why[256];
     int vrc = httpsig_verify(&r->sig, key, why, sizeof(why));
     if (vrc) {
-        keycache_forget(r->f->keys, r->sig.key_id);
-        /* A key kith had kept may have been rotated: fetch it once, afresh. */
-        if (!r->fetched)
+        /* A key kith had kept may have been rotated: fetch it once, afresh;
+         * but not when it was just fetched again for the same reason (a
+         * stream of bad signatures must not become a stream of fetches). */
+        if (!r->fetched && wall_seconds() >= r->refetch_after) {
+            keycache_forget(r->f->keys, r->sig.key_id);
+            r->refetch = true;
             fetch_key(ctx, r); /* replies itself */
-        else
+        } else {
             http_reply_error(ctx, 401, "%s", why);
+        }
         return;
     }
     r->then(ctx, r, owner);
@@ -621,7 +629,9 @@ static void key_fetched(const struct fetch_result *fr, void *arg)
         http_reply_error(ctx, 401, "the actor's publicKeyPem does not parse");
         return;
     }
-    keycache_put(r->f->keys, r->sig.key_id, uri, key);
+    /* Fetched again because a signature failed: not again for a minute. */
+    keycache_put(r->f->keys, r->sig.key_id, uri, key,
+                 r->refetch ? wall_seconds() + KEY_REFETCH_SECS : 0);
     verify_then(ctx, r, key, arena_str(&ctx->arena, uri).ptr);
     EVP_PKEY_free(key);
 }
@@ -690,7 +700,7 @@ int signed_request(struct http_ctx *ctx, void (*then)(struct http_ctx *, const c
         http_reply_error(ctx, 401, "%s", why);
         return HANDLER_DONE;
     }
-    EVP_PKEY *key = find_key(ctx, f, r->sig.key_id, owner, sizeof(owner));
+    EVP_PKEY *key = find_key(ctx, f, r->sig.key_id, owner, sizeof(owner), &r->refetch_after);
     if (key) {
         verify_then(ctx, r, key, owner);
         EVP_PKEY_free(key);
@@ -785,7 +795,7 @@ static int handle_inbox(struct http_ctx *ctx)
         http_reply_error(ctx, 413, "activity too large");
         return HANDLER_DONE;
     }
-    EVP_PKEY *key = find_key(ctx, f, r->sig.key_id, owner, sizeof(owner));
+    EVP_PKEY *key = find_key(ctx, f, r->sig.key_id, owner, sizeof(owner), &r->refetch_after);
     if (key) {
         verify_then(ctx, r, key, owner);
         EVP_PKEY_free(key);

@@ -20,6 +20,7 @@ struct kentry {
     char id[KEY_MAX_ID];
     char owner[KEY_MAX_ID];
     uint64_t hash;
+    int64_t refetch_after; /* no refetch after a failure before this time */
 };
 
 struct keycache {
@@ -97,7 +98,8 @@ void keycache_free(struct keycache *kc)
     free(kc);
 }
 
-EVP_PKEY *keycache_get(struct keycache *kc, struct str key_id, char *owner, size_t ownerlen)
+EVP_PKEY *keycache_get(struct keycache *kc, struct str key_id, char *owner, size_t ownerlen,
+                       int64_t *refetch_after)
 {
     EVP_PKEY *key = NULL;
     uint64_t h = str_hash(key_id);
@@ -110,12 +112,15 @@ EVP_PKEY *keycache_get(struct keycache *kc, struct str key_id, char *owner, size
         if (EVP_PKEY_up_ref(e->key) == 1)
             key = e->key;
         snprintf(owner, ownerlen, "%s", e->owner);
+        if (refetch_after)
+            *refetch_after = e->refetch_after;
     }
     pthread_mutex_unlock(&kc->lock);
     return key;
 }
 
-void keycache_put(struct keycache *kc, struct str key_id, struct str owner, EVP_PKEY *key)
+void keycache_put(struct keycache *kc, struct str key_id, struct str owner, EVP_PKEY *key,
+                  int64_t refetch_after)
 {
     if (key_id.len >= KEY_MAX_ID || owner.len >= KEY_MAX_ID || EVP_PKEY_up_ref(key) != 1)
         return;
@@ -133,6 +138,7 @@ void keycache_put(struct keycache *kc, struct str key_id, struct str owner, EVP_
     memcpy(e->owner, owner.ptr, owner.len);
     e->key = key;
     e->hash = h;
+    e->refetch_after = refetch_after;
     pp = &kc->table[h & (kc->nbuckets - 1)];
     e->hnext = *pp;
     *pp = e;

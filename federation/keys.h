@@ -15,14 +15,22 @@
 
 #include <openssl/evp.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct keycache;
 
 struct keycache *keycache_new(size_t max_entries);
 void keycache_free(struct keycache *kc);
-/* The key for key_id, or NULL; owner (>= 512 bytes) receives the owning actor's id. */
-EVP_PKEY *keycache_get(struct keycache *kc, struct str key_id, char *owner, size_t ownerlen);
-void keycache_put(struct keycache *kc, struct str key_id, struct str owner, EVP_PKEY *key);
+/* The key for key_id, or NULL; owner (>= 512 bytes) receives the owning
+ * actor's id, refetch_after (may be NULL) the time before which a failed
+ * verification must not fetch the key again (0: any time). */
+EVP_PKEY *keycache_get(struct keycache *kc, struct str key_id, char *owner, size_t ownerlen,
+                       int64_t *refetch_after);
+/* refetch_after: see keycache_get; a key just fetched again because a
+ * signature failed gets now + a minute, so bad signatures cannot make kith
+ * fetch a key over and over. */
+void keycache_put(struct keycache *kc, struct str key_id, struct str owner, EVP_PKEY *key,
+                  int64_t refetch_after);
 /* Forgets key_id (after a verification failure, before refetching: rotation). */
 void keycache_forget(struct keycache *kc, struct str key_id);
 size_t keycache_size(struct keycache *kc);

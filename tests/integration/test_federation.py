@@ -532,6 +532,14 @@ def test_a_rotated_key_is_fetched_again(make_kithd, peer, tmp_path):
                         "object": json.loads(body)}).encode()
     r = k.http("POST", "/inbox", headers=peer.sign(k.port, "/inbox", again, key=old), body=again)
     assert r.status == 401
+    # A stream of bad signatures does not become a stream of key fetches:
+    # the key was just fetched again, so it is not fetched again for a minute.
+    gets = len(peer.gets)
+    for _ in range(5):
+        r = k.http("POST", "/inbox", headers=peer.sign(k.port, "/inbox", again, key=old),
+                   body=again)
+        assert r.status == 401
+    assert len(peer.gets) == gets, peer.gets
 
 
 def test_cavage_cross_checked_with_python3_httpsig(make_kithd, peer, tmp_path):
