@@ -138,6 +138,10 @@ cJSON *object_json(struct kv_txn *txn, struct core *core, struct arena *a, const
             cJSON_Delete(att);
     }
     cJSON_AddBoolToObject(o, "sensitive", p->sensitive);
+    if (page) { /* Lemmy's legacy fields: harmless, and older servers read them */
+        cJSON_AddBoolToObject(o, "commentsEnabled", !p->locked);
+        cJSON_AddBoolToObject(o, "stickied", p->pinned);
+    }
     if (p->language.len) {
         cJSON *map = cJSON_AddObjectToObject(o, "contentMap");
         cJSON_AddStringToObject(map, arena_str(a, p->language).ptr,

@@ -709,8 +709,8 @@ static int apply_note(struct kv_txn *txn, struct apply *ap, cJSON *obj, const ch
 
 /* What kith keeps as a post, comment or note (ChatMessage: Lemmy 0.19's and
  * Pleroma's private messages). */
-static const char *const post_types[] = {"Page",  "Article", "Note",  "Question",   "Video",
-                                         "Event", "Audio",   "Image", "ChatMessage"};
+static const char *const post_types[] = {"Page",  "Article", "Note",  "Question",    "Video",
+                                         "Event", "Audio",   "Image", "ChatMessage", "Link"};
 
 static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
 {
