@@ -1228,7 +1228,8 @@ static int apply_undo(struct kv_txn *txn, struct apply *ap)
     if (otype && strcmp(otype, "Delete") == 0)
         return apply_undo_delete(txn, ap, obj);
     if (!otype) {
-        /* Undo by id: kith remembers the votes it applied by their ids. */
+        /* Undo naming its activity by id only: kith keeps votes by post and
+         * voter, not by activity id, so it cannot tell what to take back. */
         ap->state = ACTIVITY_STORED;
         ap->note = "Undo naming its activity by id only";
         return KITH_OK;
