@@ -287,8 +287,7 @@ static int handle_collection(struct http_ctx *ctx, uint8_t kind, const char *whi
     } else if (strcmp(which, "following") == 0) {
         o = collection(url, false, count_prefix(txn, T_FOLLOWS, id));
     } else {
-        /* outbox and featured: the delivery of recent activities and pins
-         * arrives with posting; today there are none to list. */
+        /* featured: pins come with the moderation and API issues; none yet. */
         o = collection(url, true, 0);
         cJSON_AddArrayToObject(o, "orderedItems");
     }
@@ -304,9 +303,59 @@ static int person_following(struct http_ctx *ctx)
 {
     return handle_collection(ctx, NAME_ACCOUNT, "following");
 }
+/* A person's outbox: the Create of their 20 latest public and unlisted
+ * notes (what Mastodon lists), newest first; what they wrote in
+ * communities is in the communities' outboxes. */
 static int person_outbox(struct http_ctx *ctx)
 {
-    return handle_collection(ctx, NAME_ACCOUNT, "outbox");
+    struct account acct;
+    struct kv_txn *txn;
+    struct kv_cursor *cur;
+    struct str key;
+    int rc = find_actor(ctx, NAME_ACCOUNT, &acct, NULL, &txn);
+    if (rc)
+        return actor_error(ctx, rc);
+    struct arena *a = &ctx->arena;
+    struct core *core = http_core(ctx);
+    const char *actor = http_url(ctx, "/u/%.*s", (int)acct.name.len, acct.name.ptr);
+    cJSON *items = cJSON_CreateArray();
+    uint64_t total = 0;
+    if (kv_cursor_open(txn, T_AUTHOR_POSTS, &cur) == KITH_OK) {
+        struct key16 end = key_pair(acct.id, UINT64_MAX);
+        rc = kv_cursor_seek(cur, KEY16(end), &key, NULL);
+        rc = rc == KITH_OK ? kv_cursor_prev(cur, &key, NULL) : kv_cursor_last(cur, &key, NULL);
+        for (int scanned = 0; rc == KITH_OK && key.len == 16 && scanned < 1000 &&
+                              be64_get((const unsigned char *)key.ptr) == acct.id;
+             rc = kv_cursor_prev(cur, &key, NULL), scanned++) {
+            struct post p;
+            if (post_get(txn, be64_get((const unsigned char *)key.ptr + 8), a, &p) ||
+                p.deleted_at || p.community_id ||
+                (p.visibility != VIS_PUBLIC && p.visibility != VIS_UNLISTED))
+                continue;
+            total++;
+            if (cJSON_GetArraySize(items) >= 20)
+                continue;
+            cJSON *note = object_json(txn, core, a, &p);
+            cJSON *create = cJSON_CreateObject();
+            cJSON_AddStringToObject(create, "id",
+                                    arena_printf(a, "%s/activity", post_url(a, core->cfg, &p)));
+            cJSON_AddStringToObject(create, "type", "Create");
+            cJSON_AddStringToObject(create, "actor", actor);
+            cJSON_AddItemToObject(create, "to",
+                                  cJSON_Duplicate(cJSON_GetObjectItem(note, "to"), 1));
+            cJSON_AddItemToObject(create, "cc",
+                                  cJSON_Duplicate(cJSON_GetObjectItem(note, "cc"), 1));
+            cJSON_AddStringToObject(create, "published", ap_time(a, p.created_at));
+            cJSON_AddItemToObject(create, "object", note);
+            cJSON_AddItemToArray(items, create);
+        }
+        kv_cursor_close(cur);
+    }
+    cJSON *o =
+        collection(http_url(ctx, "/u/%.*s/outbox", (int)acct.name.len, acct.name.ptr), true, total);
+    cJSON_AddItemToObject(o, "orderedItems", items);
+    ap_reply(ctx, 200, o);
+    return HANDLER_DONE;
 }
 static int person_featured(struct http_ctx *ctx)
 {

@@ -296,8 +296,13 @@ def test_notes_mentions_and_direct_messages(make_kithd, tmp_path):
         assert k.http("GET", path_of(d),
                       headers=stranger.sign_get(k.port, path_of(d))).status == 403
         # bob mentioned locally hears of it.
-        ok(k.ctl("act", "alice", "note", "--body", "hi bob", "--to", "bob"))
+        hi = ok(k.ctl("act", "alice", "note", "--body", "hi bob", "--to", "bob"))
         assert f"mention\t{alice}" in ok(k.ctl("act", "bob", "notifications"))
+        # alice's outbox lists her public note, never the direct one.
+        box = k.http("GET", "/u/alice/outbox", headers=AP).json()
+        ids = [c["object"]["id"] for c in box["orderedItems"]]
+        assert box["type"] == "OrderedCollection" and box["totalItems"] == 1 and ids == [hi]
+        assert box["orderedItems"][0]["type"] == "Create" and d not in ids
 
         # The peer favourites alice's note; a boost of it notifies her too.
         like = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{p.base}/like/1",
