@@ -9,6 +9,7 @@
 #include "../federation/federation.h"
 #include "../storage/store.h"
 #include "../storage/writer.h"
+#include "api/api.h"
 #include "base/config.h"
 #include "base/err.h"
 #include "base/lockfile.h"
@@ -164,16 +165,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "kithd: %s\n", err);
         goto out;
     }
-    /* Every module's routes as one table: the HTTP core's, then federation's. */
+    /* Every module's routes as one table: the HTTP core's, federation's,
+     * then the client API's. */
+    const struct {
+        const struct route_table *t;
+        size_t n;
+    } mods[] = {{federation_tables, federation_ntables}, {api_tables, api_ntables}};
     size_t nroutes = http_core_nroutes;
-    for (size_t i = 0; i < federation_ntables; i++)
-        nroutes += federation_tables[i].n;
+    for (size_t m = 0; m < sizeof(mods) / sizeof(mods[0]); m++)
+        for (size_t i = 0; i < mods[m].n; i++)
+            nroutes += mods[m].t[i].n;
     routes = xcalloc(nroutes, sizeof(*routes));
     memcpy(routes, http_core_routes, http_core_nroutes * sizeof(*routes));
-    for (size_t i = 0, at = http_core_nroutes; i < federation_ntables; i++) {
-        memcpy(routes + at, federation_tables[i].routes, federation_tables[i].n * sizeof(*routes));
-        at += federation_tables[i].n;
-    }
+    size_t at = http_core_nroutes;
+    for (size_t m = 0; m < sizeof(mods) / sizeof(mods[0]); m++)
+        for (size_t i = 0; i < mods[m].n; i++) {
+            memcpy(routes + at, mods[m].t[i].routes, mods[m].t[i].n * sizeof(*routes));
+            at += mods[m].t[i].n;
+        }
     struct http_server_opts opts = {.cfg = &cfg,
                                     .core = &core,
                                     .routes = routes,

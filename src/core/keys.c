@@ -121,6 +121,68 @@ static int set_new_key(struct core *c, uint64_t id)
     return rc;
 }
 
+/* The instance's VAPID key pair (Web Push, RFC 8292): ES256 on P-256. The
+ * public key is kept as clients want it: the uncompressed point, base64url
+ * without padding (Mastodon's vapid_key). */
+struct vapid {
+    struct str priv, pub;
+};
+
+static int apply_vapid(struct kv_txn *txn, void *arg)
+{
+    struct vapid *v = arg;
+    struct str have;
+    if (kv_get(txn, T_META, STR_LIT("vapid_public_key"), &have) == KITH_OK)
+        return KITH_OK; /* another start made it meanwhile */
+    int rc = kv_put(txn, T_META, STR_LIT("vapid_private_key"), v->priv, 0);
+    return rc ? rc : kv_put(txn, T_META, STR_LIT("vapid_public_key"), v->pub, 0);
+}
+
+/* 1 when made now, KITH_OK when it existed, or an error. */
+static int ensure_vapid(struct core *c)
+{
+    struct kv_txn *txn;
+    struct str have;
+    int rc = store_read_begin(c->st, &txn);
+    if (rc)
+        return rc;
+    bool missing = kv_get(txn, T_META, STR_LIT("vapid_public_key"), &have) != KITH_OK;
+    kv_txn_abort(txn);
+    if (!missing)
+        return KITH_OK;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    unsigned char point[65];
+    size_t plen = 0;
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *pem = NULL;
+    long pemlen = 0;
+    rc = KITH_EIO;
+    if (key && bio &&
+        EVP_PKEY_get_octet_string_param(key, "encoded-pub-key", point, sizeof(point), &plen) == 1 &&
+        plen == 65 && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1 &&
+        (pemlen = BIO_get_mem_data(bio, &pem)) > 0) {
+        static const char b64[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        char pub[100];
+        size_t n = 0;
+        for (size_t i = 0; i < plen; i += 3) { /* base64url, unpadded */
+            uint32_t w = (uint32_t)point[i] << 16 |
+                         (i + 1 < plen ? (uint32_t)point[i + 1] << 8 : 0) |
+                         (i + 2 < plen ? point[i + 2] : 0);
+            size_t chars = i + 2 < plen ? 4 : i + 1 < plen ? 3 : 2;
+            for (size_t j = 0; j < chars; j++)
+                pub[n++] = b64[(w >> (18 - 6 * j)) & 63];
+        }
+        struct vapid v = {str_make(pem, (size_t)pemlen), str_make(pub, n)};
+        rc = writer_run(c->w, apply_vapid, &v);
+        if (rc == KITH_OK)
+            rc = 1;
+    }
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
 int core_ensure_keys(struct core *c, unsigned *generated)
 {
     struct kv_txn *txn;
@@ -144,6 +206,10 @@ int core_ensure_keys(struct core *c, unsigned *generated)
     for (size_t i = 0; !rc && i < b.n; i++)
         if ((rc = set_new_key(c, b.ids[i])) == KITH_OK)
             (*generated)++;
+    if (!rc && (rc = ensure_vapid(c)) == 1) {
+        (*generated)++;
+        rc = KITH_OK;
+    }
     free(b.ids);
     return rc;
 }

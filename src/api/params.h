@@ -1,0 +1,31 @@
+/* src/api/params.h: the parameters of a Mastodon API request.
+ *
+ * Layer: api. Clients send them as a query string, a form body
+ * (application/x-www-form-urlencoded) or a JSON object, and Mastodon reads
+ * all three; so does this. Names ending in "[]" (Rails' arrays) lose the
+ * suffix, and a JSON array gives one entry per element, so a repeated name
+ * is how a list arrives. Values are percent-decoded, in the request's arena.
+ */
+#ifndef KITH_API_PARAMS_H
+#define KITH_API_PARAMS_H
+
+#include "../http/server.h"
+
+struct api_param {
+    struct str name, value;
+};
+
+struct api_params {
+    struct api_param *v;
+    size_t n, cap;
+};
+
+/* Reads the query string and the body (by its Content-Type). KITH_EINVAL
+ * for a body that does not parse (the caller answers 400). */
+int api_params_read(struct http_ctx *ctx, struct api_params *out);
+/* The first value of name, or STR_NULL. */
+struct str api_param(const struct api_params *p, const char *name);
+/* The i-th value of name (0-based), or STR_NULL past the last. */
+struct str api_param_at(const struct api_params *p, const char *name, size_t i);
+
+#endif

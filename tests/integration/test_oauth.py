@@ -1,0 +1,178 @@
+"""OAuth 2 for Mastodon clients: app registration (form, JSON and query
+string bodies, redirect URIs in every shape clients send), the token
+endpoint (client credentials, refused grants and clients), app token
+checks, revocation and the server metadata (issue 8)."""
+
+import base64
+import json
+import urllib.parse
+
+import pytest
+
+
+def form(d):
+    return urllib.parse.urlencode(d, doseq=True).encode()
+
+
+def post(k, path, body=b"", ctype="application/x-www-form-urlencoded", headers=None):
+    h = {"Content-Type": ctype, **(headers or {})}
+    return k.http("POST", path, headers=h, body=body)
+
+
+def register(k, **extra):
+    d = {"client_name": "Tusky", "redirect_uris": "oauth2redirect://com.keylesspalace.tusky/",
+         "scopes": "read write follow push", "website": "https://tusky.app", **extra}
+    r = post(k, "/api/v1/apps", form(d))
+    assert r.status == 200, r
+    return r.json()
+
+
+@pytest.fixture
+def k(kithd):
+    return kithd
+
+
+def test_apps_registers_with_every_body_encoding(k):
+    app = register(k)
+    assert app["id"].isdigit() and app["name"] == "Tusky" and app["website"] == "https://tusky.app"
+    assert app["scopes"] == ["read", "write", "follow", "push"]
+    assert app["redirect_uri"] == "oauth2redirect://com.keylesspalace.tusky/"
+    assert app["redirect_uris"] == ["oauth2redirect://com.keylesspalace.tusky/"]
+    assert len(app["client_id"]) == 43 and len(app["client_secret"]) == 43
+    assert app["client_secret_expires_at"] == 0
+    vapid = base64.urlsafe_b64decode(app["vapid_key"] + "=")  # 87 chars: a P-256 point
+    assert len(vapid) == 65 and vapid[0] == 4
+
+    # JSON with an array of redirect URIs (Elk, Phanpy), website absent.
+    body = json.dumps({"client_name": "Elk", "redirect_uris": [
+        "https://elk.zone/api/kith/oauth", "urn:ietf:wg:oauth:2.0:oob"], "scopes": "read"})
+    r = post(k, "/api/v1/apps", body.encode(), ctype="application/json")
+    assert r.status == 200, r
+    elk = r.json()
+    assert elk["website"] is None and elk["scopes"] == ["read"]
+    assert elk["redirect_uris"] == ["https://elk.zone/api/kith/oauth", "urn:ietf:wg:oauth:2.0:oob"]
+    assert elk["redirect_uri"] == "https://elk.zone/api/kith/oauth\nurn:ietf:wg:oauth:2.0:oob"
+    assert elk["client_id"] != app["client_id"] and elk["vapid_key"] == app["vapid_key"]
+
+    # Rails-style redirect_uris[] in a form, and a query string with no body;
+    # the default scope is read.
+    r = post(k, "/api/v1/apps", form({"client_name": "toot", "redirect_uris[]": [
+        "toot:/callback", "net.example.app:/oauth"]}))
+    assert r.status == 200 and r.json()["redirect_uris"] == ["toot:/callback",
+                                                              "net.example.app:/oauth"]
+    assert r.json()["scopes"] == ["read"]
+    q = urllib.parse.urlencode({"client_name": "q", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"})
+    r = post(k, "/api/v1/apps?" + q)
+    assert r.status == 200 and r.json()["name"] == "q"
+
+
+@pytest.mark.parametrize("fields,why", [
+    ({"redirect_uris": "urn:ietf:wg:oauth:2.0:oob"}, "client_name"),
+    ({"client_name": "x"}, "redirect_uris"),
+    ({"client_name": "x", "redirect_uris": "not a uri"}, "redirect_uris"),
+    ({"client_name": "x", "redirect_uris": "https://a.example/cb#frag"}, "redirect_uris"),
+    ({"client_name": "x", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read sudo"},
+     "scopes"),
+])
+def test_apps_refuses_bad_input_with_a_json_error(k, fields, why):
+    r = post(k, "/api/v1/apps", form(fields))
+    assert r.status == 422, r
+    assert why in r.json()["error"]
+
+
+def test_apps_refuses_a_body_that_does_not_parse(k):
+    r = post(k, "/api/v1/apps", b"{not json", ctype="application/json")
+    assert r.status == 400 and "error" in r.json()
+
+
+def test_client_credentials_tokens_verify_and_revoke(k):
+    app = register(k)
+    cid, secret = app["client_id"], app["client_secret"]
+    r = post(k, "/oauth/token", form({"grant_type": "client_credentials", "client_id": cid,
+                                      "client_secret": secret, "scope": "read write"}))
+    assert r.status == 200, r
+    tok = r.json()
+    assert tok["token_type"] == "Bearer" and tok["scope"] == "read write"
+    assert isinstance(tok["created_at"], int) and len(tok["access_token"]) == 43
+    assert r.headers.get("cache-control") == "no-store"
+    # HTTP Basic works as well as the body; the default scope is read.
+    basic = base64.b64encode(f"{cid}:{secret}".encode()).decode()
+    r = post(k, "/oauth/token", form({"grant_type": "client_credentials"}),
+             headers={"Authorization": f"Basic {basic}"})
+    assert r.status == 200 and r.json()["scope"] == "read"
+    # JSON body too.
+    r = post(k, "/oauth/token", json.dumps({"grant_type": "client_credentials", "client_id": cid,
+                                            "client_secret": secret}).encode(),
+             ctype="application/json")
+    assert r.status == 200
+
+    auth = {"Authorization": f"Bearer {tok['access_token']}"}
+    r = k.http("GET", "/api/v1/apps/verify_credentials", headers=auth)
+    assert r.status == 200
+    seen = r.json()
+    assert seen["name"] == "Tusky" and "client_secret" not in seen and "client_id" not in seen
+    assert k.http("GET", "/api/v1/apps/verify_credentials").status == 401
+    assert k.http("GET", "/api/v1/apps/verify_credentials",
+                  headers={"Authorization": "Bearer nope"}).status == 401
+
+    # Another client may not revoke this token; its own client may.
+    other = register(k, client_name="Other")
+    r = post(k, "/oauth/revoke", form({"client_id": other["client_id"],
+                                       "client_secret": other["client_secret"],
+                                       "token": tok["access_token"]}))
+    assert r.status == 403 and r.json()["error"] == "unauthorized_client"
+    r = post(k, "/oauth/revoke", form({"client_id": cid, "client_secret": secret,
+                                       "token": tok["access_token"]}))
+    assert r.status == 200 and r.json() == {}
+    assert k.http("GET", "/api/v1/apps/verify_credentials", headers=auth).status == 401
+    # Revoking again, or an unknown token, is still 200 (RFC 7009).
+    r = post(k, "/oauth/revoke", form({"client_id": cid, "client_secret": secret,
+                                       "token": tok["access_token"]}))
+    assert r.status == 200
+    # After a restart the token is still revoked, the app still there.
+    k.stop()
+    k.start()
+    assert k.http("GET", "/api/v1/apps/verify_credentials", headers=auth).status == 401
+    r = post(k, "/oauth/token", form({"grant_type": "client_credentials", "client_id": cid,
+                                      "client_secret": secret}))
+    assert r.status == 200
+
+
+def test_token_endpoint_refusals(k):
+    app = register(k, scopes="read")
+    cid, secret = app["client_id"], app["client_secret"]
+
+    def token(fields, **kw):
+        return post(k, "/oauth/token", form(fields), **kw)
+
+    r = token({"grant_type": "client_credentials", "client_id": cid, "client_secret": "wrong"})
+    assert r.status == 401 and r.json()["error"] == "invalid_client"
+    assert r.headers.get("www-authenticate", "").startswith("Basic")
+    r = token({"grant_type": "client_credentials", "client_id": "unknown", "client_secret": "x"})
+    assert r.status == 401 and r.json()["error"] == "invalid_client"
+    r = token({"grant_type": "client_credentials"})
+    assert r.status == 401
+    r = token({"grant_type": "client_credentials", "client_id": cid, "client_secret": secret,
+               "scope": "read write"})  # more than the app registered
+    assert r.status == 400 and r.json()["error"] == "invalid_scope"
+    r = token({"grant_type": "implicit", "client_id": cid, "client_secret": secret})
+    assert r.status == 400 and r.json()["error"] == "unsupported_grant_type"
+    r = token({"grant_type": "authorization_code", "client_id": cid, "client_secret": secret,
+               "code": "forged", "redirect_uri": "oauth2redirect://com.keylesspalace.tusky/"})
+    assert r.status == 400 and r.json()["error"] == "invalid_grant"
+    assert "error_description" in r.json()
+
+
+def test_authorization_server_metadata(k):
+    r = k.http("GET", "/.well-known/oauth-authorization-server")
+    assert r.status == 200
+    m = r.json()
+    assert m["token_endpoint"].endswith("/oauth/token")
+    assert m["authorization_endpoint"].endswith("/oauth/authorize")
+    assert m["app_registration_endpoint"].endswith("/api/v1/apps")
+    assert m["code_challenge_methods_supported"] == ["S256"]
+    assert "client_secret_basic" in m["token_endpoint_auth_methods_supported"]
+    assert {"read", "write", "follow", "push"} <= set(m["scopes_supported"])
+    # Every endpoint is under the issuer (public_url).
+    assert all(m[e].startswith(m["issuer"].rstrip("/")) for e in (
+        "token_endpoint", "authorization_endpoint", "revocation_endpoint"))
