@@ -324,6 +324,81 @@ static bool client_auth(struct http_ctx *ctx, const struct api_params *p, struct
     return true;
 }
 
+/* ---- the password grant (command-line clients) ---- */
+
+/* A hash with kithd's own argon2id parameters, checked when the account
+ * does not exist, so that the answer takes as long either way. */
+#define DUMMY_HASH                                                                               \
+ "$argon2id$v=19$m=19456,t=2,p=1$VIwNHeZ+CTkPtrLGql4LIg$Q7pdlvwiJBQWdGagrTEQv58Yc+r4O1nDirNwLw/" \
+ "d5Ck"
+
+struct password_check {
+    struct str password, hash;
+    bool exists, active;
+    struct token_req *r;
+};
+
+static int check_password(void *arg) /* on a worker thread */
+{
+    struct password_check *c = arg;
+    int rc = core_password_verify(c->password, c->hash);
+    return c->exists ? rc : KITH_EDENIED;
+}
+
+static void password_checked(struct http_ctx *ctx, int rc, void *arg)
+{
+    struct password_check *c = arg;
+    if (rc) {
+        oauth_error(ctx, 400, "invalid_grant",
+                    "The provided authorization grant is invalid, expired, revoked, does not "
+                    "match the redirection URI used in the authorization request, or was issued "
+                    "to another client.");
+        return;
+    }
+    if (!c->active) {
+        oauth_error(ctx, 403, "access_denied", "This account is pending approval or suspended.");
+        return;
+    }
+    if (http_write(ctx, apply_token, c->r, token_stored, c->r))
+        http_reply_error(ctx, 503, "shutting down");
+}
+
+static int password_grant(struct http_ctx *ctx, const struct api_params *p, struct kv_txn *txn,
+                          const struct oauth_app *app, struct token_req *r)
+{
+    struct core_result res = {{0}};
+    struct str user = api_param(p, "username"), password = api_param(p, "password");
+    struct str want = api_param(p, "scope");
+    if (!want.len)
+        want = api_param(p, "scopes");
+    if (!user.len || !password.len)
+        return oauth_error(ctx, 400, "invalid_request", "username and password are required.");
+    if (scopes_parse(want, &ctx->arena, &r->t.scopes, &res) ||
+        !scopes_subset(r->t.scopes, app->scopes))
+        return oauth_error(ctx, 400, "invalid_scope",
+                           "The requested scope is invalid, unknown, or malformed.");
+    unsigned wait = http_signin_throttle(ctx, user);
+    if (wait) {
+        char after[16];
+        snprintf(after, sizeof(after), "%u", wait);
+        http_add_header(ctx, "Retry-After", after);
+        return http_reply_error(ctx, 429, "Too many sign-in attempts: try again in %u s", wait),
+               HANDLER_DONE;
+    }
+    struct password_check *c = arena_zalloc(&ctx->arena, sizeof(*c));
+    struct account acct;
+    c->password = password;
+    c->r = r;
+    c->exists =
+        account_get_local(txn, user, &ctx->arena, &acct) == KITH_OK && acct.password_hash.len > 0;
+    c->hash = c->exists ? acct.password_hash : STR_LIT(DUMMY_HASH);
+    c->active = c->exists && acct.state == ACCOUNT_ACTIVE;
+    r->t.account_id = c->exists ? acct.id : 0;
+    if (http_offload(ctx, check_password, c, password_checked, c))
+        return http_reply_error(ctx, 503, "shutting down"), HANDLER_DONE;
+    return HANDLER_ASYNC;
+}
+
 static int handle_token(struct http_ctx *ctx)
 {
     struct api_params p;
@@ -374,9 +449,7 @@ static int handle_token(struct http_ctx *ctx)
         r->t.scopes = code.scopes;
         r->code = value;
     } else if (str_eq_cstr(grant, "password")) {
-        /* Needs argon2 off the event loop: comes with the sign-in page. */
-        return oauth_error(ctx, 400, "unsupported_grant_type",
-                           "The password grant is not available yet; use authorization_code.");
+        return password_grant(ctx, &p, txn, &app, r);
     } else {
         return oauth_error(ctx, 400, "unsupported_grant_type",
                            "The authorization grant type is not supported by the authorization "
@@ -454,8 +527,8 @@ static int handle_metadata(struct http_ctx *ctx)
     static const char *const methods[] = {"S256"};
     cJSON_AddItemToObject(o, "code_challenge_methods_supported",
                           cJSON_CreateStringArray(methods, 1));
-    static const char *const grants[] = {"authorization_code", "client_credentials"};
-    cJSON_AddItemToObject(o, "grant_types_supported", cJSON_CreateStringArray(grants, 2));
+    static const char *const grants[] = {"authorization_code", "password", "client_credentials"};
+    cJSON_AddItemToObject(o, "grant_types_supported", cJSON_CreateStringArray(grants, 3));
     static const char *const auth[] = {"client_secret_basic", "client_secret_post"};
     cJSON_AddItemToObject(o, "token_endpoint_auth_methods_supported",
                           cJSON_CreateStringArray(auth, 2));

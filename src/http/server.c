@@ -76,8 +76,23 @@ struct http_thread {
     char ts_text[32]; /* "YYYY-MM-DDTHH:MM:SS." for the access log */
 };
 
+struct pending_write;
+
+/* Blocking work (argon2 hashing) run off the loops (http_offload). */
+#define OFFLOAD_THREADS 2
+struct offload {
+    pthread_t threads[OFFLOAD_THREADS];
+    unsigned nthreads;
+    pthread_mutex_t lock; /* guards head, tail, stop */
+    pthread_cond_t wake;
+    struct pending_write *head, *tail;
+    bool stop;
+};
+
 struct http_server {
     struct http_server_opts opts;
+    struct offload off;
+    struct ratelimit *signin_rl; /* password attempts, per address and per account */
     const struct kith_config *cfg;
     int *fds; /* listening sockets, one per listener */
     size_t nfds;
@@ -433,6 +448,7 @@ int http_read_txn(struct http_ctx *ctx, struct kv_txn **out)
 
 struct pending_write {
     struct writer_req req;
+    int (*work)(void *arg); /* http_offload's, instead of a write */
     writer_apply_fn *apply; /* the caller's */
     void *apply_arg;
     struct http_ctx *ctx;
@@ -510,6 +526,85 @@ int http_write(struct http_ctx *ctx, writer_apply_fn *apply, void *apply_arg,
     p->then = then;
     p->then_arg = then_arg;
     return writer_submit(http_core(ctx)->w, &p->req);
+}
+
+/* ---- blocking work: worker thread -> loop thread ---- */
+
+static void *offload_main(void *arg)
+{
+    struct offload *o = arg;
+    pthread_setname_np(pthread_self(), "kith-work"); /* for top -H and perf */
+    for (;;) {
+        pthread_mutex_lock(&o->lock);
+        while (!o->head && !o->stop)
+            pthread_cond_wait(&o->wake, &o->lock);
+        struct pending_write *p = o->head;
+        if (!p) { /* stopping, and nothing is left */
+            pthread_mutex_unlock(&o->lock);
+            return NULL;
+        }
+        o->head = p->next;
+        if (!o->head)
+            o->tail = NULL;
+        pthread_mutex_unlock(&o->lock);
+        write_durable(p, p->work(p->apply_arg)); /* to the loop, as a write's outcome */
+    }
+}
+
+unsigned http_signin_throttle(struct http_ctx *ctx, struct str account)
+{
+    struct http_server *s = ctx->server;
+    uint64_t now = clock_now_ms(clock_system());
+    unsigned wait = 0, wait2 = 0;
+    char key[RATELIMIT_MAX_KEY];
+    snprintf(key, sizeof(key), "addr:%s", ctx->client);
+    bool ok = ratelimit_take(s->signin_rl, str_from(key), now, &wait);
+    snprintf(key, sizeof(key), "acct:%.*s", (int)(account.len > 80 ? 80 : account.len),
+             account.ptr);
+    for (size_t i = 5; key[i]; i++)
+        key[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
+    bool ok2 = ratelimit_take(s->signin_rl, str_from(key), now, &wait2);
+    if (ok && ok2)
+        return 0;
+    unsigned w = wait > wait2 ? wait : wait2;
+    return w ? w : 1;
+}
+
+int http_offload(struct http_ctx *ctx, int (*work)(void *arg), void *arg, http_write_done_fn *then,
+                 void *then_arg)
+{
+    struct offload *o = &ctx->server->off;
+    struct pending_write *p = arena_zalloc(&ctx->arena, sizeof(*p));
+    p->work = work;
+    p->apply_arg = arg;
+    p->ctx = ctx;
+    p->then = then;
+    p->then_arg = then_arg;
+    pthread_mutex_lock(&o->lock);
+    bool stopping = o->stop;
+    if (!stopping) {
+        if (o->tail)
+            o->tail->next = p;
+        else
+            o->head = p;
+        o->tail = p;
+        pthread_cond_signal(&o->wake);
+    }
+    pthread_mutex_unlock(&o->lock);
+    return stopping ? KITH_ESTOPPED : KITH_OK;
+}
+
+static void offload_stop(struct offload *o)
+{
+    pthread_mutex_lock(&o->lock);
+    o->stop = true;
+    pthread_cond_broadcast(&o->wake);
+    pthread_mutex_unlock(&o->lock);
+    for (unsigned i = 0; i < o->nthreads; i++)
+        pthread_join(o->threads[i], NULL);
+    o->nthreads = 0;
+    pthread_cond_destroy(&o->wake);
+    pthread_mutex_destroy(&o->lock);
 }
 
 /* ---- dispatch ---- */
@@ -956,6 +1051,8 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 
     s->opts = *opts;
     s->cfg = cfg;
+    pthread_mutex_init(&s->off.lock, NULL);
+    pthread_cond_init(&s->off.wake, NULL);
     atomic_init(&s->stopping, false);
     s->fds = xcalloc(cfg->nlistens, sizeof(int));
     for (size_t i = 0; i < cfg->nlistens; i++)
@@ -973,6 +1070,14 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
             goto fail;
     if (cfg->rate_limit_burst)
         s->rl = ratelimit_new(cfg->rate_limit_burst, cfg->rate_limit_secs, 100000);
+    /* Password sign-ins: 10 attempts, then one every 30 s, per key. */
+    s->signin_rl = ratelimit_new(10, 300, 100000);
+    for (; s->off.nthreads < OFFLOAD_THREADS; s->off.nthreads++)
+        if (pthread_create(&s->off.threads[s->off.nthreads], NULL, offload_main, &s->off)) {
+            snprintf(err, errlen, "cannot start a worker thread");
+            rc = KITH_EIO;
+            goto fail;
+        }
     s->nthreads = config_threads(cfg);
     s->threads = xcalloc(s->nthreads, sizeof(*s->threads));
     for (unsigned i = 0; i < s->nthreads; i++) {
@@ -996,6 +1101,7 @@ fail:
         event_base_loopexit(s->threads[i].base, NULL);
         pthread_join(s->threads[i].tid, NULL);
     }
+    offload_stop(&s->off);
     if (s->threads)
         for (unsigned i = 0; i < s->nthreads; i++)
             free_thread(&s->threads[i], s->nfds);
@@ -1006,6 +1112,7 @@ fail:
     free(s->fds);
     SSL_CTX_free(s->ssl);
     ratelimit_free(s->rl);
+    ratelimit_free(s->signin_rl);
     free(s);
     return rc;
 }
@@ -1023,6 +1130,9 @@ void http_server_stop(struct http_server *s, unsigned grace_secs)
     }
     for (unsigned i = 0; i < s->nthreads; i++)
         pthread_join(s->threads[i].tid, NULL);
+    /* The loops are gone (mail closed): work still queued runs, and its
+     * request is freed unanswered, before the threads' memory goes. */
+    offload_stop(&s->off);
     for (unsigned i = 0; i < s->nthreads; i++) {
         struct http_thread *t = &s->threads[i];
         if (t->inflight == 0) {
@@ -1039,5 +1149,6 @@ void http_server_stop(struct http_server *s, unsigned grace_secs)
     free(s->threads);
     SSL_CTX_free(s->ssl);
     ratelimit_free(s->rl);
+    ratelimit_free(s->signin_rl);
     free(s);
 }

@@ -112,6 +112,19 @@ typedef void http_write_done_fn(struct http_ctx *ctx, int rc, void *arg);
 int http_write(struct http_ctx *ctx, writer_apply_fn *apply, void *apply_arg,
                http_write_done_fn *then, void *then_arg);
 
+/* Password sign-in throttling, per client address (taken from
+ * X-Forwarded-For only behind trusted_proxies) and per account name: 0 when
+ * this attempt may go on, else the seconds to wait (answer 429 with
+ * Retry-After). Each call counts as an attempt. */
+unsigned http_signin_throttle(struct http_ctx *ctx, struct str account);
+
+/* Runs work(arg) on a worker thread (for blocking CPU work such as
+ * argon2 hashing, never on a loop); `then` runs afterwards on ctx's loop
+ * thread with work's result as rc, and must reply. Returns KITH_ESTOPPED
+ * if the server is stopping (reply at once). */
+int http_offload(struct http_ctx *ctx, int (*work)(void *arg), void *arg, http_write_done_fn *then,
+                 void *then_arg);
+
 /* ---- replies: each sends the response and releases ctx ---- */
 
 /* Sends a redirect (301, 302, 303, 307, 308) to location. */

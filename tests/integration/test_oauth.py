@@ -176,3 +176,40 @@ def test_authorization_server_metadata(k):
     # Every endpoint is under the issuer (public_url).
     assert all(m[e].startswith(m["issuer"].rstrip("/")) for e in (
         "token_endpoint", "authorization_endpoint", "revocation_endpoint"))
+
+
+def test_password_grant_is_checked_off_the_loop_and_throttled(k):
+    r = k.ctl("user", "add", "alice", "--password-stdin", input="correct horse battery\n")
+    assert r.returncode == 0, r.stderr
+    app = register(k)
+    base = {"grant_type": "password", "client_id": app["client_id"],
+            "client_secret": app["client_secret"], "scope": "read write"}
+
+    def grant(user, password):
+        return post(k, "/oauth/token", form({**base, "username": user, "password": password}))
+
+    r = grant("alice", "correct horse battery")
+    assert r.status == 200, r
+    tok = r.json()
+    assert tok["scope"] == "read write" and tok["token_type"] == "Bearer"
+    r = k.http("GET", "/api/v1/apps/verify_credentials",
+               headers={"Authorization": f"Bearer {tok['access_token']}"})
+    assert r.status == 200
+    # Case of the name does not matter; the password does; unknown names
+    # get the same answer as a wrong password.
+    assert grant("ALICE", "correct horse battery").status == 200
+    r = grant("alice", "wrong")
+    assert r.status == 400 and r.json()["error"] == "invalid_grant"
+    r = grant("nobody", "wrong")
+    assert r.status == 400 and r.json()["error"] == "invalid_grant"
+    r = post(k, "/oauth/token", form({**base, "username": "alice"}))
+    assert r.status == 400 and r.json()["error"] == "invalid_request"
+    # Every attempt from this address counts: the limit (10) is reached
+    # within a few more, and the answer says when to come back.
+    statuses = [grant("alice", "wrong").status for _ in range(8)]
+    assert 429 in statuses, statuses
+    r = grant("alice", "correct horse battery")
+    assert r.status == 429 and int(r.headers["retry-after"]) >= 1
+    assert "error" in r.json()
+    # The server stayed responsive while passwords were being checked.
+    assert k.http("GET", "/health").status == 200
