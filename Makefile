@@ -28,7 +28,7 @@ NPM_PKG   = $(if $(shell command -v npm 2>/dev/null),,npm)
 BENCH_PKGS = wrk
 
 LIB_SRC   = $(wildcard src/base/*.c) $(wildcard storage/*.c) $(wildcard src/core/*.c) \
-            $(wildcard federation/*.c) $(wildcard src/api/*.c) \
+            $(wildcard federation/*.c) $(wildcard src/api/*.c) $(wildcard web/*.c) \
             $(wildcard src/http/*.c)
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  = $(wildcard tests/unit/*/test_*.c)

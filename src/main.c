@@ -9,6 +9,7 @@
 #include "../federation/federation.h"
 #include "../storage/store.h"
 #include "../storage/writer.h"
+#include "../web/web.h"
 #include "api/api.h"
 #include "base/config.h"
 #include "base/err.h"
@@ -170,7 +171,9 @@ int main(int argc, char **argv)
     const struct {
         const struct route_table *t;
         size_t n;
-    } mods[] = {{federation_tables, federation_ntables}, {api_tables, api_ntables}};
+    } mods[] = {{federation_tables, federation_ntables},
+                {api_tables, api_ntables},
+                {web_tables, web_ntables}};
     size_t nroutes = http_core_nroutes;
     for (size_t m = 0; m < sizeof(mods) / sizeof(mods[0]); m++)
         for (size_t i = 0; i < mods[m].n; i++)

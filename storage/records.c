@@ -36,6 +36,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_DELIVERIES] = "deliveries",
     [T_HOSTS] = "hosts",
     [T_AUTHOR_POSTS] = "author_posts",
+    [T_OAUTH_GRANTS] = "oauth_grants",
 };
 
 #define F(tag, type, st, m)         \

@@ -172,7 +172,7 @@ struct oauth_app {
     int64_t created_at;
 };
 
-enum token_kind { TOKEN_ACCESS = 0, TOKEN_AUTH_CODE = 1 };
+enum token_kind { TOKEN_ACCESS = 0, TOKEN_AUTH_CODE = 1, TOKEN_SESSION = 2 /* web sign-in */ };
 
 struct oauth_token {
     uint64_t app_id;

@@ -39,6 +39,7 @@
  * post_children       parent id (8) + child id (8)        empty; the comment tree
  * object_uris         remote object id URI                post id (8)
  * author_posts        author account id (8) + post id (8) empty; what someone wrote
+ * oauth_grants        account id (8) + oauth app id (8)   scopes (ASCII) the person approved
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -93,6 +94,7 @@ enum store_table {
     T_DELIVERIES,
     T_HOSTS,
     T_AUTHOR_POSTS,
+    T_OAUTH_GRANTS,
     T_COUNT /* number of tables */
 };
 

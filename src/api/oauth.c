@@ -1,7 +1,7 @@
 /* src/api/oauth.c: OAuth 2 for Mastodon clients: app registration, the
  * token endpoint, revocation and the server's metadata. */
+#include "../http/params.h"
 #include "api.h"
-#include "params.h"
 
 #include "../base/err.h"
 #include "../core/oauth.h"

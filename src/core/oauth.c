@@ -306,3 +306,16 @@ int oauth_token_revoke(struct kv_txn *txn, struct str value)
     arena_release(&a);
     return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
+
+int oauth_grant_put(struct kv_txn *txn, uint64_t account_id, uint64_t app_id, struct str scopes)
+{
+    struct key16 k = key_pair(account_id, app_id);
+    return kv_put(txn, T_OAUTH_GRANTS, KEY16(k), scopes, 0);
+}
+
+bool oauth_grant_covers(struct kv_txn *txn, uint64_t account_id, uint64_t app_id, struct str scopes)
+{
+    struct key16 k = key_pair(account_id, app_id);
+    struct str have;
+    return kv_get(txn, T_OAUTH_GRANTS, KEY16(k), &have) == KITH_OK && scopes_subset(scopes, have);
+}

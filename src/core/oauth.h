@@ -47,6 +47,12 @@ int oauth_token_insert(struct kv_txn *txn, const struct oauth_token *t,
                        char value[OAUTH_SECRET_LEN + 1]);
 /* The live token for value: KITH_ENOTFOUND when unknown, revoked or expired. */
 int oauth_token_get(struct kv_txn *txn, struct str value, struct arena *a, struct oauth_token *out);
+/* A person's approval of an app for scopes (the consent page): recorded,
+ * and asked whether it covers scopes (then the page is not shown again). */
+int oauth_grant_put(struct kv_txn *txn, uint64_t account_id, uint64_t app_id, struct str scopes);
+bool oauth_grant_covers(struct kv_txn *txn, uint64_t account_id, uint64_t app_id,
+                        struct str scopes);
+
 /* Revokes the token for value (a no-op when unknown). */
 int oauth_token_revoke(struct kv_txn *txn, struct str value);
 

@@ -335,6 +335,31 @@ void http_redirect(struct http_ctx *ctx, int status, const char *location)
     http_reply_raw(ctx, status, "text/plain; charset=utf-8", STR_LIT(""));
 }
 
+struct str http_cookie(struct http_ctx *ctx, const char *name)
+{
+    struct str h = http_header_joined(ctx, "Cookie");
+    size_t nl = strlen(name);
+    const char *p = h.ptr, *end = h.ptr + h.len;
+    while (p && p < end) {
+        while (p < end && (*p == ' ' || *p == ';' || *p == ','))
+            p++;
+        const char *e = memchr(p, ';', (size_t)(end - p));
+        const char *ce = e ? e : end;
+        if ((size_t)(ce - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=')
+            return str_make(p + nl + 1, (size_t)(ce - p - nl - 1));
+        p = e ? e + 1 : end;
+    }
+    return STR_NULL;
+}
+
+void http_set_cookie(struct http_ctx *ctx, const char *name, const char *value, long max_age)
+{
+    bool https = strncmp(ctx->server->cfg->public_url, "https:", 6) == 0;
+    char *v = arena_printf(&ctx->arena, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
+                           name, value, max_age, https ? "; Secure" : "");
+    http_add_header(ctx, "Set-Cookie", v);
+}
+
 struct str http_header(struct http_ctx *ctx, const char *name)
 {
     return str_from(evhttp_find_header(evhttp_request_get_input_headers(ctx->req), name));

@@ -89,6 +89,11 @@ int http_read_txn(struct http_ctx *ctx, struct kv_txn **out);
 
 /* A request header's value (first occurrence); STR_NULL when absent. */
 struct str http_header(struct http_ctx *ctx, const char *name);
+/* The value of cookie `name` from the Cookie header(s), or STR_NULL. */
+struct str http_cookie(struct http_ctx *ctx, const char *name);
+/* Sets cookie name=value (a token: no quoting) for the whole site: HttpOnly,
+ * SameSite=Lax, Secure when public_url is https; max_age 0 deletes it. */
+void http_set_cookie(struct http_ctx *ctx, const char *name, const char *value, long max_age);
 /* Every occurrence of a header joined with ", " (as HTTP allows); in the arena. */
 struct str http_header_joined(struct http_ctx *ctx, const char *name);
 /* The percent-decoded value of a query parameter, in the arena; STR_NULL

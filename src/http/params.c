@@ -1,4 +1,4 @@
-/* src/api/params.c: query, form and JSON parameters alike (see params.h). */
+/* src/http/params.c: query, form and JSON parameters alike (see params.h). */
 #include "params.h"
 
 #include "../base/err.h"

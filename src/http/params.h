@@ -1,15 +1,15 @@
-/* src/api/params.h: the parameters of a Mastodon API request.
+/* src/http/params.h: the parameters of a request (API calls and forms).
  *
- * Layer: api. Clients send them as a query string, a form body
+ * Layer: http. Clients send them as a query string, a form body
  * (application/x-www-form-urlencoded) or a JSON object, and Mastodon reads
  * all three; so does this. Names ending in "[]" (Rails' arrays) lose the
  * suffix, and a JSON array gives one entry per element, so a repeated name
  * is how a list arrives. Values are percent-decoded, in the request's arena.
  */
-#ifndef KITH_API_PARAMS_H
-#define KITH_API_PARAMS_H
+#ifndef KITH_HTTP_PARAMS_H
+#define KITH_HTTP_PARAMS_H
 
-#include "../http/server.h"
+#include "server.h"
 
 struct api_param {
     struct str name, value;
