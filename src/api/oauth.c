@@ -544,7 +544,10 @@ static const struct route oauth_routes[] = {
     {"GET", "/.well-known/oauth-authorization-server", handle_metadata, 0},
 };
 
+extern const struct route account_routes[2]; /* accounts.c */
+
 const struct route_table api_tables[] = {
     {oauth_routes, sizeof(oauth_routes) / sizeof(oauth_routes[0])},
+    {account_routes, 2},
 };
 const size_t api_ntables = sizeof(api_tables) / sizeof(api_tables[0]);

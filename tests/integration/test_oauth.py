@@ -213,3 +213,59 @@ def test_password_grant_is_checked_off_the_loop_and_throttled(k):
     assert "error" in r.json()
     # The server stayed responsive while passwords were being checked.
     assert k.http("GET", "/health").status == 200
+
+
+def user_token(k, scope="read write follow push", name="bob", password="pw-for-bob-123"):
+    assert k.ctl("user", "add", name, "--password-stdin", input=password + "\n").returncode == 0
+    app = register(k)
+    r = post(k, "/oauth/token", form({"grant_type": "password", "client_id": app["client_id"],
+                                      "client_secret": app["client_secret"], "scope": scope,
+                                      "username": name, "password": password}))
+    assert r.status == 200, r
+    return r.json()["access_token"], app
+
+
+def test_verify_credentials_is_a_full_credential_account(k):
+    from entities import check
+    tok, app = user_token(k)
+    auth = {"Authorization": f"Bearer {tok}"}
+    r = k.http("GET", "/api/v1/accounts/verify_credentials", headers=auth)
+    assert r.status == 200, r
+    me = r.json()
+    check("Account", me)
+    check("CredentialAccountSource", me["source"])
+    assert me["username"] == "bob" and me["acct"] == "bob" and me["group"] is False
+    assert me["avatar"].startswith("http") and me["header"].startswith("http")
+    assert me["url"].endswith("/@bob") and me["uri"].endswith("/u/bob")
+    # The default images are real PNGs.
+    path = "/" + me["avatar"].split("/", 3)[3]
+    img = k.http("GET", path)
+    assert img.status == 200 and img.body.startswith(b"\x89PNG") and \
+        img.headers["content-type"] == "image/png"
+
+    # The same account by id, without source; a community by id as a group.
+    r = k.http("GET", f"/api/v1/accounts/{me['id']}", headers=auth)
+    assert r.status == 200 and "source" not in r.json()
+    check("Account", r.json())
+    assert k.ctl("community", "add", "cats", "--owner", "bob", "--title", "Cats").returncode == 0
+    # (its id is not known through the API yet: search comes later)
+    assert k.http("GET", "/api/v1/accounts/999999", headers=auth).status == 404
+    assert k.http("GET", "/api/v1/accounts/abc", headers=auth).status == 404
+
+    # Scopes: an app token has no person; a token without read:accounts is refused.
+    r = post(k, "/oauth/token", form({"grant_type": "client_credentials",
+                                      "client_id": app["client_id"],
+                                      "client_secret": app["client_secret"]}))
+    app_tok = r.json()["access_token"]
+    r = k.http("GET", "/api/v1/accounts/verify_credentials",
+               headers={"Authorization": f"Bearer {app_tok}"})
+    assert r.status == 422 and r.json()["error"]
+    push_only, _ = user_token(k, scope="push", name="carol", password="pw-for-carol-1")
+    r = k.http("GET", "/api/v1/accounts/verify_credentials",
+               headers={"Authorization": f"Bearer {push_only}"})
+    assert r.status == 403 and "scope" in r.json()["error"]
+    r = k.http("GET", "/api/v1/accounts/verify_credentials")
+    assert r.status == 401 and r.json()["error"]
+    # ?access_token= works as well as the header (streaming clients use it).
+    r = k.http("GET", "/api/v1/accounts/verify_credentials?access_token=" + tok)
+    assert r.status == 200
