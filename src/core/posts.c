@@ -128,7 +128,11 @@ int post_insert(struct kv_txn *txn, const struct post *p)
         if (rc)
             return rc;
     }
-    return counter_add(txn, "posts", 1);
+    /* NodeInfo's localPosts and localComments count what was written here
+     * (notes count as posts, as Mastodon's statuses do). */
+    if (!post_is_local(p))
+        return KITH_OK;
+    return counter_add(txn, p->parent_id && p->community_id ? "local_comments" : "local_posts", 1);
 }
 
 void post_tombstone(struct post *p, int64_t now, bool keep)

@@ -269,3 +269,26 @@ def test_verify_credentials_is_a_full_credential_account(k):
     # ?access_token= works as well as the header (streaming clients use it).
     r = k.http("GET", "/api/v1/accounts/verify_credentials?access_token=" + tok)
     assert r.status == 200
+
+
+def test_instance_v1_and_v2(k):
+    from entities import check
+    r = k.http("GET", "/api/v2/instance")
+    assert r.status == 200, r
+    v2 = r.json()
+    check("InstanceV2", v2)
+    assert v2["version"].startswith("4.2.0 (compatible; kith ")
+    assert v2["contact"]["account"]["username"] == "admin"
+    assert v2["registrations"]["enabled"] in (True, False)
+    assert v2["configuration"]["urls"]["streaming"].startswith(("ws://", "wss://"))
+    vapid = v2["configuration"]["vapid"]["public_key"]
+    assert len(vapid) == 87
+    assert register(k)["vapid_key"] == vapid
+    r = k.http("GET", "/api/v1/instance")
+    assert r.status == 200
+    v1 = r.json()
+    check("Instance", v1)
+    assert v1["version"] == v2["version"] and v1["uri"] == v2["domain"]
+    assert v1["stats"]["user_count"] >= 1
+    # Mastodon.py wants X.Y.Z before the first space.
+    assert v1["version"].split(" ")[0].count(".") == 2

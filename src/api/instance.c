@@ -1,0 +1,163 @@
+/* src/api/instance.c: /api/v1/instance and /api/v2/instance: who this
+ * server is and what it allows. Clients read their features from here
+ * (mastodon-api.md 0.2-0.3): the version says "4.2.0 (compatible; kith X)"
+ * and nothing newer is claimed. */
+#include "api.h"
+#include "entities.h"
+
+#include "../base/err.h"
+#include "../base/version.h"
+
+#include <string.h>
+
+#define COMPAT_VERSION "4.2.0 (compatible; kith " KITH_VERSION ")"
+
+struct find_admin {
+    struct account acct;
+    bool found;
+};
+
+static int first_admin(const struct account *a, void *arg)
+{
+    struct find_admin *f = arg;
+    if (!f->found && a->role == ROLE_ADMIN && a->state == ACCOUNT_ACTIVE) {
+        f->acct = *a;
+        f->found = true;
+    }
+    return KITH_OK;
+}
+
+static cJSON *contact_account(struct http_ctx *ctx, struct kv_txn *txn)
+{
+    struct find_admin f = {.found = false};
+    account_each_local(txn, &ctx->arena, first_admin, &f);
+    if (!f.found) { /* an instance always has one; keep the shape regardless */
+        memset(&f.acct, 0, sizeof(f.acct));
+        f.acct.name = STR_LIT("admin");
+    }
+    return api_account(ctx, txn, &f.acct, false);
+}
+
+static const char *streaming_url(struct http_ctx *ctx)
+{
+    const char *pub = http_core(ctx)->cfg->public_url;
+    bool tls = strncmp(pub, "https://", 8) == 0;
+    return arena_printf(&ctx->arena, "%s%s", tls ? "wss://" : "ws://", pub + (tls ? 8 : 7));
+}
+
+static void add_limits(cJSON *conf, bool v2, struct http_ctx *ctx, struct kv_txn *txn)
+{
+    cJSON *acc = cJSON_AddObjectToObject(conf, "accounts");
+    cJSON_AddNumberToObject(acc, "max_featured_tags", 10);
+    cJSON_AddNumberToObject(acc, "max_pinned_statuses", 5);
+    cJSON *st = cJSON_AddObjectToObject(conf, "statuses");
+    cJSON_AddNumberToObject(st, "max_characters", 5000);
+    cJSON_AddNumberToObject(st, "max_media_attachments", 4);
+    cJSON_AddNumberToObject(st, "characters_reserved_per_url", 23);
+    cJSON *m = cJSON_AddObjectToObject(conf, "media_attachments");
+    static const char *const types[] = {"image/jpeg", "image/png",  "image/gif",  "image/webp",
+                                        "video/mp4",  "video/webm", "audio/mpeg", "audio/ogg"};
+    cJSON_AddItemToObject(m, "supported_mime_types", cJSON_CreateStringArray(types, 8));
+    cJSON_AddNumberToObject(m, "image_size_limit", 16 << 20);
+    cJSON_AddNumberToObject(m, "image_matrix_limit", 33177600);
+    cJSON_AddNumberToObject(m, "video_size_limit", 99 << 20);
+    cJSON_AddNumberToObject(m, "video_frame_rate_limit", 120);
+    cJSON_AddNumberToObject(m, "video_matrix_limit", 8294400);
+    cJSON *p = cJSON_AddObjectToObject(conf, "polls");
+    cJSON_AddNumberToObject(p, "max_options", 4);
+    cJSON_AddNumberToObject(p, "max_characters_per_option", 50);
+    cJSON_AddNumberToObject(p, "min_expiration", 300);
+    cJSON_AddNumberToObject(p, "max_expiration", 2629746);
+    if (v2) {
+        cJSON_AddFalseToObject(cJSON_AddObjectToObject(conf, "translation"), "enabled");
+        cJSON *urls = cJSON_AddObjectToObject(conf, "urls");
+        cJSON_AddStringToObject(urls, "streaming", streaming_url(ctx));
+        struct str key;
+        cJSON *vapid = cJSON_AddObjectToObject(conf, "vapid");
+        cJSON_AddStringToObject(vapid, "public_key",
+                                kv_get(txn, T_META, STR_LIT("vapid_public_key"), &key) == KITH_OK
+                                    ? arena_strndup(&ctx->arena, key.ptr, key.len)
+                                    : "");
+    }
+}
+
+static uint64_t counter(struct kv_txn *txn, const char *name)
+{
+    uint64_t n = 0;
+    counter_get(txn, name, &n);
+    return n;
+}
+
+static int handle_v2(struct http_ctx *ctx)
+{
+    struct kv_txn *txn;
+    const struct kith_config *cfg = http_core(ctx)->cfg;
+    if (http_read_txn(ctx, &txn))
+        return http_reply_error(ctx, 503, "database unavailable"), HANDLER_DONE;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "domain", cfg->domain);
+    cJSON_AddStringToObject(o, "title", cfg->title ? cfg->title : cfg->domain);
+    cJSON_AddStringToObject(o, "version", COMPAT_VERSION);
+    cJSON_AddStringToObject(o, "source_url", http_url(ctx, "/"));
+    cJSON_AddStringToObject(o, "description", cfg->description ? cfg->description : "");
+    cJSON *users = cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "usage"), "users");
+    /* Local people (kith does not track monthly activity yet). */
+    cJSON_AddNumberToObject(users, "active_month", (double)counter(txn, "local_users"));
+    cJSON_AddNullToObject(o, "thumbnail");
+    static const char *const langs[] = {"en"};
+    cJSON_AddItemToObject(o, "languages", cJSON_CreateStringArray(langs, 1));
+    add_limits(cJSON_AddObjectToObject(o, "configuration"), true, ctx, txn);
+    cJSON *reg = cJSON_AddObjectToObject(o, "registrations");
+    cJSON_AddBoolToObject(reg, "enabled", cfg->registrations != REG_CLOSED);
+    cJSON_AddBoolToObject(reg, "approval_required", cfg->registrations == REG_APPROVAL);
+    cJSON_AddNullToObject(reg, "message");
+    cJSON_AddNullToObject(reg, "url");
+    cJSON *contact = cJSON_AddObjectToObject(o, "contact");
+    cJSON_AddStringToObject(contact, "email", cfg->contact_email ? cfg->contact_email : "");
+    cJSON_AddItemToObject(contact, "account", contact_account(ctx, txn));
+    cJSON_AddArrayToObject(o, "rules");
+    http_add_header(ctx, "Access-Control-Allow-Origin", "*");
+    http_reply_json(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+static int handle_v1(struct http_ctx *ctx)
+{
+    struct kv_txn *txn;
+    const struct kith_config *cfg = http_core(ctx)->cfg;
+    if (http_read_txn(ctx, &txn))
+        return http_reply_error(ctx, 503, "database unavailable"), HANDLER_DONE;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "uri", cfg->domain);
+    cJSON_AddStringToObject(o, "title", cfg->title ? cfg->title : cfg->domain);
+    cJSON_AddStringToObject(o, "short_description", cfg->description ? cfg->description : "");
+    cJSON_AddStringToObject(o, "description", cfg->description ? cfg->description : "");
+    cJSON_AddStringToObject(o, "email", cfg->contact_email ? cfg->contact_email : "");
+    cJSON_AddStringToObject(o, "version", COMPAT_VERSION);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "urls"), "streaming_api",
+                            streaming_url(ctx));
+    cJSON *stats = cJSON_AddObjectToObject(o, "stats");
+    cJSON_AddNumberToObject(stats, "user_count", (double)counter(txn, "local_users"));
+    cJSON_AddNumberToObject(stats, "status_count",
+                            (double)(counter(txn, "local_posts") + counter(txn, "local_comments")));
+    uint64_t domains = 0;
+    kv_count(txn, T_HOSTS, &domains); /* the servers kith has delivered to */
+    cJSON_AddNumberToObject(stats, "domain_count", (double)domains);
+    cJSON_AddNullToObject(o, "thumbnail");
+    static const char *const langs[] = {"en"};
+    cJSON_AddItemToObject(o, "languages", cJSON_CreateStringArray(langs, 1));
+    cJSON_AddBoolToObject(o, "registrations", cfg->registrations != REG_CLOSED);
+    cJSON_AddBoolToObject(o, "approval_required", cfg->registrations == REG_APPROVAL);
+    cJSON_AddFalseToObject(o, "invites_enabled");
+    add_limits(cJSON_AddObjectToObject(o, "configuration"), false, ctx, txn);
+    cJSON_AddItemToObject(o, "contact_account", contact_account(ctx, txn));
+    cJSON_AddArrayToObject(o, "rules");
+    http_add_header(ctx, "Access-Control-Allow-Origin", "*");
+    http_reply_json(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+const struct route instance_routes[2] = {
+    {"GET", "/api/v1/instance", handle_v1, 0},
+    {"GET", "/api/v2/instance", handle_v2, 0},
+};
