@@ -136,7 +136,6 @@ static int handle_webfinger(struct http_ctx *ctx)
     }
     cJSON_AddItemToObject(root, "aliases", aliases);
     cJSON_AddItemToObject(root, "links", links);
-    http_add_header(ctx, "Access-Control-Allow-Origin", "*");
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     http_reply_raw(ctx, 200, "application/jrd+json; charset=utf-8", str_from(text));
@@ -252,7 +251,6 @@ static int handle_nodeinfo(struct http_ctx *ctx)
     cJSON_AddStringToObject(upstream, "name", "mastodon");
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
-    http_add_header(ctx, "Access-Control-Allow-Origin", "*");
     http_reply_raw(
         ctx, 200,
         v21 ? "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\""

@@ -116,7 +116,6 @@ static int handle_v2(struct http_ctx *ctx)
     cJSON_AddStringToObject(contact, "email", cfg->contact_email ? cfg->contact_email : "");
     cJSON_AddItemToObject(contact, "account", contact_account(ctx, txn));
     cJSON_AddArrayToObject(o, "rules");
-    http_add_header(ctx, "Access-Control-Allow-Origin", "*");
     http_reply_json(ctx, 200, o);
     return HANDLER_DONE;
 }
@@ -152,7 +151,6 @@ static int handle_v1(struct http_ctx *ctx)
     add_limits(cJSON_AddObjectToObject(o, "configuration"), false, ctx, txn);
     cJSON_AddItemToObject(o, "contact_account", contact_account(ctx, txn));
     cJSON_AddArrayToObject(o, "rules");
-    http_add_header(ctx, "Access-Control-Allow-Origin", "*");
     http_reply_json(ctx, 200, o);
     return HANDLER_DONE;
 }

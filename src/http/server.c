@@ -469,6 +469,19 @@ int http_read_txn(struct http_ctx *ctx, struct kv_txn **out)
     return KITH_OK;
 }
 
+/* The paths other origins' pages may call (mastodon-api.md 4, CORS). */
+static bool cors_path(struct str path)
+{
+    static const char *const prefixes[] = {"/api/", "/oauth/token", "/oauth/revoke",
+                                           "/.well-known/", "/nodeinfo/"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t n = strlen(prefixes[i]);
+        if (path.len >= n && memcmp(path.ptr, prefixes[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* ---- durable writes: writer thread -> loop thread ---- */
 
 struct pending_write {
@@ -772,6 +785,23 @@ static void dispatch(struct evhttp_request *req, void *arg)
             snprintf(v, sizeof(v), "%u", retry);
             http_add_header(ctx, "Retry-After", v);
             http_reply_error(ctx, 429, "too many requests; retry in %u seconds", retry);
+            return;
+        }
+    }
+    /* Browser clients (Elk, Phanpy) call the API from other origins. */
+    if (cors_path(ctx->path)) {
+        http_add_header(ctx, "Access-Control-Allow-Origin", "*");
+        http_add_header(ctx, "Access-Control-Expose-Headers",
+                        "Link, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
+                        "X-Request-Id, Retry-After");
+        if (str_eq_cstr(ctx->method, "OPTIONS")) { /* a preflight */
+            http_add_header(ctx, "Access-Control-Allow-Methods",
+                            "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+            http_add_header(ctx, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, Idempotency-Key, Origin, "
+                            "Sec-WebSocket-Protocol");
+            http_add_header(ctx, "Access-Control-Max-Age", "86400");
+            http_reply_raw(ctx, 204, "text/plain; charset=utf-8", STR_NULL);
             return;
         }
     }

@@ -292,3 +292,31 @@ def test_instance_v1_and_v2(k):
     assert v1["stats"]["user_count"] >= 1
     # Mastodon.py wants X.Y.Z before the first space.
     assert v1["version"].split(" ")[0].count(".") == 2
+
+
+def test_cors_for_browser_clients(k):
+    import socket
+    r = k.http("OPTIONS", "/api/v1/apps", headers={
+        "Origin": "https://elk.zone", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type"})
+    assert r.status == 204, r
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "POST" in r.headers["access-control-allow-methods"]
+    assert "Authorization" in r.headers["access-control-allow-headers"]
+    r = k.http("OPTIONS", "/oauth/token", headers={"Origin": "https://elk.zone"})
+    assert r.status == 204
+    # One Access-Control-Allow-Origin, never two (browsers refuse two).
+    for path in ("/api/v2/instance", "/.well-known/webfinger?resource=acct:admin@localhost",
+                 "/nodeinfo/2.0"):
+        with socket.create_connection(("127.0.0.1", k.port), 5) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                      .encode())
+            raw = b""
+            while chunk := s.recv(65536):
+                raw += chunk
+        head = raw.split(b"\r\n\r\n", 1)[0].lower()
+        assert head.count(b"access-control-allow-origin") == 1, (path, head)
+        assert b"access-control-expose-headers" in head
+    # Pages and ActivityPub documents are not opened to other origins by this.
+    r = k.http("OPTIONS", "/oauth/authorize")
+    assert r.status == 405
