@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int handle_verify_credentials(struct http_ctx *ctx)
 {
@@ -45,7 +46,43 @@ static int handle_account(struct http_ctx *ctx)
     return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
 }
 
-const struct route account_routes[2] = {
+/* GET /api/v1/accounts/lookup?acct=NAME (or NAME@our-domain): a local
+ * person or community. */
+static int handle_lookup(struct http_ctx *ctx)
+{
+    struct api_who who;
+    if (!api_auth(ctx, NULL, false, &who))
+        return HANDLER_DONE;
+    struct str acct = http_query(ctx, "acct");
+    const struct kith_config *cfg = http_core(ctx)->cfg;
+    if (acct.len && acct.ptr[0] == '@')
+        acct = str_make(acct.ptr + 1, acct.len - 1);
+    if (!acct.len || acct.len > 300)
+        return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
+    const char *at = memchr(acct.ptr, '@', acct.len);
+    struct str name = at ? str_make(acct.ptr, (size_t)(at - acct.ptr)) : acct;
+    struct str domain = at ? str_make(at + 1, acct.len - name.len - 1) : STR_NULL;
+    struct account a;
+    struct community c;
+    uint8_t kind;
+    uint64_t id;
+    if (!domain.len || str_eq_nocase(domain, str_from(cfg->domain))) {
+        if (name_lookup(who.txn, name, &kind, &id) == KITH_OK) {
+            if (kind == NAME_ACCOUNT && account_get(who.txn, id, &ctx->arena, &a) == KITH_OK &&
+                a.state == ACCOUNT_ACTIVE)
+                return http_reply_json(ctx, 200, api_account(ctx, who.txn, &a, false)),
+                       HANDLER_DONE;
+            if (kind == NAME_COMMUNITY && community_get(who.txn, id, &ctx->arena, &c) == KITH_OK)
+                return http_reply_json(ctx, 200, api_group(ctx, who.txn, &c)), HANDLER_DONE;
+        }
+        return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
+    }
+    /* Remote people and communities: through search with resolve=true (next). */
+    return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
+}
+
+const struct route account_routes[3] = {
+    {"GET", "/api/v1/accounts/lookup", handle_lookup, 0},
     {"GET", "/api/v1/accounts/verify_credentials", handle_verify_credentials, 0},
     {"GET", "/api/v1/accounts/{id}", handle_account, 0},
 };

@@ -544,12 +544,12 @@ static const struct route oauth_routes[] = {
     {"GET", "/.well-known/oauth-authorization-server", handle_metadata, 0},
 };
 
-extern const struct route account_routes[2];  /* accounts.c */
+extern const struct route account_routes[3];  /* accounts.c */
 extern const struct route instance_routes[2]; /* instance.c */
 
 const struct route_table api_tables[] = {
     {oauth_routes, sizeof(oauth_routes) / sizeof(oauth_routes[0])},
-    {account_routes, 2},
+    {account_routes, 3},
     {instance_routes, 2},
 };
 const size_t api_ntables = sizeof(api_tables) / sizeof(api_tables[0]);

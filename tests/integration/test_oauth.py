@@ -248,7 +248,17 @@ def test_verify_credentials_is_a_full_credential_account(k):
     assert r.status == 200 and "source" not in r.json()
     check("Account", r.json())
     assert k.ctl("community", "add", "cats", "--owner", "bob", "--title", "Cats").returncode == 0
-    # (its id is not known through the API yet: search comes later)
+    r = k.http("GET", "/api/v1/accounts/lookup?acct=cats", headers=auth)
+    assert r.status == 200, r
+    cats = r.json()
+    check("Account", cats)
+    assert cats["group"] is True and cats["display_name"] == "Cats" and cats["acct"] == "cats"
+    assert cats["url"].endswith("/c/cats") and cats["followers_count"] == 1  # its owner
+    r = k.http("GET", f"/api/v1/accounts/{cats['id']}", headers=auth)
+    assert r.status == 200 and r.json()["group"] is True
+    r = k.http("GET", "/api/v1/accounts/lookup?acct=@bob", headers=auth)
+    assert r.status == 200 and r.json()["id"] == me["id"]
+    assert k.http("GET", "/api/v1/accounts/lookup?acct=nobody", headers=auth).status == 404
     assert k.http("GET", "/api/v1/accounts/999999", headers=auth).status == 404
     assert k.http("GET", "/api/v1/accounts/abc", headers=auth).status == 404
 
