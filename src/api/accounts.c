@@ -28,7 +28,7 @@ static int handle_account(struct http_ctx *ctx)
     struct api_who who;
     struct str id = route_param(&ctx->params, "id");
     char buf[24];
-    if (!api_auth(ctx, "read:accounts", false, &who))
+    if (!api_auth_optional(ctx, "read:accounts", &who)) /* profiles are public */
         return HANDLER_DONE;
     if (!id.len || id.len >= sizeof(buf))
         return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
@@ -51,7 +51,7 @@ static int handle_account(struct http_ctx *ctx)
 static int handle_lookup(struct http_ctx *ctx)
 {
     struct api_who who;
-    if (!api_auth(ctx, NULL, false, &who))
+    if (!api_auth_optional(ctx, NULL, &who)) /* profiles are public */
         return HANDLER_DONE;
     struct str acct = http_query(ctx, "acct");
     const struct kith_config *cfg = http_core(ctx)->cfg;

@@ -3,6 +3,7 @@
 
 #include "../base/err.h"
 
+#include <string.h>
 #include <strings.h>
 
 bool api_auth(struct http_ctx *ctx, const char *scope, bool need_user, struct api_who *who)
@@ -34,6 +35,18 @@ bool api_auth(struct http_ctx *ctx, const char *scope, bool need_user, struct ap
     }
     if (scope && !scope_allows(who->token.scopes, scope)) {
         http_reply_error(ctx, 403, "This action is outside the authorized scopes");
+        return false;
+    }
+    return true;
+}
+
+bool api_auth_optional(struct http_ctx *ctx, const char *scope, struct api_who *who)
+{
+    if (http_header(ctx, "Authorization").len || http_query(ctx, "access_token").len)
+        return api_auth(ctx, scope, false, who);
+    memset(who, 0, sizeof(*who));
+    if (http_read_txn(ctx, &who->txn)) {
+        http_reply_error(ctx, 503, "database unavailable");
         return false;
     }
     return true;

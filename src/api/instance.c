@@ -103,7 +103,9 @@ static int handle_v2(struct http_ctx *ctx)
     cJSON *users = cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "usage"), "users");
     /* Local people (kith does not track monthly activity yet). */
     cJSON_AddNumberToObject(users, "active_month", (double)counter(txn, "local_users"));
-    cJSON_AddNullToObject(o, "thumbnail");
+    /* A default image until the admin sets one (masto.js expects an object). */
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "thumbnail"), "url",
+                            http_url(ctx, "/static/header.png"));
     static const char *const langs[] = {"en"};
     cJSON_AddItemToObject(o, "languages", cJSON_CreateStringArray(langs, 1));
     add_limits(cJSON_AddObjectToObject(o, "configuration"), true, ctx, txn);
@@ -142,7 +144,7 @@ static int handle_v1(struct http_ctx *ctx)
     uint64_t domains = 0;
     kv_count(txn, T_HOSTS, &domains); /* the servers kith has delivered to */
     cJSON_AddNumberToObject(stats, "domain_count", (double)domains);
-    cJSON_AddNullToObject(o, "thumbnail");
+    cJSON_AddStringToObject(o, "thumbnail", http_url(ctx, "/static/header.png"));
     static const char *const langs[] = {"en"};
     cJSON_AddItemToObject(o, "languages", cJSON_CreateStringArray(langs, 1));
     cJSON_AddBoolToObject(o, "registrations", cfg->registrations != REG_CLOSED);

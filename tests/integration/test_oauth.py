@@ -259,6 +259,12 @@ def test_verify_credentials_is_a_full_credential_account(k):
     r = k.http("GET", "/api/v1/accounts/lookup?acct=@bob", headers=auth)
     assert r.status == 200 and r.json()["id"] == me["id"]
     assert k.http("GET", "/api/v1/accounts/lookup?acct=nobody", headers=auth).status == 404
+    # Profiles are public: no token needed; a bad token sent is still refused.
+    r = k.http("GET", f"/api/v1/accounts/{me['id']}")
+    assert r.status == 200 and r.json()["username"] == "bob"
+    assert k.http("GET", "/api/v1/accounts/lookup?acct=cats").status == 200
+    r = k.http("GET", "/api/v1/accounts/lookup?acct=cats", headers={"Authorization": "Bearer x"})
+    assert r.status == 401
     assert k.http("GET", "/api/v1/accounts/999999", headers=auth).status == 404
     assert k.http("GET", "/api/v1/accounts/abc", headers=auth).status == 404
 
@@ -289,6 +295,7 @@ def test_instance_v1_and_v2(k):
     check("InstanceV2", v2)
     assert v2["version"].startswith("4.2.0 (compatible; kith ")
     assert v2["contact"]["account"]["username"] == "admin"
+    assert v2["thumbnail"]["url"].endswith("/static/header.png")
     assert v2["registrations"]["enabled"] in (True, False)
     assert v2["configuration"]["urls"]["streaming"].startswith(("ws://", "wss://"))
     vapid = v2["configuration"]["vapid"]["public_key"]

@@ -1,0 +1,482 @@
+// The Mastodon-client scenarios: masto.js and megalodon, two independent
+// Mastodon API client libraries, against a running kithd started by
+// conformance/run, which passes what they need in the environment:
+//
+//   KITH_URL      kith's public_url (http://127.0.0.1:PORT)
+//   KITH_CONF     its config file, for kithctl -c
+//   KITHCTL       the kithctl binary
+//   KITHD_LOG     kithd's stderr (its tail is printed with a failure)
+//   KITHD_PID     kithd's pid (to notice an early exit)
+//
+// The person signs in as a browser would: the sign-in form of
+// /oauth/authorize, its session cookie, the consent page with its CSRF field,
+// and the redirect back to the app, followed to a callback server of this
+// process that takes the code. Nothing else goes around the libraries: each
+// request to the API is made by masto.js or megalodon, and each answer is
+// parsed by them (the one exception: the RFC 8414 OAuth metadata, for which
+// neither has a call).
+//
+// Prints one "PASS name" or "FAIL name: why" line per scenario, then
+// "clients: N passed, N failed"; exits 1 when any failed.
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+
+import { createOAuthAPIClient, createRestAPIClient, MastoHttpError } from "masto";
+import generator, { detector } from "megalodon";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`clients/scenarios.mjs: ${k} is not set (run it through conformance/run)`);
+  return v;
+};
+const KITH = env("KITH_URL");
+const CONF = env("KITH_CONF");
+const KITHCTL = env("KITHCTL");
+const KITHD_LOG = env("KITHD_LOG");
+const KITHD_PID = Number(env("KITHD_PID"));
+const VERBOSE = !!process.env.VERBOSE;
+
+const USER = "alice";
+const PASSWORD = randomBytes(12).toString("base64url");
+const VERSION_PREFIX = "4.2.0 (compatible; kith ";
+
+// ---- helpers ------------------------------------------------------------------
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function kithdLogTail(n = 15) {
+  try {
+    return readFileSync(KITHD_LOG, "utf8").trimEnd().split("\n").slice(-n).join("\n");
+  } catch {
+    return "(no kithd log)";
+  }
+}
+
+// kithctl -c CONF ARGS..., with `input` on its standard input.
+function ctl(args, input = "") {
+  return new Promise((resolve, reject) => {
+    const child = spawn(KITHCTL, ["-c", CONF, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+// What a failed client call said: masto's MastoHttpError carries the status,
+// megalodon's errors are axios errors with the response attached.
+function describe(e) {
+  if (e instanceof MastoHttpError) return `masto ${e.name} ${e.statusCode}: ${e.message}`;
+  if (e?.isAxiosError || e?.response) {
+    const r = e.response;
+    const body = r ? (typeof r.data === "string" ? r.data : JSON.stringify(r.data)) : "";
+    return `megalodon (axios) ${e.message}${r ? `: ${r.config?.method?.toUpperCase()} ${r.config?.url} -> ${r.status} ${body}` : ""}`;
+  }
+  return `${e?.name ?? "Error"}: ${e?.message ?? e}${e?.cause ? ` (cause: ${e.cause.message ?? e.cause})` : ""}`;
+}
+
+// Runs one client call; a throw becomes an error naming the call.
+async function call(what, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    throw new Error(`${what} failed: ${describe(e)}`, { cause: e });
+  }
+}
+
+// PKCE (RFC 7636): a fresh 43-character verifier and its S256 challenge.
+function pkce() {
+  const verifier = randomBytes(32).toString("base64url");
+  const challenge = createHash("sha256").update(verifier).digest("base64url");
+  return { verifier, challenge };
+}
+
+// ---- the app's redirect target ---------------------------------------------------
+// A loopback server standing for the app's redirect_uri: the browser follows
+// kith's 302 to it, and it records the query it was called with.
+const callbacks = [];
+const callbackServer = http.createServer((req, res) => {
+  const url = new URL(req.url, "http://127.0.0.1");
+  callbacks.push({ path: url.pathname, query: Object.fromEntries(url.searchParams) });
+  res.writeHead(200, { "content-type": "text/plain" });
+  res.end("signed in; you may close this window\n");
+});
+await new Promise((r) => callbackServer.listen(0, "127.0.0.1", r));
+const CALLBACK_BASE = `http://127.0.0.1:${callbackServer.address().port}`;
+
+// ---- a browser, in plain HTTP ---------------------------------------------------
+// Keeps cookies per origin, does not follow redirects by itself (each 302 is
+// looked at, then followed with a GET), and submits HTML forms the way a
+// browser does: every named input with its value, plus the name and value of
+// the button pressed, form-urlencoded, to the form's action.
+const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", "#39": "'" };
+function unescapeHtml(s) {
+  return s.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (m, e) => {
+    if (e[0] === "#") return String.fromCodePoint(e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+}
+
+function attributes(tag) {
+  const out = {};
+  for (const m of tag.matchAll(/([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g))
+    out[m[1].toLowerCase()] = unescapeHtml(m[2] ?? m[3] ?? m[4] ?? "");
+  return out;
+}
+
+// The forms of a page: method, action, fields (named inputs) and buttons.
+function forms(page) {
+  const out = [];
+  for (const m of page.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    const form = attributes(m[1]);
+    const fields = [];
+    const buttons = [];
+    for (const t of m[2].matchAll(/<(input|button)\b([^>]*)>/gi)) {
+      const a = attributes(t[2].replace(/\/$/, ""));
+      const type = (a.type ?? (t[1].toLowerCase() === "button" ? "submit" : "text")).toLowerCase();
+      if (t[1].toLowerCase() === "button" || type === "submit") buttons.push({ name: a.name, value: a.value ?? "" });
+      else if (a.name && !("disabled" in a)) fields.push({ type, name: a.name, value: a.value ?? "" });
+    }
+    out.push({ method: (form.method ?? "get").toLowerCase(), action: form.action ?? "", fields, buttons });
+  }
+  return out;
+}
+
+// A page in a line, for a failure message: its title and error paragraph as
+// text, or the start of its text.
+function pageSummary(page) {
+  const text = (re) => {
+    const m = re.exec(page.text);
+    return m ? unescapeHtml(m[1].replace(/<[^>]*>/g, "")).replace(/\s+/g, " ").trim() : "";
+  };
+  const title = text(/<title>([\s\S]*?)<\/title>/i);
+  const error = text(/<[a-z0-9]+ class="error"[^>]*>([\s\S]*?)<\/[a-z0-9]+>/i);
+  const what = title || error ? [title, error].filter(Boolean).join(": ") : page.text.slice(0, 300);
+  return `${page.status} "${what}"`;
+}
+
+class Browser {
+  constructor() {
+    this.jar = new Map(); // origin -> Map(name -> value)
+    this.visited = [];
+  }
+
+  cookieHeader(url) {
+    const c = this.jar.get(new URL(url).origin);
+    return c && c.size ? [...c].map(([k, v]) => `${k}=${v}`).join("; ") : null;
+  }
+
+  keepCookies(url, res) {
+    const origin = new URL(url).origin;
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const i = pair.indexOf("=");
+      if (i < 1) continue;
+      if (!this.jar.has(origin)) this.jar.set(origin, new Map());
+      const name = pair.slice(0, i).trim();
+      const value = pair.slice(i + 1).trim();
+      if (/;\s*max-age=0\b/i.test(line) || value === "") this.jar.get(origin).delete(name);
+      else this.jar.get(origin).set(name, value);
+    }
+  }
+
+  async request(method, url, body) {
+    const headers = { accept: "text/html,application/xhtml+xml", "user-agent": "kith-conformance-browser" };
+    const cookie = this.cookieHeader(url);
+    if (cookie) headers.cookie = cookie;
+    if (body !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
+    const res = await fetch(url, { method, headers, body, redirect: "manual" });
+    this.keepCookies(url, res);
+    const text = await res.text();
+    const page = { url, status: res.status, headers: res.headers, text };
+    this.visited.push(`${method} ${url} -> ${res.status}${res.headers.get("location") ? ` ${res.headers.get("location")}` : ""}`);
+    return page;
+  }
+
+  get(url) {
+    return this.request("GET", url);
+  }
+
+  // Submits the page's only form, pressing the button whose value is
+  // `button` (or the only button), with `fill` typed into its fields.
+  submit(page, fill = {}, button = null) {
+    const all = forms(page.text);
+    assert(all.length === 1, `expected one form at ${page.url}, found ${all.length}: ${pageSummary(page)}`);
+    const [form] = all;
+    const params = new URLSearchParams();
+    const seen = new Set();
+    for (const f of form.fields) {
+      params.append(f.name, f.name in fill ? fill[f.name] : f.value);
+      seen.add(f.name);
+    }
+    for (const name of Object.keys(fill))
+      assert(seen.has(name), `the form at ${page.url} has no field ${name}: ${form.fields.map((f) => f.name).join(", ")}`);
+    const pressed = button === null ? form.buttons[0] : form.buttons.find((b) => b.value === button);
+    assert(pressed, `the form at ${page.url} has no ${button ?? "submit"} button: ${JSON.stringify(form.buttons)}`);
+    if (pressed.name) params.append(pressed.name, pressed.value);
+    const action = new URL(form.action || page.url, page.url).href;
+    if (form.method === "post") return this.request("POST", action, params.toString());
+    const u = new URL(action);
+    u.search = params.toString();
+    return this.get(u.href);
+  }
+}
+
+// A person signs in through kith's /oauth/authorize and approves a new app:
+// opens `authorizeUrl`, fills in the sign-in form, approves on the consent
+// page, and follows the redirect to the app's callback. Returns the query
+// the callback got ({code, state}) and the 302's Location.
+async function browserSignIn(authorizeUrl, redirectUri) {
+  const b = new Browser();
+  const trail = () => `\n       pages: ${b.visited.join("\n              ")}`;
+  try {
+    let page = await b.get(authorizeUrl);
+    assert(page.status === 200, `GET ${authorizeUrl}: ${pageSummary(page)}`);
+    assert(/type="password"/.test(page.text), "the authorize page shows no password field");
+    page = await b.submit(page, { username: USER, password: PASSWORD });
+    // A new app: the consent page, a form with its CSRF field and an
+    // approve button, under the session cookie just set.
+    assert(page.status === 200, `signing in answered ${pageSummary(page)}, expected the consent page`);
+    assert(b.cookieHeader(KITH)?.includes("kith_session="), "signing in set no kith_session cookie");
+    const [consent] = forms(page.text);
+    assert(consent, `no consent form after signing in: ${pageSummary(page)}`);
+    assert(consent.fields.some((f) => f.name === "csrf" && f.value.length >= 32),
+      `the consent form has no CSRF field: ${consent.fields.map((f) => f.name).join(", ")}`);
+    page = await b.submit(page, {}, "approve");
+    assert(page.status === 302, `approving answered ${pageSummary(page)}, expected a 302 to the app`);
+    const location = page.headers.get("location");
+    assert(location && location.startsWith(redirectUri + "?"), `the 302 goes to ${location}, expected ${redirectUri}?...`);
+    const before = callbacks.length;
+    const landed = await b.get(new URL(location, page.url).href);
+    assert(landed.status === 200 && callbacks.length === before + 1, `following the 302 to ${location} failed: ${landed.status}`);
+    const got = callbacks[callbacks.length - 1].query;
+    assert(got.code, `the app's callback got no code: ${JSON.stringify(got)}`);
+    return { ...got, location };
+  } catch (e) {
+    e.message += trail();
+    throw e;
+  }
+}
+
+// ---- set-up -------------------------------------------------------------------
+async function setup() {
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    try {
+      if ((await fetch(`${KITH}/health`)).status === 200) break;
+    } catch {}
+    if (!alive(KITHD_PID)) throw new Error(`kithd (pid ${KITHD_PID}) is no longer running`);
+    if (Date.now() > deadline) throw new Error("kithd did not answer /health within 20 s");
+    await sleep(100);
+  }
+  const r = await ctl(["user", "add", USER, "--password-stdin"], PASSWORD + "\n");
+  if (r.code !== 0) throw new Error(`kithctl user add ${USER} --password-stdin exited ${r.code}: ${(r.stderr || r.stdout).trim()}`);
+}
+
+// ---- scenarios ----------------------------------------------------------------
+
+// 1. masto.js: app, browser sign-in with PKCE S256, token, account, instance.
+async function mastoSignIn() {
+  const redirectUri = `${CALLBACK_BASE}/masto/callback`;
+  const scope = "read write";
+  const rest = createRestAPIClient({ url: KITH, timeout: 10000 });
+  const app = await call("masto v1.apps.create", () =>
+    rest.v1.apps.create({ clientName: "kith conformance (masto.js)", redirectUris: redirectUri, scopes: scope, website: "https://example.org/masto" }),
+  );
+  assert(app.clientId && app.clientSecret, `the app has no clientId/clientSecret: ${JSON.stringify(app)}`);
+  assert(app.name === "kith conformance (masto.js)", `the app's name is ${JSON.stringify(app.name)}`);
+
+  // Where to send the person: the server's RFC 8414 metadata, as current
+  // Mastodon clients read it.
+  const meta = await (await fetch(`${KITH}/.well-known/oauth-authorization-server`)).json();
+  assert(meta.code_challenge_methods_supported?.includes("S256"), `the OAuth metadata does not offer S256: ${JSON.stringify(meta.code_challenge_methods_supported)}`);
+  const { verifier, challenge } = pkce();
+  const state = randomBytes(12).toString("base64url");
+  const authorize = new URL(meta.authorization_endpoint);
+  authorize.search = new URLSearchParams({
+    response_type: "code",
+    client_id: app.clientId,
+    redirect_uri: redirectUri,
+    scope,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  }).toString();
+  const back = await browserSignIn(authorize.href, redirectUri);
+  assert(back.state === state, `the callback's state is ${JSON.stringify(back.state)}, expected ${state}`);
+
+  const oauth = createOAuthAPIClient({ url: KITH, timeout: 10000 });
+  // A wrong verifier is refused: the code is bound to the challenge.
+  const wrong = await oauth.token
+    .create({ grantType: "authorization_code", clientId: app.clientId, clientSecret: app.clientSecret, redirectUri, code: back.code, codeVerifier: pkce().verifier, scope })
+    .then((t) => t, (e) => e);
+  assert(wrong instanceof MastoHttpError && wrong.statusCode === 400,
+    `a wrong code_verifier was not refused with 400: ${wrong instanceof Error ? describe(wrong) : JSON.stringify(wrong)}`);
+  const token = await call("masto oauth.token.create (authorization_code)", () =>
+    oauth.token.create({ grantType: "authorization_code", clientId: app.clientId, clientSecret: app.clientSecret, redirectUri, code: back.code, codeVerifier: verifier, scope }),
+  );
+  assert(token.accessToken, `no accessToken in ${JSON.stringify(token)}`);
+  assert(/^bearer$/i.test(token.tokenType), `tokenType is ${token.tokenType}`);
+  assert(token.scope === scope, `the token's scope is ${JSON.stringify(token.scope)}, expected ${scope}`);
+
+  const masto = createRestAPIClient({ url: KITH, accessToken: token.accessToken, timeout: 10000 });
+  const me = await call("masto v1.accounts.verifyCredentials", () => masto.v1.accounts.verifyCredentials());
+  assert(me.username === USER && me.acct === USER, `verifyCredentials: username ${me.username}, acct ${me.acct}, expected ${USER}`);
+  assert(typeof me.id === "string" && me.id, `verifyCredentials: id ${JSON.stringify(me.id)}`);
+  assert(me.url?.startsWith(`${KITH}/`), `verifyCredentials: url ${me.url}, expected a page of ${KITH}`);
+  assert(me.source && typeof me.source.privacy === "string", `verifyCredentials: no source.privacy (a CredentialAccount): ${JSON.stringify(me.source)}`);
+  const byId = await call("masto v1.accounts.$select(id).fetch", () => masto.v1.accounts.$select(me.id).fetch());
+  assert(byId.id === me.id && byId.username === USER, `accounts/${me.id}: ${byId.id} ${byId.username}`);
+  const looked = await call("masto v1.accounts.lookup", () => masto.v1.accounts.lookup({ acct: USER }));
+  assert(looked.id === me.id, `accounts/lookup?acct=${USER} gave id ${looked.id}, expected ${me.id}`);
+
+  const host = new URL(KITH).host;
+  const v2 = await call("masto v2.instance.fetch", () => masto.v2.instance.fetch());
+  assert(v2.version?.startsWith(VERSION_PREFIX), `v2 instance version ${JSON.stringify(v2.version)}, expected "${VERSION_PREFIX}..."`);
+  assert(v2.domain === host, `v2 instance domain ${v2.domain}, expected ${host}`);
+  assert(v2.configuration?.urls && "streaming" in v2.configuration.urls, `v2 instance has no configuration.urls.streaming: ${JSON.stringify(v2.configuration?.urls)}`);
+  const v1 = await call("masto v1.instance.fetch", () => masto.v1.instance.fetch());
+  assert(v1.version === v2.version, `v1 instance version ${JSON.stringify(v1.version)}, v2 says ${JSON.stringify(v2.version)}`);
+  assert(v1.uri === host, `v1 instance uri ${v1.uri}, expected ${host}`);
+  assert(typeof v1.stats?.userCount === "number", `v1 instance stats ${JSON.stringify(v1.stats)}`);
+  if (VERBOSE) console.log(`     masto.js: ${me.acct} (id ${me.id}) on ${v2.domain}, ${v2.version}`);
+}
+
+// 2. megalodon: registerApp, the same sign-in page, fetchAccessToken,
+// verifyAccountCredentials, getInstance.
+async function megalodonSignIn() {
+  const redirectUri = `${CALLBACK_BASE}/megalodon/callback`;
+  const client = generator("mastodon", KITH);
+  const app = await call("megalodon registerApp", () =>
+    client.registerApp("kith conformance (megalodon)", { scopes: ["read", "write"], redirect_uris: redirectUri, website: "https://example.org/megalodon" }),
+  );
+  assert(app.client_id && app.client_secret, `registerApp: no client_id/client_secret: ${JSON.stringify(app)}`);
+  assert(app.redirect_uri === redirectUri, `registerApp: redirect_uri ${JSON.stringify(app.redirect_uri)}, expected ${redirectUri}`);
+  // megalodon builds the authorize URL itself (no state, no PKCE): use it as is.
+  const url = await app.url;
+  assert(typeof url === "string" && url.startsWith(`${KITH}/oauth/authorize?`), `registerApp's url is ${JSON.stringify(url)}`);
+  const back = await browserSignIn(url, redirectUri);
+  const token = await call("megalodon fetchAccessToken", () => client.fetchAccessToken(app.client_id, app.client_secret, back.code, redirectUri));
+  assert(token.access_token, `fetchAccessToken: no access_token in ${JSON.stringify(token)}`);
+  assert(token.scope === "read write", `fetchAccessToken: scope ${JSON.stringify(token.scope)}, expected "read write"`);
+
+  const authed = generator("mastodon", KITH, token.access_token);
+  const me = await call("megalodon verifyAccountCredentials", () => authed.verifyAccountCredentials());
+  assert(me.status === 200, `verifyAccountCredentials: status ${me.status}`);
+  assert(me.data.username === USER && me.data.acct === USER, `verifyAccountCredentials: username ${me.data.username}, acct ${me.data.acct}`);
+  assert(typeof me.data.id === "string" && me.data.id, `verifyAccountCredentials: id ${JSON.stringify(me.data.id)}`);
+  const inst = await call("megalodon getInstance", () => authed.getInstance());
+  assert(inst.status === 200, `getInstance: status ${inst.status}`);
+  assert(inst.data.version?.startsWith(VERSION_PREFIX), `getInstance: version ${JSON.stringify(inst.data.version)}, expected "${VERSION_PREFIX}..."`);
+  assert(inst.data.uri === new URL(KITH).host, `getInstance: uri ${inst.data.uri}`);
+  assert(typeof inst.data.stats?.user_count === "number", `getInstance: stats ${JSON.stringify(inst.data.stats)}`);
+  assert(inst.data.configuration?.statuses?.max_characters > 0,
+    `getInstance: configuration.statuses.max_characters ${JSON.stringify(inst.data.configuration?.statuses)}`);
+  if (VERBOSE) console.log(`     megalodon: ${me.data.acct} (id ${me.data.id}), ${inst.data.version}`);
+}
+
+// 3. megalodon's detector reads NodeInfo and says "mastodon".
+async function megalodonDetector() {
+  const sns = await call("megalodon detector", () => detector(KITH));
+  assert(sns === "mastodon", `detector(${KITH}) answered ${JSON.stringify(sns)}, expected "mastodon"`);
+}
+
+// 4. A revoked token is refused: masto.js raises a 401 MastoHttpError.
+async function mastoRevokedToken() {
+  const redirectUri = `${CALLBACK_BASE}/revoke/callback`;
+  const scope = "read";
+  const rest = createRestAPIClient({ url: KITH, timeout: 10000 });
+  const app = await call("masto v1.apps.create", () =>
+    rest.v1.apps.create({ clientName: "kith conformance (revoke)", redirectUris: redirectUri, scopes: scope }),
+  );
+  const { verifier, challenge } = pkce();
+  const authorize = new URL("/oauth/authorize", KITH);
+  authorize.search = new URLSearchParams({
+    response_type: "code", client_id: app.clientId, redirect_uri: redirectUri, scope,
+    code_challenge: challenge, code_challenge_method: "S256",
+  }).toString();
+  const back = await browserSignIn(authorize.href, redirectUri);
+  const oauth = createOAuthAPIClient({ url: KITH, timeout: 10000 });
+  const token = await call("masto oauth.token.create (authorization_code)", () =>
+    oauth.token.create({ grantType: "authorization_code", clientId: app.clientId, clientSecret: app.clientSecret, redirectUri, code: back.code, codeVerifier: verifier, scope }),
+  );
+  const masto = createRestAPIClient({ url: KITH, accessToken: token.accessToken, timeout: 10000 });
+  const me = await call("masto v1.accounts.verifyCredentials (before revoking)", () => masto.v1.accounts.verifyCredentials());
+  assert(me.username === USER, `verifyCredentials before revoking: ${me.username}`);
+
+  await call("masto oauth.revoke", () => oauth.revoke({ clientId: app.clientId, clientSecret: app.clientSecret, token: token.accessToken }));
+  const after = await masto.v1.accounts.verifyCredentials().then((a) => a, (e) => e);
+  assert(!(after && after.username), `verifyCredentials with the revoked token still succeeded: ${after?.acct}`);
+  assert(after instanceof MastoHttpError, `verifyCredentials with the revoked token raised ${describe(after)}, expected a MastoHttpError`);
+  assert(after.statusCode === 401, `verifyCredentials with the revoked token: ${describe(after)}, expected 401`);
+  assert(after.message && after.message !== "undefined", `masto found no error message in kith's 401 answer: ${describe(after)}`);
+  // Revoking it again is still 200 (RFC 7009), and the token stays refused.
+  await call("masto oauth.revoke (again)", () => oauth.revoke({ clientId: app.clientId, clientSecret: app.clientSecret, token: token.accessToken }));
+  if (VERBOSE) console.log(`     refused: ${describe(after)}`);
+}
+
+// ---- main ---------------------------------------------------------------------
+const scenarios = [
+  ["1 masto-sign-in: masto.js registers an app, the person signs in and consents in the browser (PKCE S256), token, verifyCredentials, instance v1 and v2", mastoSignIn],
+  ["2 megalodon-sign-in: megalodon registerApp, browser sign-in, fetchAccessToken, verifyAccountCredentials, getInstance", megalodonSignIn],
+  ["3 megalodon-detector: detector(kith) answers mastodon", megalodonDetector],
+  ["4 masto-revoked-token: after /oauth/revoke, masto.js raises a 401 MastoHttpError on verifyCredentials", mastoRevokedToken],
+];
+
+const overall = setTimeout(() => {
+  console.log("FAIL: the client scenarios took longer than 120 s");
+  process.exit(1);
+}, 120000);
+
+let passed = 0;
+let failed = 0;
+try {
+  await setup();
+} catch (e) {
+  console.log(`FAIL set-up: ${e.message}\n--- kithd log (tail)\n${kithdLogTail()}`);
+  process.exit(1);
+}
+for (const [name, fn] of scenarios) {
+  let err = null;
+  try {
+    await fn();
+  } catch (e) {
+    err = e;
+  }
+  if (!err && !alive(KITHD_PID)) err = new Error(`kithd (pid ${KITHD_PID}) is no longer running`);
+  if (!err) {
+    passed++;
+    console.log(`PASS ${name}`);
+  } else {
+    failed++;
+    const cause = err.cause?.message && !err.message.includes(err.cause.message) ? ` (cause: ${err.cause.message})` : "";
+    console.log(`FAIL ${name}\n     ${err.message}${cause}`);
+    if (VERBOSE && err.cause?.stack) console.log(err.cause.stack.replace(/^/gm, "     "));
+    console.log(`     --- kithd log (tail)\n${kithdLogTail().replace(/^/gm, "     ")}`);
+  }
+}
+clearTimeout(overall);
+callbackServer.close();
+console.log(`clients: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
