@@ -90,23 +90,6 @@ static void add_public_key(cJSON *o, const char *actor, struct str pem, struct a
     add_str(pk, "publicKeyPem", pem, a);
 }
 
-/* Counts the keys in table that start with the 8-byte id. */
-static uint64_t count_prefix(struct kv_txn *txn, unsigned table, uint64_t id)
-{
-    struct kv_cursor *c;
-    struct key8 k = key_id(id);
-    struct str key;
-    uint64_t n = 0;
-    if (kv_cursor_open(txn, table, &c))
-        return 0;
-    for (int rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
-         rc == KITH_OK && key.len >= 8 && memcmp(key.ptr, k.b, 8) == 0;
-         rc = kv_cursor_next(c, &key, NULL))
-        n++;
-    kv_cursor_close(c);
-    return n;
-}
-
 /* 404 for unknown names, and for suspended or unapproved people. */
 static int find_actor(struct http_ctx *ctx, uint8_t want, struct account *acct,
                       struct community *comm, struct kv_txn **txn)
@@ -281,11 +264,11 @@ static int handle_collection(struct http_ctx *ctx, uint8_t kind, const char *whi
     cJSON *o;
     if (strcmp(which, "followers") == 0) {
         /* Counts only, to protect members' privacy (as Lemmy and Mastodon do). */
-        uint64_t n = kind == NAME_ACCOUNT ? count_prefix(txn, T_FOLLOWERS, id)
-                                          : count_prefix(txn, T_MEMBERS, id);
+        uint64_t n = kind == NAME_ACCOUNT ? prefix_count(txn, T_FOLLOWERS, id)
+                                          : prefix_count(txn, T_MEMBERS, id);
         o = collection(url, false, n);
     } else if (strcmp(which, "following") == 0) {
-        o = collection(url, false, count_prefix(txn, T_FOLLOWS, id));
+        o = collection(url, false, prefix_count(txn, T_FOLLOWS, id));
     } else {
         /* featured: pins come with the moderation and API issues; none yet. */
         o = collection(url, true, 0);
@@ -421,7 +404,7 @@ static int group_outbox(struct http_ctx *ctx)
     }
     cJSON *o =
         collection(http_url(ctx, "/c/%.*s/outbox", (int)c.name.len, c.name.ptr), true,
-                   c.join_mode == JOIN_APPROVAL ? 0 : count_prefix(txn, T_COMMUNITY_POSTS, c.id));
+                   c.join_mode == JOIN_APPROVAL ? 0 : prefix_count(txn, T_COMMUNITY_POSTS, c.id));
     cJSON_AddItemToObject(o, "orderedItems", items);
     ap_reply(ctx, 200, o);
     return HANDLER_DONE;

@@ -636,3 +636,19 @@ int follows_forget(struct kv_txn *txn, uint64_t id)
         rc = forget_pairs(txn, T_MEMBER_OF, T_MEMBERS, id);
     return rc;
 }
+
+uint64_t prefix_count(struct kv_txn *txn, unsigned table, uint64_t id)
+{
+    struct kv_cursor *c;
+    struct key8 k = key_id(id);
+    struct str key;
+    uint64_t n = 0;
+    if (kv_cursor_open(txn, table, &c))
+        return 0;
+    for (int rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
+         rc == KITH_OK && key.len >= 8 && memcmp(key.ptr, k.b, 8) == 0;
+         rc = kv_cursor_next(c, &key, NULL))
+        n++;
+    kv_cursor_close(c);
+    return n;
+}

@@ -308,6 +308,10 @@ int community_upsert_remote(struct kv_txn *txn, struct community *c, uint64_t *i
 
 /* Inserts or replaces; keeps the member_of index. */
 int membership_put(struct kv_txn *txn, const struct membership *m);
+/* How many keys of table start with the 8-byte id (index sizes: members,
+ * followers, posts of a community...). */
+uint64_t prefix_count(struct kv_txn *txn, unsigned table, uint64_t id);
+
 /* Forgets every follow from and to account id, and its memberships (the
  * actor was deleted). */
 int follows_forget(struct kv_txn *txn, uint64_t id);

@@ -3,27 +3,7 @@
 
 void html_escape(struct buf *b, struct str s)
 {
-    for (size_t i = 0; i < s.len; i++) {
-        switch (s.ptr[i]) {
-        case '&':
-            buf_add_cstr(b, "&amp;");
-            break;
-        case '<':
-            buf_add_cstr(b, "&lt;");
-            break;
-        case '>':
-            buf_add_cstr(b, "&gt;");
-            break;
-        case '"':
-            buf_add_cstr(b, "&quot;");
-            break;
-        case '\'':
-            buf_add_cstr(b, "&#39;");
-            break;
-        default:
-            buf_add_byte(b, (uint8_t)s.ptr[i]);
-        }
-    }
+    buf_add_html(b, s);
 }
 
 void html_open(struct buf *b, const char *title)

@@ -16,22 +16,6 @@ const char *api_time(struct arena *a, int64_t t)
     return arena_strdup(a, out);
 }
 
-static uint64_t count_prefix(struct kv_txn *txn, unsigned table, uint64_t id)
-{
-    struct kv_cursor *c;
-    struct key8 k = key_id(id);
-    struct str key;
-    uint64_t n = 0;
-    if (kv_cursor_open(txn, table, &c))
-        return 0;
-    for (int rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
-         rc == KITH_OK && key.len >= 8 && memcmp(key.ptr, k.b, 8) == 0;
-         rc = kv_cursor_next(c, &key, NULL))
-        n++;
-    kv_cursor_close(c);
-    return n;
-}
-
 static void add_s(cJSON *o, struct arena *a, const char *k, struct str v)
 {
     cJSON_AddStringToObject(o, k, v.len ? arena_str(a, v).ptr : "");
@@ -87,12 +71,12 @@ cJSON *api_account(struct http_ctx *ctx, struct kv_txn *txn, const struct accoun
         cJSON_AddTrueToObject(o, "discoverable");
     else
         cJSON_AddNullToObject(o, "discoverable");
-    cJSON_AddNumberToObject(o, "followers_count", (double)count_prefix(txn, T_FOLLOWERS, acct->id));
+    cJSON_AddNumberToObject(o, "followers_count", (double)prefix_count(txn, T_FOLLOWERS, acct->id));
     cJSON_AddNumberToObject(o, "following_count",
-                            (double)(count_prefix(txn, T_FOLLOWS, acct->id) +
-                                     count_prefix(txn, T_MEMBER_OF, acct->id)));
+                            (double)(prefix_count(txn, T_FOLLOWS, acct->id) +
+                                     prefix_count(txn, T_MEMBER_OF, acct->id)));
     cJSON_AddNumberToObject(o, "statuses_count",
-                            (double)count_prefix(txn, T_AUTHOR_POSTS, acct->id));
+                            (double)prefix_count(txn, T_AUTHOR_POSTS, acct->id));
     if (credential) {
         cJSON *src = cJSON_AddObjectToObject(o, "source");
         cJSON_AddStringToObject(src, "privacy", "public");
@@ -135,9 +119,9 @@ cJSON *api_group(struct http_ctx *ctx, struct kv_txn *txn, const struct communit
     cJSON_AddFalseToObject(o, "bot");
     cJSON_AddTrueToObject(o, "group");
     cJSON_AddTrueToObject(o, "discoverable");
-    cJSON_AddNumberToObject(o, "followers_count", (double)count_prefix(txn, T_MEMBERS, c->id));
+    cJSON_AddNumberToObject(o, "followers_count", (double)prefix_count(txn, T_MEMBERS, c->id));
     cJSON_AddNumberToObject(o, "following_count", 0);
     cJSON_AddNumberToObject(o, "statuses_count",
-                            (double)count_prefix(txn, T_COMMUNITY_POSTS, c->id));
+                            (double)prefix_count(txn, T_COMMUNITY_POSTS, c->id));
     return o;
 }

@@ -281,18 +281,13 @@ static int base64_decode(struct str in, char *out, size_t cap, size_t *n)
 /* RFC 7636 S256: base64url(SHA-256(verifier)), unpadded, into out (>= 44). */
 static void pkce_s256(struct str verifier, char out[44])
 {
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char md[SHA256_DIGEST_LENGTH];
+    struct buf b;
     SHA256((const unsigned char *)verifier.ptr, verifier.len, md);
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof(md); i += 3) {
-        uint32_t w = (uint32_t)md[i] << 16 | (i + 1 < sizeof(md) ? (uint32_t)md[i + 1] << 8 : 0) |
-                     (i + 2 < sizeof(md) ? md[i + 2] : 0);
-        size_t chars = i + 2 < sizeof(md) ? 4 : i + 1 < sizeof(md) ? 3 : 2;
-        for (size_t j = 0; j < chars; j++)
-            out[n++] = b64[(w >> (18 - 6 * j)) & 63];
-    }
-    out[n] = 0;
+    buf_init(&b, 64);
+    buf_add_base64url(&b, md, sizeof(md));
+    snprintf(out, 44, "%.*s", (int)b.len, b.data);
+    buf_free(&b);
 }
 
 /* The client, from the body or HTTP Basic; false after replying 401. */
@@ -326,12 +321,6 @@ static bool client_auth(struct http_ctx *ctx, const struct api_params *p, struct
 
 /* ---- the password grant (command-line clients) ---- */
 
-/* A hash with kithd's own argon2id parameters, checked when the account
- * does not exist, so that the answer takes as long either way. */
-#define DUMMY_HASH                                                                               \
- "$argon2id$v=19$m=19456,t=2,p=1$VIwNHeZ+CTkPtrLGql4LIg$Q7pdlvwiJBQWdGagrTEQv58Yc+r4O1nDirNwLw/" \
- "d5Ck"
-
 struct password_check {
     struct str password, hash;
     bool exists, active;
@@ -341,8 +330,7 @@ struct password_check {
 static int check_password(void *arg) /* on a worker thread */
 {
     struct password_check *c = arg;
-    int rc = core_password_verify(c->password, c->hash);
-    return c->exists ? rc : KITH_EDENIED;
+    return core_password_check(c->password, c->hash);
 }
 
 static void password_checked(struct http_ctx *ctx, int rc, void *arg)
@@ -391,7 +379,7 @@ static int password_grant(struct http_ctx *ctx, const struct api_params *p, stru
     c->r = r;
     c->exists =
         account_get_local(txn, user, &ctx->arena, &acct) == KITH_OK && acct.password_hash.len > 0;
-    c->hash = c->exists ? acct.password_hash : STR_LIT(DUMMY_HASH);
+    c->hash = c->exists ? acct.password_hash : STR_NULL;
     c->active = c->exists && acct.state == ACCOUNT_ACTIVE;
     r->t.account_id = c->exists ? acct.id : 0;
     if (http_offload(ctx, check_password, c, password_checked, c))

@@ -122,3 +122,44 @@ char *buf_detach(struct buf *b, size_t *len)
     b->len = b->cap = 0;
     return p;
 }
+
+int buf_add_html(struct buf *b, struct str s)
+{
+    int rc = 0;
+    for (size_t i = 0; i < s.len && !rc; i++) {
+        switch (s.ptr[i]) {
+        case '&':
+            rc = buf_add_cstr(b, "&amp;");
+            break;
+        case '<':
+            rc = buf_add_cstr(b, "&lt;");
+            break;
+        case '>':
+            rc = buf_add_cstr(b, "&gt;");
+            break;
+        case '"':
+            rc = buf_add_cstr(b, "&quot;");
+            break;
+        case '\'':
+            rc = buf_add_cstr(b, "&#39;");
+            break;
+        default:
+            rc = buf_add_byte(b, (uint8_t)s.ptr[i]);
+        }
+    }
+    return rc;
+}
+
+int buf_add_base64url(struct buf *b, const unsigned char *p, size_t n)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i += 3) {
+        uint32_t w = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        size_t chars = i + 2 < n ? 4 : i + 1 < n ? 3 : 2;
+        for (size_t j = 0; j < chars && !rc; j++)
+            rc = buf_add_byte(b, (uint8_t)b64[(w >> (18 - 6 * j)) & 63]);
+    }
+    return rc;
+}

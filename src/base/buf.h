@@ -31,6 +31,10 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 int buf_add_varint(struct buf *b, uint64_t v);
 /* Appends v big-endian in 8 bytes. */
 int buf_add_be64(struct buf *b, uint64_t v);
+/* Appends s with & < > " ' escaped for HTML text and attribute values. */
+int buf_add_html(struct buf *b, struct str s);
+/* Appends base64url of n bytes, without padding (RFC 4648 section 5). */
+int buf_add_base64url(struct buf *b, const unsigned char *p, size_t n);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 /* Returns the bytes (caller frees with free()) and empties the buffer. */

@@ -83,5 +83,10 @@ int core_random_password(char *out, size_t len);
 int core_password_hash(struct str password, char *out, size_t outlen);
 /* KITH_OK when password matches the encoded hash, KITH_EDENIED otherwise. */
 int core_password_verify(struct str password, struct str encoded);
+/* A sign-in's check: KITH_OK when password matches encoded. An empty
+ * encoded (no such account) is checked against a dummy hash with the same
+ * cost, then refused, so the answer takes as long either way. Slow
+ * (argon2id): never on an event loop. */
+int core_password_check(struct str password, struct str encoded);
 
 #endif

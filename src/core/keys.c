@@ -161,20 +161,12 @@ static int ensure_vapid(struct core *c)
         EVP_PKEY_get_octet_string_param(key, "encoded-pub-key", point, sizeof(point), &plen) == 1 &&
         plen == 65 && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1 &&
         (pemlen = BIO_get_mem_data(bio, &pem)) > 0) {
-        static const char b64[] =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        char pub[100];
-        size_t n = 0;
-        for (size_t i = 0; i < plen; i += 3) { /* base64url, unpadded */
-            uint32_t w = (uint32_t)point[i] << 16 |
-                         (i + 1 < plen ? (uint32_t)point[i + 1] << 8 : 0) |
-                         (i + 2 < plen ? point[i + 2] : 0);
-            size_t chars = i + 2 < plen ? 4 : i + 1 < plen ? 3 : 2;
-            for (size_t j = 0; j < chars; j++)
-                pub[n++] = b64[(w >> (18 - 6 * j)) & 63];
-        }
-        struct vapid v = {str_make(pem, (size_t)pemlen), str_make(pub, n)};
+        struct buf pub;
+        buf_init(&pub, 128);
+        buf_add_base64url(&pub, point, plen);
+        struct vapid v = {str_make(pem, (size_t)pemlen), buf_str(&pub)};
         rc = writer_run(c->w, apply_vapid, &v);
+        buf_free(&pub);
         if (rc == KITH_OK)
             rc = 1;
     }

@@ -169,28 +169,6 @@ int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const
     return rec_put(txn, T_NOTIFICATIONS, KEY16(k), &notification_desc, &n, 0);
 }
 
-static void add_escaped(struct buf *b, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        switch (p[i]) {
-        case '<':
-            buf_add_cstr(b, "&lt;");
-            break;
-        case '>':
-            buf_add_cstr(b, "&gt;");
-            break;
-        case '&':
-            buf_add_cstr(b, "&amp;");
-            break;
-        case '"':
-            buf_add_cstr(b, "&quot;");
-            break;
-        default:
-            buf_add_byte(b, (uint8_t)p[i]);
-        }
-    }
-}
-
 /* One line of text, with http(s) URLs made into links. */
 static void add_line(struct buf *b, const char *p, size_t n)
 {
@@ -207,14 +185,14 @@ static void add_line(struct buf *b, const char *p, size_t n)
             while (j > 0 && strchr(".,;:!?)", rest[j - 1]))
                 j--;
             buf_add_cstr(b, "<a href=\"");
-            add_escaped(b, rest, j);
+            buf_add_html(b, str_make(rest, j));
             buf_add_cstr(b, "\" rel=\"nofollow noopener noreferrer\">");
-            add_escaped(b, rest, j);
+            buf_add_html(b, str_make(rest, j));
             buf_add_cstr(b, "</a>");
             i += j;
             continue;
         }
-        add_escaped(b, rest, 1);
+        buf_add_html(b, str_make(rest, 1));
         i++;
     }
 }

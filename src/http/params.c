@@ -38,10 +38,9 @@ static int hexval(char c)
     return -1;
 }
 
-/* Percent-decoding, '+' as a space; KITH_EINVAL on a NUL byte. */
-static int decode(struct http_ctx *ctx, struct str in, struct str *out)
+int http_pct_decode(struct arena *a, struct str in, struct str *out)
 {
-    char *o = arena_alloc(&ctx->arena, in.len + 1);
+    char *o = arena_alloc(a, in.len + 1);
     size_t n = 0;
     for (size_t i = 0; i < in.len; i++) {
         int hi, lo;
@@ -68,9 +67,9 @@ static int read_urlencoded(struct http_ctx *ctx, struct str s, struct api_params
         const char *pe = amp ? amp : end;
         const char *eq = memchr(q, '=', (size_t)(pe - q));
         struct str name, value = STR_LIT("");
-        int rc = decode(ctx, str_make(q, (size_t)((eq ? eq : pe) - q)), &name);
+        int rc = http_pct_decode(&ctx->arena, str_make(q, (size_t)((eq ? eq : pe) - q)), &name);
         if (!rc && eq)
-            rc = decode(ctx, str_make(eq + 1, (size_t)(pe - eq - 1)), &value);
+            rc = http_pct_decode(&ctx->arena, str_make(eq + 1, (size_t)(pe - eq - 1)), &value);
         if (rc)
             return rc;
         if (name.len && (rc = add(ctx, p, name, value)))

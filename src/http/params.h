@@ -20,6 +20,9 @@ struct api_params {
     size_t n, cap;
 };
 
+/* Percent-decoding with '+' as a space, into a; KITH_EINVAL when the result
+ * would hold a NUL byte. */
+int http_pct_decode(struct arena *a, struct str in, struct str *out);
 /* Reads the query string and the body (by its Content-Type). KITH_EINVAL
  * for a body that does not parse (the caller answers 400). */
 int api_params_read(struct http_ctx *ctx, struct api_params *out);

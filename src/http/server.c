@@ -1,6 +1,7 @@
 /* src/http/server.c: evhttp on N loop threads, routing, limits, replies,
  * access log, graceful stop. */
 #include "server.h"
+#include "params.h"
 
 #include "../base/err.h"
 #include "../base/log.h"
@@ -385,38 +386,12 @@ struct str http_header_joined(struct http_ctx *ctx, const char *name)
     return out;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 struct str http_query(struct http_ctx *ctx, const char *name)
 {
-    struct str v;
-    if (!str_query_param(ctx->query, str_from(name), &v))
+    struct str v, out;
+    if (!str_query_param(ctx->query, str_from(name), &v) || http_pct_decode(&ctx->arena, v, &out))
         return STR_NULL;
-    char *out = arena_alloc(&ctx->arena, v.len + 1);
-    size_t n = 0;
-    for (size_t j = 0; j < v.len; j++) {
-        int hi, lo;
-        if (v.ptr[j] == '%' && j + 2 < v.len && (hi = hexval(v.ptr[j + 1])) >= 0 &&
-            (lo = hexval(v.ptr[j + 2])) >= 0) {
-            out[n++] = (char)(hi << 4 | lo);
-            j += 2;
-        } else {
-            out[n++] = v.ptr[j] == '+' ? ' ' : v.ptr[j];
-        }
-    }
-    out[n] = '\0';
-    if (memchr(out, '\0', n))
-        return STR_NULL;
-    return str_make(out, n);
+    return out;
 }
 
 const char *http_url(struct http_ctx *ctx, const char *fmt, ...)
