@@ -4,13 +4,13 @@
 #include "inbox.h"
 #include "outbox.h"
 
+#include "../src/base/clock.h"
 #include "../src/base/err.h"
 #include "../src/base/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 bool ap_wanted(struct http_ctx *ctx)
 {
@@ -69,11 +69,8 @@ void ap_reply(struct http_ctx *ctx, int status, cJSON *root)
 
 const char *ap_time(struct arena *a, int64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
     char out[32];
-    gmtime_r(&tt, &tm);
-    strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    clock_rfc3339(t, false, out);
     return arena_strdup(a, out);
 }
 

@@ -250,13 +250,6 @@ static void enqueue(struct http_ctx *ctx, struct inbox_req *r)
         http_reply_error(ctx, 503, "shutting down");
 }
 
-static struct str host_part(const char *url)
-{
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    return str_make(p, strcspn(p, "/?#"));
-}
-
 /* The object of a community's Announce, fetched from its origin: queued
  * embedded in the Announce (with a "fetched" line), so the processor can
  * apply it. A failed fetch queues the Announce as it came, for inspection. */
@@ -273,7 +266,8 @@ static void announced_object_fetched(const struct fetch_result *fr, void *arg)
     cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
     if (cJSON_IsObject(obj) && cJSON_IsString(id) &&
         strcmp(id->valuestring, r->announce_ref) == 0 &&
-        str_eq_nocase(host_part(fr->url), host_part(r->announce_ref))) {
+        str_eq_nocase(str_url_authority(str_from(fr->url)),
+                      str_url_authority(str_from(r->announce_ref)))) {
         cJSON_DeleteItemFromObjectCaseSensitive(obj, "@context");
         cJSON_ReplaceItemInObjectCaseSensitive(r->doc, "object", obj);
         char *text = cJSON_PrintUnformatted(r->doc);
@@ -481,11 +475,7 @@ static const char *jstr(cJSON *o, const char *key)
 /* host[:port] of an http(s) URL, in the arena. */
 static struct str url_host(struct arena *a, const char *url)
 {
-    const char *p = url ? strstr(url, "://") : NULL;
-    if (!p)
-        return STR_NULL;
-    p += 3;
-    return arena_str(a, str_make(p, strcspn(p, "/?#")));
+    return url ? arena_str(a, str_url_authority(str_from(url))) : STR_NULL;
 }
 
 /* Reads an actor document fetched from fetched_url into an account or a

@@ -18,19 +18,6 @@ struct object_req {
     struct community c; /* c.id 0 for a note */
 };
 
-/* host[:port] of an http(s) URL, or an empty slice. */
-static struct str host_of(struct str url)
-{
-    const char *p = memmem(url.ptr, url.len, "://", 3);
-    if (!p)
-        return STR_NULL;
-    p += 3;
-    const char *end = url.ptr + url.len, *q = p;
-    while (q < end && *q != '/' && *q != '?' && *q != '#')
-        q++;
-    return str_make(p, (size_t)(q - p));
-}
-
 /* True when an account on host is a member of community id (table
  * T_MEMBERS) or an accepted follower of person id (T_FOLLOWERS). */
 static bool host_related(struct kv_txn *txn, struct arena *a, unsigned table, uint64_t id,
@@ -47,7 +34,7 @@ static bool host_related(struct kv_txn *txn, struct arena *a, unsigned table, ui
          rc = kv_cursor_next(cur, &key, &val)) {
         uint64_t other = be64_get((const unsigned char *)key.ptr + 8);
         struct account acct;
-        if (account_get(txn, other, a, &acct) || !str_eq_nocase(host_of(acct.uri), host))
+        if (account_get(txn, other, a, &acct) || !str_eq_nocase(str_url_authority(acct.uri), host))
             continue;
         if (table == T_MEMBERS) {
             struct membership m;
@@ -68,7 +55,7 @@ static bool host_related(struct kv_txn *txn, struct arena *a, unsigned table, ui
 static bool may_see(struct http_ctx *ctx, struct kv_txn *txn, struct object_req *r,
                     const char *signer)
 {
-    struct str host = host_of(str_from(signer));
+    struct str host = str_url_authority(str_from(signer));
     struct arena *a = &ctx->arena;
     if (r->c.id)
         return host_related(txn, a, T_MEMBERS, r->c.id, host);
@@ -77,7 +64,7 @@ static bool may_see(struct http_ctx *ctx, struct kv_txn *txn, struct object_req 
     while (s < end) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         struct str uri = str_make(s, (size_t)((nl ? nl : end) - s));
-        if (str_eq_nocase(host_of(uri), host))
+        if (str_eq_nocase(str_url_authority(uri), host))
             return true;
         s = nl ? nl + 1 : end;
     }

@@ -141,17 +141,8 @@ struct apply {
 static int answer_follow(struct kv_txn *txn, struct apply *ap, const char *type,
                          const char *local_url, uint64_t sender_id, const struct account *follower)
 {
-    const struct kith_config *cfg = ap->core->cfg;
-    uint64_t aid = idgen_next(store_ids(ap->core->st));
-    char id[640];
-    snprintf(id, sizeof(id), "%s/activities/%s/%llu", cfg->public_url,
-             strcmp(type, "Accept") == 0 ? "accept" : "reject", (unsigned long long)aid);
-    cJSON *act = cJSON_CreateObject();
-    cJSON *ctx = cJSON_AddArrayToObject(act, "@context");
-    cJSON_AddItemToArray(ctx, cJSON_CreateString("https://www.w3.org/ns/activitystreams"));
-    cJSON_AddStringToObject(act, "id", id);
-    cJSON_AddStringToObject(act, "type", type);
-    cJSON_AddStringToObject(act, "actor", local_url);
+    uint64_t aid;
+    cJSON *act = activity_new(ap->core, ap->a, type, local_url, &aid);
     cJSON *to = cJSON_AddArrayToObject(act, "to");
     cJSON_AddItemToArray(to, cJSON_CreateString(ap->actor));
     /* The Follow as received, so the follower can match it. */
@@ -467,13 +458,12 @@ static int author_account(struct kv_txn *txn, struct apply *ap, const char *uri,
         return kind == NAME_ACCOUNT ? KITH_OK : KITH_EINVAL;
     if (rc != KITH_ENOTFOUND || !ap->group_id || !web_url(uri) || strlen(uri) > 511)
         return rc;
-    const char *host = strstr(uri, "://") + 3;
-    const char *slash = strchr(host, '/');
+    struct str host = str_url_authority(str_from(uri));
     const char *last = strrchr(uri, '/');
     struct account acct = {.id = idgen_next(store_ids(ap->core->st)),
                            .uri = str_from(uri),
-                           .domain = str_make(host, slash ? (size_t)(slash - host) : strlen(host)),
-                           .name = str_from(last && last[1] ? last + 1 : host),
+                           .domain = host,
+                           .name = last && last[1] ? str_from(last + 1) : host,
                            .created_at = wall_seconds()};
     return account_upsert_remote(txn, &acct, id);
 }

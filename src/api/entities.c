@@ -1,18 +1,15 @@
 /* src/api/entities.c: Mastodon entities as JSON (see entities.h). */
 #include "entities.h"
 
+#include "../base/clock.h"
 #include "../base/err.h"
 
 #include <string.h>
-#include <time.h>
 
 const char *api_time(struct arena *a, int64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char out[40];
-    gmtime_r(&tt, &tm);
-    strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    char out[32];
+    clock_rfc3339(t, true, out);
     return arena_strdup(a, out);
 }
 

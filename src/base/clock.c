@@ -29,3 +29,11 @@ int64_t wall_seconds(void)
 {
     return (int64_t)time(NULL);
 }
+
+void clock_rfc3339(int64_t t, bool millis, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, millis ? "%Y-%m-%dT%H:%M:%S.000Z" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

@@ -7,6 +7,7 @@
 #ifndef KITH_BASE_CLOCK_H
 #define KITH_BASE_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct kith_clock {
@@ -27,5 +28,8 @@ uint64_t mono_ns(void);
 
 /* Wall clock, seconds since the epoch (for records and logs). */
 int64_t wall_seconds(void);
+/* Unix seconds t as RFC 3339 UTC into out: "2026-11-26T20:00:00Z", or with
+ * millis "2026-11-26T20:00:00.000Z" (Mastodon's API wants them). */
+void clock_rfc3339(int64_t t, bool millis, char out[32]);
 
 #endif

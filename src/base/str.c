@@ -53,3 +53,15 @@ bool str_query_param(struct str query, struct str name, struct str *value)
     }
     return false;
 }
+
+struct str str_url_authority(struct str url)
+{
+    const char *p = url.ptr && url.len >= 3 ? memmem(url.ptr, url.len, "://", 3) : NULL;
+    if (!p)
+        return STR_NULL;
+    p += 3;
+    const char *end = url.ptr + url.len, *q = p;
+    while (q < end && *q != '/' && *q != '?' && *q != '#')
+        q++;
+    return str_make(p, (size_t)(q - p));
+}

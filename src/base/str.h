@@ -48,6 +48,10 @@ uint64_t str_hash(struct str s);
 /* Removes leading and trailing ASCII spaces and tabs. */
 struct str str_trim(struct str s);
 
+/* The authority (host[:port]) of an absolute URL "scheme://authority/...":
+ * a slice of url up to the first '/', '?' or '#'; STR_NULL without "://". */
+struct str str_url_authority(struct str url);
+
 /* The value of parameter name in a query string ("a=1&b=2"), as written
  * (still percent-encoded); a parameter without '=' has an empty value.
  * Returns false when the parameter is absent. */

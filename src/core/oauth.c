@@ -176,8 +176,7 @@ bool scope_allows(struct str granted, const char *required)
 
 int oauth_random(char out[OAUTH_SECRET_LEN + 1])
 {
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    unsigned char r[33];
+    unsigned char r[32];
     size_t got = 0;
     while (got < sizeof(r)) {
         ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
@@ -185,14 +184,13 @@ int oauth_random(char out[OAUTH_SECRET_LEN + 1])
             return KITH_EIO;
         got += (size_t)n;
     }
-    /* 43 characters of 6 bits: 258 random bits, from 33 bytes. */
-    for (size_t i = 0; i < OAUTH_SECRET_LEN; i++) {
-        size_t bit = i * 6;
-        unsigned v = ((unsigned)r[bit / 8] << 8 | r[bit / 8 + 1]) >> (10 - bit % 8);
-        out[i] = b64[v & 63];
-    }
-    out[OAUTH_SECRET_LEN] = 0;
-    return KITH_OK;
+    struct buf b; /* 32 random bytes are 43 base64url characters */
+    buf_init(&b, OAUTH_SECRET_LEN + 1);
+    int rc = buf_add_base64url(&b, r, sizeof(r));
+    if (rc == KITH_OK)
+        snprintf(out, OAUTH_SECRET_LEN + 1, "%.*s", (int)b.len, b.data);
+    buf_free(&b);
+    return rc ? KITH_EIO : KITH_OK;
 }
 
 void oauth_hash_hex(struct str s, char out[65])
