@@ -11,6 +11,7 @@
 
 #include "../src/base/err.h"
 #include "../src/base/mem.h"
+#include "../src/core/feeds.h"
 
 #include <ctype.h>
 #include <event2/event.h>
@@ -265,6 +266,9 @@ static int apply_follow_out(struct kv_txn *txn, void *arg)
             rc = kv_del(txn, op->is_group ? T_MEMBER_OF : T_FOLLOWERS, KEY16(r));
         if (rc == KITH_ENOTFOUND)
             rc = KITH_OK;
+        if (!rc) /* their posts leave the home timeline */
+            rc = home_unmerge(txn, op->user.id,
+                              op->is_group ? SENDER_COMMUNITY(remote_id) : remote_id);
     } else if (op->is_group) {
         struct membership m = {.community_id = remote_id,
                                .account_id = op->user.id,
@@ -391,12 +395,13 @@ struct write_op {
     int visibility;
     /* note: the recipients' ids, and their fetched documents */
     size_t nto;
-    const char *to[32];
-    struct account to_acct[32];
-    bool to_remote[32];
+    const char *to[FED_MAX_MENTIONS];
+    struct account to_acct[FED_MAX_MENTIONS];
+    bool to_remote[FED_MAX_MENTIONS];
     /* comment, vote, edit, delete: the object's id */
     const char *target;
     int vote; /* 1, -1, or 0 for none */
+    struct fed_write w;
     char result[640];
     char msg[300];
 };
@@ -411,103 +416,43 @@ static int refuse(struct write_op *op, const char *fmt, ...)
     return KITH_EINVAL;
 }
 
-static const char *user_url(struct write_op *op, struct arena *a)
-{
-    return arena_printf(a, "%s/u/%.*s", op->f->cfg->public_url, (int)op->user.name.len,
-                        op->user.name.ptr);
-}
-
-/* Copies the object's addressing onto the activity that carries it. */
-static void copy_addressing(cJSON *act, cJSON *obj)
-{
-    static const char *const keys[] = {"to", "cc", "audience"};
-    for (size_t i = 0; i < 3; i++) {
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
-        if (v)
-            cJSON_AddItemToObject(act, keys[i], cJSON_Duplicate(v, true));
-    }
-}
-
-/* A local member may write in a community unless banned, or unless it is
- * private and they are not a member, or only moderators post there. */
-static int may_write(struct kv_txn *txn, struct write_op *op, struct arena *a,
-                     const struct community *c, bool comment)
-{
-    struct membership m;
-    bool member = membership_get(txn, c->id, op->user.id, a, &m) == KITH_OK;
-    if (member && m.banned)
-        return refuse(op, "'%s' is banned from this community", op->user.name.ptr);
-    if (!c->uri.len && !comment && c->posting_restricted && !(member && m.role >= MEMBER_MODERATOR))
-        return refuse(op, "only moderators may post in '%s'", arena_str(a, c->name).ptr);
-    if (c->join_mode == JOIN_APPROVAL && !(member && m.role >= MEMBER_MEMBER))
-        return refuse(op, "'%s' is private: members only", arena_str(a, c->name).ptr);
-    return KITH_OK;
-}
-
-/* Stores p (new) and sends its Create. */
-static int create_and_send(struct kv_txn *txn, struct write_op *op, struct arena *a, struct post *p)
-{
-    struct core *core = op->f->core;
-    int rc = post_insert(txn, p);
-    if (rc)
-        return rc;
-    uint64_t aid;
-    cJSON *obj = object_json(txn, core, a, p);
-    cJSON *act = activity_new(core, a, "Create", user_url(op, a), &aid);
-    copy_addressing(act, obj);
-    cJSON_AddItemToObject(act, "object", obj);
-    rc = outbox_send(txn, core, a, act, aid, op->user.id, p, true);
-    cJSON_Delete(act);
-    snprintf(op->result, sizeof(op->result), "%s", post_url(a, core->cfg, p));
-    return rc;
-}
-
-/* Local people addressed by a note hear of it. */
-static int notify_recipients(struct kv_txn *txn, struct write_op *op, const struct post *p)
-{
-    int rc = KITH_OK;
-    for (size_t i = 0; i < op->nto && rc == KITH_OK; i++) {
-        struct arena a = ARENA_INIT;
-        struct account acct;
-        size_t n = strlen(op->f->cfg->public_url);
-        const char *u = op->to[i];
-        if (!op->to_remote[i] && strncmp(u, op->f->cfg->public_url, n) == 0 &&
-            strncmp(u + n, "/u/", 3) == 0 &&
-            account_get_local(txn, str_from(u + n + 3), &a, &acct) == KITH_OK)
-            rc = notify_add(txn, op->f->core, acct.id, "mention", op->user.id, p->id);
-        arena_release(&a);
-    }
-    return rc;
-}
-
+/* Turns what was typed into ids (storing the remote people named), then
+ * writes through federation_write, as the Mastodon API does. */
 static int apply_write(struct kv_txn *txn, void *arg)
 {
     struct write_op *op = arg;
-    struct core *core = op->f->core;
-    const struct kith_config *cfg = core->cfg;
+    const struct kith_config *cfg = op->f->cfg;
+    struct fed_write *w = &op->w;
     struct arena a = ARENA_INIT;
-    int64_t now = wall_seconds();
     int rc = KITH_OK;
-    struct post p = {.id = idgen_next(store_ids(core->st)),
-                     .author_id = op->user.id,
-                     .created_at = now,
-                     .updated_at = now};
-    /* Remote recipients are stored (their inboxes are needed to deliver). */
+    *w = (struct fed_write){.user_id = op->user.id,
+                            .title = op->title,
+                            .body = op->body,
+                            .link = op->link,
+                            .visibility = op->visibility,
+                            .source_type = "text/markdown",
+                            .vote = op->vote};
     for (size_t i = 0; i < op->nto && rc == KITH_OK; i++) {
-        uint64_t id;
-        if (op->to_remote[i])
+        uint64_t id = 0;
+        if (op->to_remote[i]) {
             rc = account_upsert_remote(txn, &op->to_acct[i], &id);
+        } else {
+            struct account acct;
+            size_t n = strlen(cfg->public_url);
+            rc = account_get_local(txn, str_from(op->to[i] + n + 3), &a, &acct);
+            id = acct.id;
+        }
+        w->to[w->nto++] = id;
     }
     if (rc)
         goto out;
-
     if (strcmp(op->cmd, "post") == 0) {
         struct community c;
         uint8_t kind;
         uint64_t cid;
         if (strncmp(op->community, "http", 4) == 0) {
             if (actor_uri_lookup(txn, str_from(op->community), &kind, &cid) ||
-                kind != NAME_COMMUNITY || community_get(txn, cid, &a, &c)) {
+                kind != NAME_COMMUNITY) {
                 rc = refuse(op, "kith does not know the community '%s': follow it first",
                             op->community);
                 goto out;
@@ -515,222 +460,47 @@ static int apply_write(struct kv_txn *txn, void *arg)
         } else if (community_get_local(txn, str_from(op->community), &a, &c)) {
             rc = refuse(op, "no community '%s' here", op->community);
             goto out;
+        } else {
+            cid = c.id;
         }
-        if ((rc = may_write(txn, op, &a, &c, false)))
-            goto out;
-        p.community_id = c.id;
-        p.title = str_from(op->title);
-        p.url = op->link ? str_from(op->link) : STR_NULL;
-        p.content = text_to_html(&a, str_from(op->body));
-        p.source = str_from(op->body);
-        p.source_type = STR_LIT("text/markdown");
-        rc = create_and_send(txn, op, &a, &p);
+        w->kind = FW_CREATE;
+        w->community_id = cid;
     } else if (strcmp(op->cmd, "note") == 0) {
-        struct buf html, rcpt;
-        buf_init(&html, 1 << 20);
-        buf_init(&rcpt, 64 << 10);
-        /* Mastodon shows a mention as a link at the start of the text. */
-        for (size_t i = 0; i < op->nto; i++) {
-            const char *u = op->to[i];
-            const char *name =
-                op->to_remote[i] ? arena_str(&a, op->to_acct[i].name).ptr : strrchr(u, '/') + 1;
-            if (!strstr(op->body, name))
-                buf_printf(&html,
-                           "<span class=\"h-card\"><a href=\"%s\" class=\"u-url "
-                           "mention\">@<span>%s</span></a></span> ",
-                           u, name);
-            buf_printf(&rcpt, "%s%s", rcpt.len ? "\n" : "", u);
-        }
-        struct str body = text_to_html(&a, str_from(op->body));
-        if (html.len && body.len > 3 && memcmp(body.ptr, "<p>", 3) == 0) {
-            struct buf joined;
-            buf_init(&joined, 2 << 20);
-            buf_add_cstr(&joined, "<p>");
-            buf_add_str(&joined, buf_str(&html));
-            buf_add(&joined, body.ptr + 3, body.len - 3);
-            body = arena_str(&a, buf_str(&joined));
-            buf_free(&joined);
-        }
-        p.visibility = (uint8_t)op->visibility;
-        p.content = body;
-        p.source = str_from(op->body);
-        p.source_type = STR_LIT("text/plain");
-        p.recipients = arena_str(&a, buf_str(&rcpt));
-        buf_free(&html);
-        buf_free(&rcpt);
-        rc = create_and_send(txn, op, &a, &p);
-        if (rc == KITH_OK)
-            rc = notify_recipients(txn, op, &p);
+        w->kind = FW_CREATE;
+        w->source_type = "text/plain";
     } else {
-        struct post target;
-        if (post_by_ref(txn, cfg, op->target, &a, &target)) {
+        struct post t;
+        if (post_by_ref(txn, cfg, op->target, &a, &t)) {
             rc = refuse(op, "kith holds no post, comment or note '%s'", op->target);
             goto out;
         }
-        if (target.deleted_at) {
+        if (t.deleted_at) {
             rc = refuse(op, "'%s' is deleted", op->target);
             goto out;
         }
-        struct community c = {0};
-        if (target.community_id && (rc = community_get(txn, target.community_id, &a, &c)))
+        bool mine = strcmp(op->cmd, "edit") == 0 || strcmp(op->cmd, "delete") == 0;
+        if (mine && t.author_id != op->user.id) {
+            rc = refuse(op, "'%s' was written by someone else", op->target);
             goto out;
+        }
         if (strcmp(op->cmd, "comment") == 0) {
-            if (c.id && (rc = may_write(txn, op, &a, &c, true)))
-                goto out;
-            p.community_id = target.community_id;
-            p.parent_id = target.id;
-            p.root_id = target.root_id ? target.root_id : target.id;
-            p.reply_to_author = target.author_id;
-            p.content = text_to_html(&a, str_from(op->body));
-            p.source = str_from(op->body);
-            p.source_type = STR_LIT("text/markdown");
-            if (!c.id) { /* a reply to a note: as visible as it, to its author */
-                p.visibility = target.visibility;
-                const char *au = account_url(txn, core, &a, target.author_id);
-                struct buf r;
-                buf_init(&r, 64 << 10);
-                if (au)
-                    buf_add_cstr(&r, au);
-                if (target.visibility == VIS_DIRECT && target.recipients.len) {
-                    buf_add_byte(&r, '\n');
-                    buf_add_str(&r, target.recipients);
-                }
-                p.recipients = arena_str(&a, buf_str(&r));
-                buf_free(&r);
-            }
-            rc = create_and_send(txn, op, &a, &p);
-            if (rc == KITH_OK && post_is_local(&target))
-                rc = notify_add(txn, core, target.author_id, "mention", op->user.id, p.id);
-        } else if (strcmp(op->cmd, "vote") == 0) {
-            if (c.id && (rc = may_write(txn, op, &a, &c, true)))
-                goto out;
-            if (!c.id && op->vote < 0) {
-                rc = refuse(op, "'%s' is a note: it takes only up (a favourite)", op->target);
-                goto out;
-            }
-            struct key16 k = key_pair(target.id, op->user.id);
-            struct vote old;
-            bool had = rec_get(txn, T_VOTES, KEY16(k), &vote_desc, &a, &old) == KITH_OK;
-            if ((had && old.value == op->vote) || (!had && op->vote == 0)) {
-                snprintf(op->result, sizeof(op->result), "%s", op->target);
-                goto out; /* nothing changes */
-            }
-            if (had) {
-                if (old.value > 0 && target.upvotes)
-                    target.upvotes--;
-                else if (old.value < 0 && target.downvotes)
-                    target.downvotes--;
-            }
-            const char *actor = user_url(op, &a);
-            const char *ourl = post_url(&a, cfg, &target);
-            const char *curl = c.id ? community_url(&a, core, &c) : NULL;
-            uint64_t aid;
-            cJSON *act = NULL;
-            if (had) { /* the previous vote is taken back first */
-                act = activity_new(core, &a, "Undo", actor, &aid);
-                cJSON *v = cJSON_AddObjectToObject(act, "object");
-                cJSON_AddStringToObject(v, "id", arena_str(&a, old.uri).ptr);
-                cJSON_AddStringToObject(v, "type", old.value > 0 ? "Like" : "Dislike");
-                cJSON_AddStringToObject(v, "actor", actor);
-                cJSON_AddStringToObject(v, "object", ourl);
-                if (curl) {
-                    cJSON_AddStringToObject(v, "audience", curl);
-                    cJSON_AddStringToObject(act, "audience", curl);
-                }
-                if ((rc = kv_del(txn, T_VOTES, KEY16(k))))
-                    goto vote_out;
-            }
-            if (op->vote && rc == KITH_OK) {
-                cJSON *undo = act;
-                uint64_t undo_id = aid;
-                if (undo) { /* send the Undo first, then the new vote */
-                    rc = c.id ? outbox_send(txn, core, &a, undo, undo_id, op->user.id, &target,
-                                            false)
-                              : KITH_OK;
-                    if (!c.id && rc == KITH_OK) {
-                        struct account au;
-                        if (account_get(txn, target.author_id, &a, &au) == KITH_OK && au.uri.len &&
-                            (au.inbox.len || au.shared_inbox.len))
-                            rc = delivery_schedule(txn, core, undo, undo_id, op->user.id,
-                                                   au.inbox.len ? au.inbox : au.shared_inbox);
-                    }
-                    cJSON_Delete(undo);
-                }
-                act = activity_new(core, &a, op->vote > 0 ? "Like" : "Dislike", actor, &aid);
-                cJSON_AddStringToObject(act, "object", ourl);
-                if (curl)
-                    cJSON_AddStringToObject(act, "audience", curl);
-                struct vote v = {.post_id = target.id,
-                                 .account_id = op->user.id,
-                                 .value = op->vote,
-                                 .created_at = now,
-                                 .uri = str_from(cJSON_GetObjectItem(act, "id")->valuestring)};
-                if (op->vote > 0)
-                    target.upvotes++;
-                else
-                    target.downvotes++;
-                if (rc == KITH_OK)
-                    rc = rec_put(txn, T_VOTES, KEY16(k), &vote_desc, &v, 0);
-                if (rc == KITH_OK && op->vote > 0 && post_is_local(&target))
-                    rc = notify_add(txn, core, target.author_id, "favourite", op->user.id,
-                                    target.id);
-            }
-            target.score = (int64_t)target.upvotes - (int64_t)target.downvotes;
-            if (rc == KITH_OK)
-                rc = post_put(txn, &target);
-            if (rc == KITH_OK && c.id) {
-                rc = outbox_send(txn, core, &a, act, aid, op->user.id, &target, false);
-            } else if (rc == KITH_OK) { /* a favourite goes to the note's author */
-                struct account au;
-                if (account_get(txn, target.author_id, &a, &au) == KITH_OK && au.uri.len &&
-                    (au.inbox.len || au.shared_inbox.len))
-                    rc = delivery_schedule(txn, core, act, aid, op->user.id,
-                                           au.inbox.len ? au.inbox : au.shared_inbox);
-            }
-        vote_out:
-            cJSON_Delete(act);
-            snprintf(op->result, sizeof(op->result), "%s", ourl);
-        } else { /* edit, delete: one's own */
-            if (target.author_id != op->user.id) {
-                rc = refuse(op, "'%s' was written by someone else", op->target);
-                goto out;
-            }
-            bool del = strcmp(op->cmd, "delete") == 0;
-            if (del) {
-                post_tombstone(&target, now, false);
-            } else {
-                if (op->title && target.community_id && !target.parent_id)
-                    target.title = str_from(op->title);
-                target.content = text_to_html(&a, str_from(op->body));
-                target.source = str_from(op->body);
-                /* Edited: later than published, even within its second. */
-                target.updated_at = now > target.created_at ? now : target.created_at + 1;
-            }
-            if ((rc = post_put(txn, &target)))
-                goto out;
-            uint64_t aid;
-            cJSON *act = activity_new(core, &a, del ? "Delete" : "Update", user_url(op, &a), &aid);
-            struct post shown = target;
-            shown.deleted_at = 0; /* the addressing of the live object */
-            cJSON *obj = object_json(txn, core, &a, &shown);
-            copy_addressing(act, obj);
-            if (del) {
-                cJSON_Delete(obj);
-                if (c.id) { /* Lemmy: the object's id */
-                    cJSON_AddStringToObject(act, "object", post_url(&a, cfg, &target));
-                } else { /* Mastodon: a Tombstone */
-                    cJSON *t = cJSON_AddObjectToObject(act, "object");
-                    cJSON_AddStringToObject(t, "id", post_url(&a, cfg, &target));
-                    cJSON_AddStringToObject(t, "type", "Tombstone");
-                }
-            } else {
-                cJSON_AddItemToObject(act, "object", obj);
-            }
-            rc = outbox_send(txn, core, &a, act, aid, op->user.id, &target, false);
-            cJSON_Delete(act);
-            snprintf(op->result, sizeof(op->result), "%s", post_url(&a, cfg, &target));
+            w->kind = FW_CREATE;
+            w->parent_id = t.id;
+            w->visibility = -1; /* as the note answered */
+        } else {
+            w->kind = strcmp(op->cmd, "vote") == 0   ? FW_VOTE
+                      : strcmp(op->cmd, "edit") == 0 ? FW_EDIT
+                                                     : FW_DELETE;
+            w->target_id = t.id;
         }
     }
+    if ((rc = federation_write(txn, op->f, w))) {
+        snprintf(op->msg, sizeof(op->msg), "%s", w->msg);
+        goto out;
+    }
+    struct post done;
+    if (post_get(txn, w->post_id, &a, &done) == KITH_OK)
+        snprintf(op->result, sizeof(op->result), "%s", post_url(&a, cfg, &done));
 out:
     arena_release(&a);
     return rc;
@@ -826,8 +596,8 @@ static int act_write(struct federation *f, struct account *user, int argc, char 
         for (int i = first_opt; i + 1 < argc; i += 2) {
             if (strcmp(argv[i], "--to") != 0)
                 continue;
-            if (op->nto == 32) {
-                buf_printf(err, "kithctl: at most 32 --to\n");
+            if (op->nto == FED_MAX_MENTIONS) {
+                buf_printf(err, "kithctl: at most %d --to\n", FED_MAX_MENTIONS);
                 goto done;
             }
             const char *url = resolve_actor(f, &a, argv[i + 1], err);
@@ -875,56 +645,37 @@ done:
 
 /* ---- reading: timeline, notifications ---- */
 
-/* Is p in user's home timeline? Their own posts, notes of people they
- * follow (not direct), anything addressed to them, and the posts of
- * communities they are members of. */
-static bool in_home(struct kv_txn *txn, struct arena *a, const struct account *user,
-                    const char *user_url_s, const struct post *p)
+struct timeline_walk {
+    struct federation *f;
+    struct kv_txn *txn;
+    struct arena *a;
+    struct buf *out;
+    int shown;
+};
+
+static int timeline_line(uint64_t status_id, uint64_t post_id, void *arg)
 {
-    if (p->deleted_at)
-        return false;
-    if (p->author_id == user->id)
-        return true;
-    if (recipients_has(p->recipients, str_from(user_url_s)))
-        return true;
-    if (p->community_id) {
-        struct membership m;
-        return !p->parent_id && membership_get(txn, p->community_id, user->id, a, &m) == KITH_OK &&
-               m.role >= MEMBER_MEMBER && !m.banned;
-    }
-    if (p->visibility == VIS_DIRECT)
-        return false;
-    struct key16 k = key_pair(user->id, p->author_id);
-    struct follow f;
-    return rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, a, &f) == KITH_OK &&
-           f.state == FOLLOW_ACCEPTED;
+    struct timeline_walk *t = arg;
+    struct post p;
+    (void)status_id;
+    if (post_get(t->txn, post_id, t->a, &p) || p.deleted_at)
+        return 0;
+    const char *author = account_url(t->txn, t->f->core, t->a, p.author_id);
+    struct str text = p.title.len ? p.title : html_first_line(t->a, p.content);
+    buf_printf(t->out, "%s\t%s\t%s\t%.*s\n", post_url(t->a, t->f->cfg, &p), author ? author : "",
+               visibility_name(p.visibility), (int)text.len, text.ptr);
+    return ++t->shown >= 40;
 }
 
+/* The newest 40 entries of the person's home timeline (table home). */
 static int act_timeline(struct federation *f, struct account *user, struct buf *out)
 {
     struct kv_txn *txn;
-    struct kv_cursor *c;
-    struct str key, val;
     struct arena a = ARENA_INIT;
     if (store_read_begin(f->core->st, &txn))
         return 1;
-    const char *me =
-        arena_printf(&a, "%s/u/%.*s", f->cfg->public_url, (int)user->name.len, user->name.ptr);
-    int shown = 0, scanned = 0;
-    if (kv_cursor_open(txn, T_POSTS, &c) == KITH_OK) {
-        for (int rc = kv_cursor_last(c, &key, &val); rc == KITH_OK && shown < 40 && scanned < 20000;
-             rc = kv_cursor_prev(c, &key, &val), scanned++) {
-            struct post p;
-            if (record_decode(&post_desc, val, &a, &p) || !in_home(txn, &a, user, me, &p))
-                continue;
-            const char *author = account_url(txn, f->core, &a, p.author_id);
-            struct str text = p.title.len ? p.title : html_first_line(&a, p.content);
-            buf_printf(out, "%s\t%s\t%s\t%.*s\n", post_url(&a, f->cfg, &p), author ? author : "",
-                       visibility_name(p.visibility), (int)text.len, text.ptr);
-            shown++;
-        }
-        kv_cursor_close(c);
-    }
+    struct timeline_walk t = {f, txn, &a, out, 0};
+    home_each(txn, user->id, 0, 0, false, timeline_line, &t);
     kv_txn_abort(txn);
     arena_release(&a);
     return 0;

@@ -17,8 +17,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct core;
+struct kv_txn;
 struct kith_config;
 struct federation;
 
@@ -35,6 +37,48 @@ int federation_act(void *f, int argc, char **argv, struct buf *out, struct buf *
  * follow becomes a membership (Accept) or goes (Reject). */
 int federation_community_answer(void *f, const char *community, const char *actor, bool accept,
                                 struct buf *out, struct buf *err);
+/* ---- what a local person writes: kithctl act and the Mastodon API ---- */
+
+enum fed_write_kind {
+    FW_CREATE,   /* a post (community_id), a comment or reply (parent_id), or a note */
+    FW_VOTE,     /* vote on target_id: +1 (a favourite), -1, 0 to take it back */
+    FW_EDIT,     /* one's own target_id: body, title, summary, sensitive, language */
+    FW_DELETE,   /* one's own target_id */
+    FW_REBLOG,   /* boost target_id (again: the same boost) */
+    FW_UNREBLOG, /* take one's boost of target_id back */
+};
+
+#define FED_MAX_MENTIONS 32
+
+struct fed_write {
+    int kind;         /* enum fed_write_kind */
+    uint64_t user_id; /* the local person acting */
+    /* FW_CREATE */
+    uint64_t community_id; /* a post into it (title needed) */
+    uint64_t parent_id;    /* a reply to it: a comment when it is in a community */
+    const char *title, *body, *link, *summary, *language;
+    const char *source_type; /* "text/markdown"; NULL: "text/plain" */
+    bool sensitive;
+    int visibility; /* enum visibility; -1: as the parent (replies) */
+    size_t nto;     /* people named (local, or remote ones already stored) */
+    uint64_t to[FED_MAX_MENTIONS];
+    /* FW_VOTE, FW_EDIT, FW_DELETE, FW_REBLOG, FW_UNREBLOG */
+    uint64_t target_id;
+    int vote;
+    /* results */
+    uint64_t post_id;   /* the post made or acted on */
+    uint64_t status_id; /* FW_REBLOG: the boost's own status id */
+    int status;         /* when refused: the HTTP status that fits (403, 404, 422) */
+    char msg[300];      /* when refused: why, for the person */
+};
+
+/* Applies w inside the caller's write transaction (call it from a writer
+ * apply function): stores the change and queues its activities. Returns
+ * KITH_EINVAL with w->status and w->msg when refused. */
+int federation_write(struct kv_txn *txn, void *f, struct fed_write *w);
+/* Wakes the delivery engine once a federation_write is committed. */
+void federation_kick(void *f);
+
 /* Appends live delivery figures (for kithctl federation status). */
 void federation_delivery_live(void *f, struct buf *out);
 /* Frees a loop thread's federation data (the server's thread_data_free). */

@@ -315,6 +315,20 @@ int community_announce(struct kv_txn *txn, struct core *core, struct arena *a,
     return rc;
 }
 
+int outbox_send_followers(struct kv_txn *txn, struct core *core, struct arena *a, cJSON *activity,
+                          uint64_t aid, uint64_t sender_id, uint64_t also_to)
+{
+    struct inboxes s = {0};
+    struct account acct;
+    int rc = follower_inboxes(txn, a, sender_id, &s);
+    if (rc == KITH_OK && also_to && account_get(txn, also_to, a, &acct) == KITH_OK)
+        inboxes_add(&s, a, &acct);
+    if (rc == KITH_OK)
+        rc = send_all(txn, core, activity, aid, sender_id, &s);
+    free(s.v);
+    return rc;
+}
+
 int outbox_send(struct kv_txn *txn, struct core *core, struct arena *a, cJSON *activity,
                 uint64_t aid, uint64_t sender_id, const struct post *p, bool new_post)
 {

@@ -34,6 +34,12 @@ cJSON *activity_new(struct core *core, struct arena *a, const char *type, const 
 int outbox_send(struct kv_txn *txn, struct core *core, struct arena *a, cJSON *activity,
                 uint64_t aid, uint64_t sender_id, const struct post *p, bool new_post);
 
+/* Sends activity to the sender's accepted remote followers and to the
+ * account also_to when it is remote (a boost to the booster's followers
+ * and the post's author). */
+int outbox_send_followers(struct kv_txn *txn, struct core *core, struct arena *a, cJSON *activity,
+                          uint64_t aid, uint64_t sender_id, uint64_t also_to);
+
 /* The community re-sends activity (as received) inside an Announce to every
  * remote member's server; plain_object also sends Announce(object). */
 int community_announce(struct kv_txn *txn, struct core *core, struct arena *a,

@@ -4,6 +4,7 @@
 #include "../src/base/err.h"
 #include "../src/base/log.h"
 #include "../src/base/mem.h"
+#include "../src/core/feeds.h"
 #include "../storage/queue.h"
 #include "actors.h"
 #include "deliver.h"
@@ -684,7 +685,7 @@ static int apply_note(struct kv_txn *txn, struct apply *ap, cJSON *obj, const ch
     } else if (field_id(obj, "inReplyTo") && strlen(field_id(obj, "inReplyTo")) < 2048) {
         p.reply_uri = str_from(field_id(obj, "inReplyTo"));
     }
-    int rc = post_insert(txn, &p);
+    int rc = post_insert(txn, ap->core, &p);
     for (size_t i = 0; i < nlocals && rc == KITH_OK; i++)
         rc = notify_add(txn, ap->core, locals[i], "mention", author_id, p.id);
     if (rc == KITH_OK && parent_here) {
@@ -786,7 +787,7 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
     read_object(ap->a, obj, &p, !has_parent);
     p.visibility = local ? (c.join_mode == JOIN_APPROVAL ? VIS_FOLLOWERS : VIS_PUBLIC)
                          : visibility_of(obj, ap->doc);
-    if ((rc = post_insert(txn, &p)))
+    if ((rc = post_insert(txn, ap->core, &p)))
         return rc;
     if (has_parent &&
         (rc = notify_add(txn, ap->core, parent.author_id, "mention", author_id, p.id)))
@@ -1070,10 +1071,14 @@ static int apply_answer(struct kv_txn *txn, struct apply *ap, bool accepted)
         if ((rc = membership_get(txn, remote, user.id, ap->a, &m)))
             return rc == KITH_ENOTFOUND ? KITH_OK : rc;
         if (accepted) {
-            if (m.role < MEMBER_MEMBER)
+            bool joined = m.role < MEMBER_MEMBER;
+            if (joined)
                 m.role = MEMBER_MEMBER;
             m.updated_at = wall_seconds();
-            return membership_put(txn, &m);
+            rc = membership_put(txn, &m);
+            if (rc == KITH_OK && joined) /* its newest posts join the home */
+                rc = home_merge(txn, user.id, SENDER_COMMUNITY(remote), 40);
+            return rc;
         }
         struct key16 k = key_pair(remote, user.id), r = key_pair(user.id, remote);
         rc = kv_del(txn, T_MEMBERS, KEY16(k));
@@ -1086,8 +1091,12 @@ static int apply_answer(struct kv_txn *txn, struct apply *ap, bool accepted)
     if ((rc = rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, ap->a, &f)))
         return rc == KITH_ENOTFOUND ? KITH_OK : rc;
     if (accepted) {
+        bool fresh = f.state != FOLLOW_ACCEPTED;
         f.state = FOLLOW_ACCEPTED;
-        return rec_put(txn, T_FOLLOWS, KEY16(k), &follow_desc, &f, 0);
+        rc = rec_put(txn, T_FOLLOWS, KEY16(k), &follow_desc, &f, 0);
+        if (rc == KITH_OK && fresh)
+            rc = home_merge(txn, user.id, remote, 40);
+        return rc;
     }
     rc = kv_del(txn, T_FOLLOWS, KEY16(k));
     if (!rc)

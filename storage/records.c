@@ -37,6 +37,15 @@ const char *const store_table_names[T_COUNT] = {
     [T_HOSTS] = "hosts",
     [T_AUTHOR_POSTS] = "author_posts",
     [T_OAUTH_GRANTS] = "oauth_grants",
+    [T_REMOTE_ACCTS] = "remote_accts",
+    [T_REBLOGS] = "reblogs",
+    [T_POST_REBLOGS] = "post_reblogs",
+    [T_HOME] = "home",
+    [T_BOOKMARKS] = "bookmarks",
+    [T_BOOKMARK_LIST] = "bookmark_list",
+    [T_PINS] = "pins",
+    [T_IDEMPOTENCY] = "idempotency",
+    [T_POST_EDITS] = "post_edits",
 };
 
 #define F(tag, type, st, m)         \
@@ -123,6 +132,13 @@ static const struct field_desc post_fields[] = {
     F(23, FT_I64, post, deleted_at),  F(24, FT_U64, post, reply_to_author),
     F(25, FT_STR, post, attachments), F(26, FT_STR, post, recipients),
     F(27, FT_STR, post, reply_uri),   F(28, FT_U32, post, nattachments),
+    F(29, FT_STR, post, summary),     F(30, FT_U64, post, boost_id),
+};
+
+static const struct field_desc reblog_fields[] = {
+    F(1, FT_U64, reblog, id),         F(2, FT_U64, reblog, post_id),
+    F(3, FT_U64, reblog, account_id), F(4, FT_U64, reblog, community_id),
+    F(5, FT_I64, reblog, created_at), F(6, FT_STR, reblog, uri),
 };
 
 static const struct field_desc vote_fields[] = {
@@ -195,6 +211,7 @@ const struct record_desc oauth_token_desc =
 const struct record_desc activity_desc = DESC(activity, REC_ACTIVITY, 1, activity_fields);
 const struct record_desc delivery_desc = DESC(delivery, REC_DELIVERY, 1, delivery_fields);
 const struct record_desc host_desc = DESC(host, REC_HOST, 1, host_fields);
+const struct record_desc reblog_desc = DESC(reblog, REC_REBLOG, 1, reblog_fields);
 
 /* ---- generic helpers ---- */
 
@@ -520,8 +537,41 @@ static int claim_uri(struct kv_txn *txn, struct str uri, uint8_t kind, uint64_t 
     return kv_put(txn, T_ACTOR_URIS, uri, str_make(v, 9), KV_NOOVERWRITE);
 }
 
+/* The remote_accts key: "name@domain", lowercased; 0 when it does not fit. */
+static size_t acct_key(struct str name, struct str domain, char *out, size_t cap)
+{
+    if (!name.len || !domain.len || name.len + domain.len + 1 > cap)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < name.len; i++)
+        out[n++] = (char)tolower((unsigned char)name.ptr[i]);
+    out[n++] = '@';
+    for (size_t i = 0; i < domain.len; i++)
+        out[n++] = (char)tolower((unsigned char)domain.ptr[i]);
+    return n;
+}
+
+int remote_acct_lookup(struct kv_txn *txn, struct str name, struct str domain, uint8_t *kind,
+                       uint64_t *id)
+{
+    char k[URI_MAX_BYTES];
+    struct str v;
+    size_t n = acct_key(name, domain, k, sizeof(k));
+    if (!n)
+        return KITH_ENOTFOUND;
+    int rc = kv_get(txn, T_REMOTE_ACCTS, str_make(k, n), &v);
+    if (rc)
+        return rc;
+    if (v.len != 9)
+        return KITH_ECORRUPT;
+    *kind = (uint8_t)v.ptr[0];
+    *id = be64_get((const unsigned char *)v.ptr + 1);
+    return KITH_OK;
+}
+
 static int remote_upsert(struct kv_txn *txn, uint8_t kind, struct str uri, struct str keyid,
-                         uint64_t *idp, unsigned table, const struct record_desc *d, void *rec)
+                         struct str name, struct str domain, uint64_t *idp, unsigned table,
+                         const struct record_desc *d, void *rec)
 {
     uint8_t found;
     uint64_t existing;
@@ -540,14 +590,23 @@ static int remote_upsert(struct kv_txn *txn, uint8_t kind, struct str uri, struc
     }
     if (keyid.len && (rc = claim_uri(txn, keyid, kind, *idp)))
         return rc;
+    char ak[URI_MAX_BYTES];
+    size_t an = acct_key(name, domain, ak, sizeof(ak));
+    if (an) { /* the latest actor to claim an address has it */
+        unsigned char v[9];
+        v[0] = kind;
+        be64_put(v + 1, *idp);
+        if ((rc = kv_put(txn, T_REMOTE_ACCTS, str_make(ak, an), str_make(v, 9), 0)))
+            return rc;
+    }
     struct key8 k = key_id(*idp);
     return rec_put(txn, table, KEY8(k), d, rec, 0);
 }
 
 int account_upsert_remote(struct kv_txn *txn, struct account *acct, uint64_t *id)
 {
-    int rc = remote_upsert(txn, NAME_ACCOUNT, acct->uri, acct->key_id, &acct->id, T_ACCOUNTS,
-                           &account_desc, acct);
+    int rc = remote_upsert(txn, NAME_ACCOUNT, acct->uri, acct->key_id, acct->name, acct->domain,
+                           &acct->id, T_ACCOUNTS, &account_desc, acct);
     if (rc == KITH_OK)
         *id = acct->id;
     return rc;
@@ -555,8 +614,8 @@ int account_upsert_remote(struct kv_txn *txn, struct account *acct, uint64_t *id
 
 int community_upsert_remote(struct kv_txn *txn, struct community *c, uint64_t *id)
 {
-    int rc = remote_upsert(txn, NAME_COMMUNITY, c->uri, c->key_id, &c->id, T_COMMUNITIES,
-                           &community_desc, c);
+    int rc = remote_upsert(txn, NAME_COMMUNITY, c->uri, c->key_id, c->name, c->domain, &c->id,
+                           T_COMMUNITIES, &community_desc, c);
     if (rc == KITH_OK)
         *id = c->id;
     return rc;

@@ -31,6 +31,7 @@ enum rec_kind {
     REC_ACTIVITY = 10,
     REC_DELIVERY = 11,
     REC_HOST = 12,
+    REC_REBLOG = 13,
 };
 
 enum account_role { ROLE_USER = 0, ROLE_MODERATOR = 1, ROLE_ADMIN = 2 };
@@ -131,6 +132,20 @@ struct post {
                                  (mentions, direct recipients), newline-separated */
     struct str reply_uri;     /* inReplyTo as received, when kith does not hold the parent */
     uint32_t nattachments;    /* entries in attachments */
+    struct str summary;       /* content warning (Mastodon's spoiler_text) */
+    uint64_t boost_id;        /* a community post: the status id of the community's
+                                 boost of it (table reblogs), made with the post */
+};
+
+/* A boost: by a person (account_id) or by a community of its own post
+ * (community_id). Its id is a status id of its own (table reblogs). */
+struct reblog {
+    uint64_t id;
+    uint64_t post_id;
+    uint64_t account_id;
+    uint64_t community_id;
+    int64_t created_at;
+    struct str uri; /* the Announce activity's id */
 };
 
 struct vote {
@@ -231,7 +246,7 @@ struct host {
 
 extern const struct record_desc account_desc, community_desc, membership_desc, post_desc, vote_desc,
     follow_desc, notification_desc, oauth_app_desc, oauth_token_desc, activity_desc, delivery_desc,
-    host_desc;
+    host_desc, reblog_desc;
 
 /* ---- generic helpers ---- */
 
@@ -301,8 +316,12 @@ int actor_uri_lookup(struct kv_txn *txn, struct str uri, uint8_t *kind, uint64_t
  * rewrites the one with the same uri, keeping its id; *id receives it. Its
  * key_id, when set, is indexed too (KITH_EEXIST if another actor has it). */
 int account_upsert_remote(struct kv_txn *txn, struct account *acct, uint64_t *id);
-/* The same for a remote community. */
+/* The same for a remote community. Both also index the actor's address
+ * name@domain (table remote_accts). */
 int community_upsert_remote(struct kv_txn *txn, struct community *c, uint64_t *id);
+/* A remote person or community by its address (any case). */
+int remote_acct_lookup(struct kv_txn *txn, struct str name, struct str domain, uint8_t *kind,
+                       uint64_t *id);
 
 /* ---- memberships ---- */
 

@@ -40,6 +40,19 @@
  * object_uris         remote object id URI                post id (8)
  * author_posts        author account id (8) + post id (8) empty; what someone wrote
  * oauth_grants        account id (8) + oauth app id (8)   scopes (ASCII) the person approved
+ * remote_accts        lowercase "name@domain" of a remote kind (1) + id (8) of the actor stored
+ *                     person or community             last under that address
+ * reblogs             reblog id (8)                       rec reblog (a boost: its own status id)
+ * post_reblogs        post id (8) + booster (8)           reblog id (8); booster: an account id,
+ *                                                         or SENDER_COMMUNITY(community id)
+ * home                account id (8) + status id (8)      post id (8); the status id is the
+ *                                                         post's own, or a reblog's of it
+ * bookmarks           account id (8) + post id (8)        bookmark id (8)
+ * bookmark_list       account id (8) + bookmark id (8)    post id (8)
+ * pins                account id (8) + post id (8)        pinned at (i64 big-endian, Unix secs)
+ * idempotency         account id (8) + SHA-256 of the     post id (8) + created at (i64, Unix
+ *                     client's Idempotency-Key (32)       secs): repeats within an hour
+ * post_edits          post id (8) + edit id (8)           rec post: the version an edit replaced
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -95,6 +108,15 @@ enum store_table {
     T_HOSTS,
     T_AUTHOR_POSTS,
     T_OAUTH_GRANTS,
+    T_REMOTE_ACCTS,
+    T_REBLOGS,
+    T_POST_REBLOGS,
+    T_HOME,
+    T_BOOKMARKS,
+    T_BOOKMARK_LIST,
+    T_PINS,
+    T_IDEMPOTENCY,
+    T_POST_EDITS,
     T_COUNT /* number of tables */
 };
 

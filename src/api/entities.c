@@ -3,6 +3,8 @@
 
 #include "../base/clock.h"
 #include "../base/err.h"
+#include "../core/feeds.h"
+#include "../core/posts.h"
 
 #include <string.h>
 
@@ -120,5 +122,362 @@ cJSON *api_group(struct http_ctx *ctx, struct kv_txn *txn, const struct communit
     cJSON_AddNumberToObject(o, "following_count", 0);
     cJSON_AddNumberToObject(o, "statuses_count",
                             (double)prefix_count(txn, T_COMMUNITY_POSTS, c->id));
+    return o;
+}
+
+/* ---- statuses ---- */
+
+static const char *const api_vis[] = {"public", "unlisted", "private", "direct"};
+
+const char *api_visibility(uint8_t v)
+{
+    return v < 4 ? api_vis[v] : "public";
+}
+
+int api_visibility_parse(struct str s)
+{
+    for (int i = 0; i < 4; i++)
+        if (str_eq(s, str_from(api_vis[i])))
+            return i;
+    return -1;
+}
+
+void status_view_init(struct status_view *v, struct http_ctx *ctx, struct kv_txn *txn,
+                      const struct account *viewer)
+{
+    memset(v, 0, sizeof(*v));
+    v->ctx = ctx;
+    v->txn = txn;
+    if (viewer && viewer->id) {
+        v->viewer = viewer->id;
+        v->viewer_url = http_url(ctx, "/u/%.*s", (int)viewer->name.len, viewer->name.ptr);
+    }
+}
+
+void status_view_done(struct status_view *v)
+{
+    for (size_t i = 0; i < v->nmemo; i++)
+        cJSON_Delete(v->memo[i]);
+    v->nmemo = 0;
+}
+
+static const char *id_str(struct arena *a, uint64_t id)
+{
+    return arena_printf(a, "%llu", (unsigned long long)id);
+}
+
+cJSON *api_actor(struct status_view *v, uint64_t id)
+{
+    for (size_t i = 0; i < v->nmemo; i++)
+        if (v->memo_id[i] == id)
+            return cJSON_Duplicate(v->memo[i], true);
+    struct account acct;
+    struct community c;
+    cJSON *o = NULL;
+    if (account_get(v->txn, id, &v->ctx->arena, &acct) == KITH_OK)
+        o = api_account(v->ctx, v->txn, &acct, false);
+    else if (community_get(v->txn, id, &v->ctx->arena, &c) == KITH_OK)
+        o = api_group(v->ctx, v->txn, &c);
+    if (o && v->nmemo < VIEW_MEMO) {
+        v->memo_id[v->nmemo] = id;
+        v->memo[v->nmemo++] = cJSON_Duplicate(o, true);
+    }
+    return o;
+}
+
+bool api_can_see(struct status_view *v, const struct post *p)
+{
+    if (p->deleted_at)
+        return false;
+    if (p->visibility <= VIS_UNLISTED && !p->community_id)
+        return true;
+    if (v->viewer && p->author_id == v->viewer)
+        return true;
+    if (v->viewer_url && recipients_has(p->recipients, str_from(v->viewer_url)))
+        return true;
+    if (p->community_id) {
+        struct community c;
+        struct membership m;
+        if (community_get(v->txn, p->community_id, &v->ctx->arena, &c))
+            return false;
+        if (c.join_mode != JOIN_APPROVAL && p->visibility <= VIS_UNLISTED)
+            return true;
+        return v->viewer &&
+               membership_get(v->txn, c.id, v->viewer, &v->ctx->arena, &m) == KITH_OK &&
+               m.role >= MEMBER_MEMBER && !m.banned;
+    }
+    if (p->visibility == VIS_DIRECT || !v->viewer)
+        return false;
+    struct key16 k = key_pair(v->viewer, p->author_id);
+    struct follow f;
+    return rec_get(v->txn, T_FOLLOWS, KEY16(k), &follow_desc, &v->ctx->arena, &f) == KITH_OK &&
+           f.state == FOLLOW_ACCEPTED;
+}
+
+/* Mention entities for the people a post names. */
+static cJSON *mentions_json(struct status_view *v, const struct post *p)
+{
+    struct arena *a = &v->ctx->arena;
+    const struct kith_config *cfg = http_core(v->ctx)->cfg;
+    cJSON *arr = cJSON_CreateArray();
+    const char *s = p->recipients.ptr, *end = s + p->recipients.len;
+    size_t base = strlen(cfg->public_url);
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        struct str uri = str_make(s, (size_t)((nl ? nl : end) - s));
+        s = nl ? nl + 1 : end;
+        struct account acct;
+        uint8_t kind;
+        uint64_t id;
+        int rc = KITH_ENOTFOUND;
+        if (uri.len > base + 3 && memcmp(uri.ptr, cfg->public_url, base) == 0 &&
+            memcmp(uri.ptr + base, "/u/", 3) == 0)
+            rc = account_get_local(v->txn, str_make(uri.ptr + base + 3, uri.len - base - 3), a,
+                                   &acct);
+        else if (actor_uri_lookup(v->txn, uri, &kind, &id) == KITH_OK && kind == NAME_ACCOUNT)
+            rc = account_get(v->txn, id, a, &acct);
+        if (rc)
+            continue;
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "id", id_str(a, acct.id));
+        add_s(m, a, "username", acct.name);
+        cJSON_AddStringToObject(m, "acct",
+                                acct.domain.len ? arena_printf(a, "%.*s@%.*s", (int)acct.name.len,
+                                                               acct.name.ptr, (int)acct.domain.len,
+                                                               acct.domain.ptr)
+                                                : arena_str(a, acct.name).ptr);
+        cJSON_AddStringToObject(
+            m, "url",
+            acct.uri.len ? arena_str(a, acct.uri).ptr
+                         : http_url(v->ctx, "/@%.*s", (int)acct.name.len, acct.name.ptr));
+        cJSON_AddItemToArray(arr, m);
+    }
+    return arr;
+}
+
+/* MediaAttachment entities for the files a post refers to. */
+static cJSON *media_json(struct status_view *v, const struct post *p)
+{
+    struct arena *a = &v->ctx->arena;
+    cJSON *arr = cJSON_CreateArray();
+    cJSON *att =
+        p->attachments.len ? cJSON_ParseWithLength(p->attachments.ptr, p->attachments.len) : NULL;
+    int i = 0;
+    for (cJSON *e = cJSON_IsArray(att) ? att->child : NULL; e; e = e->next, i++) {
+        cJSON *url = cJSON_GetObjectItemCaseSensitive(e, "url");
+        cJSON *mt = cJSON_GetObjectItemCaseSensitive(e, "mediaType");
+        if (!cJSON_IsString(url))
+            continue;
+        const char *type = "unknown";
+        if (cJSON_IsString(mt)) {
+            if (strncmp(mt->valuestring, "image/gif", 9) == 0)
+                type = "gifv";
+            else if (strncmp(mt->valuestring, "image/", 6) == 0)
+                type = "image";
+            else if (strncmp(mt->valuestring, "video/", 6) == 0)
+                type = "video";
+            else if (strncmp(mt->valuestring, "audio/", 6) == 0)
+                type = "audio";
+        }
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "id",
+                                arena_printf(a, "%llu%02d", (unsigned long long)p->id, i % 100));
+        cJSON_AddStringToObject(m, "type", type);
+        cJSON_AddStringToObject(m, "url", url->valuestring);
+        cJSON_AddStringToObject(m, "preview_url", url->valuestring);
+        cJSON_AddStringToObject(m, "remote_url", url->valuestring);
+        cJSON_AddNullToObject(m, "preview_remote_url");
+        cJSON_AddNullToObject(m, "text_url");
+        cJSON *meta = cJSON_AddObjectToObject(m, "meta");
+        cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "width");
+        cJSON *h = cJSON_GetObjectItemCaseSensitive(e, "height");
+        if (cJSON_IsNumber(w) && cJSON_IsNumber(h) && w->valuedouble > 0 && h->valuedouble > 0) {
+            cJSON *orig = cJSON_AddObjectToObject(meta, "original");
+            cJSON_AddNumberToObject(orig, "width", w->valuedouble);
+            cJSON_AddNumberToObject(orig, "height", h->valuedouble);
+            cJSON_AddStringToObject(orig, "size",
+                                    arena_printf(a, "%.0fx%.0f", w->valuedouble, h->valuedouble));
+            cJSON_AddNumberToObject(orig, "aspect", w->valuedouble / h->valuedouble);
+            cJSON_AddItemToObject(meta, "small", cJSON_Duplicate(orig, true));
+        }
+        cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+        if (cJSON_IsString(name) && *name->valuestring)
+            cJSON_AddStringToObject(m, "description", name->valuestring);
+        else
+            cJSON_AddNullToObject(m, "description");
+        cJSON *bh = cJSON_GetObjectItemCaseSensitive(e, "blurhash");
+        if (cJSON_IsString(bh))
+            cJSON_AddStringToObject(m, "blurhash", bh->valuestring);
+        else
+            cJSON_AddNullToObject(m, "blurhash"); /* the origin sent none */
+        cJSON_AddItemToArray(arr, m);
+    }
+    cJSON_Delete(att);
+    return arr;
+}
+
+/* Tag entities for the #hashtags of the content (as status_html links them). */
+static cJSON *tags_json(struct status_view *v, const struct post *p)
+{
+    struct arena *a = &v->ctx->arena;
+    cJSON *arr = cJSON_CreateArray();
+    const char *s = p->content.ptr, *end = s + p->content.len;
+    const char *mark = "class=\"mention hashtag\" rel=\"tag\">#<span>";
+    size_t ml = strlen(mark);
+    for (int n = 0; s < end && n < 20; n++) {
+        const char *hit = memmem(s, (size_t)(end - s), mark, ml);
+        if (!hit)
+            break;
+        const char *t = hit + ml, *te = memchr(t, '<', (size_t)(end - t));
+        if (!te)
+            break;
+        const char *name = arena_printf(a, "%.*s", (int)(te - t), t);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "url", http_url(v->ctx, "/tags/%s", name));
+        cJSON_AddItemToArray(arr, o);
+        s = te;
+    }
+    return arr;
+}
+
+cJSON *api_status_post(struct status_view *v, const struct post *p)
+{
+    struct arena *a = &v->ctx->arena;
+    const struct kith_config *cfg = http_core(v->ctx)->cfg;
+    cJSON *account = api_actor(v, p->author_id);
+    if (!account)
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    const char *uri = post_url(a, cfg, p);
+    cJSON_AddStringToObject(o, "id", id_str(a, p->id));
+    cJSON_AddStringToObject(o, "uri", uri);
+    cJSON_AddStringToObject(o, "url", uri);
+    cJSON_AddItemToObject(o, "account", account);
+    struct post parent;
+    if (p->parent_id && post_get(v->txn, p->parent_id, a, &parent) == KITH_OK) {
+        cJSON_AddStringToObject(o, "in_reply_to_id", id_str(a, parent.id));
+        cJSON_AddStringToObject(o, "in_reply_to_account_id", id_str(a, parent.author_id));
+    } else {
+        cJSON_AddNullToObject(o, "in_reply_to_id");
+        cJSON_AddNullToObject(o, "in_reply_to_account_id");
+    }
+    cJSON_AddNullToObject(o, "reblog");
+    if (p->title.len) { /* a community post: its title first, then its link */
+        struct buf b;
+        buf_init(&b, 4u << 20);
+        buf_add_cstr(&b, "<p><strong>");
+        buf_add_html(&b, p->title);
+        buf_add_cstr(&b, "</strong></p>");
+        if (p->url.len) {
+            buf_add_cstr(&b, "<p><a href=\"");
+            buf_add_html(&b, p->url);
+            buf_add_cstr(&b, "\" rel=\"nofollow noopener noreferrer\">");
+            buf_add_html(&b, p->url);
+            buf_add_cstr(&b, "</a></p>");
+        }
+        buf_add_str(&b, p->content);
+        cJSON_AddStringToObject(o, "content", arena_str(a, buf_str(&b)).ptr);
+        buf_free(&b);
+    } else {
+        add_s(o, a, "content", p->content);
+    }
+    cJSON_AddStringToObject(o, "created_at", api_time(a, p->created_at));
+    if (p->updated_at > p->created_at)
+        cJSON_AddStringToObject(o, "edited_at", api_time(a, p->updated_at));
+    else
+        cJSON_AddNullToObject(o, "edited_at");
+    cJSON_AddNumberToObject(o, "reblogs_count", (double)reblog_count(v->txn, p->id));
+    cJSON_AddNumberToObject(o, "favourites_count", p->upvotes);
+    cJSON_AddNumberToObject(o, "replies_count", p->replies);
+    cJSON_AddNumberToObject(o, "quotes_count", 0);
+    cJSON_AddBoolToObject(o, "sensitive", p->sensitive);
+    add_s(o, a, "spoiler_text", p->summary);
+    cJSON_AddStringToObject(o, "visibility", api_visibility(p->visibility));
+    if (p->language.len)
+        add_s(o, a, "language", p->language);
+    else
+        cJSON_AddNullToObject(o, "language");
+    cJSON_AddItemToObject(o, "mentions", mentions_json(v, p));
+    cJSON_AddItemToObject(o, "media_attachments", media_json(v, p));
+    cJSON_AddArrayToObject(o, "emojis");
+    cJSON_AddItemToObject(o, "tags", tags_json(v, p));
+    cJSON_AddNullToObject(o, "card");
+    cJSON_AddNullToObject(o, "poll");
+    cJSON_AddNullToObject(o, "quote");
+    if (v->viewer) {
+        struct key16 k = key_pair(p->id, v->viewer);
+        struct vote vote;
+        struct reblog r;
+        cJSON_AddBoolToObject(o, "favourited",
+                              rec_get(v->txn, T_VOTES, KEY16(k), &vote_desc, a, &vote) == KITH_OK &&
+                                  vote.value > 0);
+        cJSON_AddBoolToObject(o, "reblogged",
+                              reblog_find(v->txn, p->id, v->viewer, a, &r) == KITH_OK);
+        cJSON_AddBoolToObject(o, "bookmarked", bookmark_has(v->txn, v->viewer, p->id));
+        cJSON_AddFalseToObject(o, "muted");
+        if (p->author_id == v->viewer)
+            cJSON_AddBoolToObject(o, "pinned", pin_has(v->txn, v->viewer, p->id));
+        cJSON_AddArrayToObject(o, "filtered");
+    }
+    return o;
+}
+
+cJSON *api_status(struct status_view *v, uint64_t status_id)
+{
+    struct arena *a = &v->ctx->arena;
+    struct post p;
+    struct reblog r;
+    if (post_get(v->txn, status_id, a, &p) == KITH_OK)
+        return api_can_see(v, &p) ? api_status_post(v, &p) : NULL;
+    if (reblog_get(v->txn, status_id, a, &r) || post_get(v->txn, r.post_id, a, &p) ||
+        !api_can_see(v, &p))
+        return NULL;
+    cJSON *inner = api_status_post(v, &p);
+    cJSON *booster = api_actor(v, r.community_id ? r.community_id : r.account_id);
+    if (!inner || !booster) {
+        cJSON_Delete(inner);
+        cJSON_Delete(booster);
+        return NULL;
+    }
+    /* Mastodon's reblog wrapper: its own id, the booster, the post inside. */
+    cJSON *o = cJSON_CreateObject();
+    const char *uri =
+        r.uri.len ? arena_str(a, r.uri).ptr
+                  : arena_printf(a, "%s#boost-%llu", post_url(a, http_core(v->ctx)->cfg, &p),
+                                 (unsigned long long)r.id);
+    cJSON_AddStringToObject(o, "id", id_str(a, r.id));
+    cJSON_AddStringToObject(o, "uri", uri);
+    cJSON_AddNullToObject(o, "url");
+    cJSON_AddItemToObject(o, "account", booster);
+    cJSON_AddNullToObject(o, "in_reply_to_id");
+    cJSON_AddNullToObject(o, "in_reply_to_account_id");
+    cJSON_AddStringToObject(o, "content", "");
+    cJSON_AddStringToObject(o, "created_at", api_time(a, r.created_at));
+    cJSON_AddNullToObject(o, "edited_at");
+    cJSON_AddNumberToObject(o, "reblogs_count", 0);
+    cJSON_AddNumberToObject(o, "favourites_count", 0);
+    cJSON_AddNumberToObject(o, "replies_count", 0);
+    cJSON_AddNumberToObject(o, "quotes_count", 0);
+    cJSON_AddFalseToObject(o, "sensitive");
+    cJSON_AddStringToObject(o, "spoiler_text", "");
+    cJSON_AddStringToObject(o, "visibility", api_visibility(p.visibility));
+    cJSON_AddNullToObject(o, "language");
+    cJSON_AddArrayToObject(o, "mentions");
+    cJSON_AddArrayToObject(o, "media_attachments");
+    cJSON_AddArrayToObject(o, "emojis");
+    cJSON_AddArrayToObject(o, "tags");
+    cJSON_AddNullToObject(o, "card");
+    cJSON_AddNullToObject(o, "poll");
+    cJSON_AddNullToObject(o, "quote");
+    if (v->viewer) {
+        static const char *const same[] = {"favourited", "reblogged", "bookmarked", "muted"};
+        for (size_t i = 0; i < 4; i++) {
+            cJSON *b = cJSON_GetObjectItemCaseSensitive(inner, same[i]);
+            cJSON_AddBoolToObject(o, same[i], cJSON_IsTrue(b));
+        }
+        cJSON_AddArrayToObject(o, "filtered");
+    }
+    cJSON_AddItemToObject(o, "reblog", inner);
     return o;
 }

@@ -17,4 +17,37 @@ cJSON *api_account(struct http_ctx *ctx, struct kv_txn *txn, const struct accoun
 /* Account with group: true, for a community. */
 cJSON *api_group(struct http_ctx *ctx, struct kv_txn *txn, const struct community *c);
 
+/* ---- statuses ---- */
+
+#define VIEW_MEMO 32
+
+/* Statuses rendered for one request: who looks (viewer 0: nobody signed
+ * in), and the accounts already rendered, reused within the request. */
+struct status_view {
+    struct http_ctx *ctx;
+    struct kv_txn *txn;
+    uint64_t viewer;
+    const char *viewer_url; /* the viewer's actor URL */
+    size_t nmemo;
+    uint64_t memo_id[VIEW_MEMO];
+    cJSON *memo[VIEW_MEMO]; /* owned: status_view_done frees them */
+};
+void status_view_init(struct status_view *v, struct http_ctx *ctx, struct kv_txn *txn,
+                      const struct account *viewer);
+void status_view_done(struct status_view *v);
+
+/* May the viewer see p? Public and unlisted posts: anyone; followers-only:
+ * the author, followers, members and the people named; direct: the author
+ * and the people named. Deleted posts: nobody. */
+bool api_can_see(struct status_view *v, const struct post *p);
+/* The Status for status_id (a post, or a boost of one, rendered as
+ * Mastodon's reblog wrapper); NULL when there is none the viewer may see. */
+cJSON *api_status(struct status_view *v, uint64_t status_id);
+cJSON *api_status_post(struct status_view *v, const struct post *p);
+/* The Account of an account or community id (memoised); NULL if neither. */
+cJSON *api_actor(struct status_view *v, uint64_t id);
+/* Mastodon's visibility names: public, unlisted, private, direct. */
+const char *api_visibility(uint8_t v);
+int api_visibility_parse(struct str s);
+
 #endif

@@ -1,6 +1,8 @@
 /* src/core/posts.c: posts, comments and notes (see posts.h). */
 #include "posts.h"
 
+#include "feeds.h"
+
 #include "../base/clock.h"
 #include "../base/err.h"
 #include "../base/id.h"
@@ -91,7 +93,7 @@ int post_put(struct kv_txn *txn, const struct post *p)
     return rec_put(txn, T_POSTS, KEY8(k), &post_desc, p, 0);
 }
 
-int post_insert(struct kv_txn *txn, const struct post *p)
+int post_insert(struct kv_txn *txn, struct core *core, struct post *p)
 {
     struct key8 pk = key_id(p->id);
     int rc;
@@ -109,6 +111,14 @@ int post_insert(struct kv_txn *txn, const struct post *p)
     if (p->community_id && !p->parent_id) {
         struct key16 ck = key_pair(p->community_id, p->id);
         if ((rc = kv_put(txn, T_COMMUNITY_POSTS, KEY16(ck), STR_LIT(""), 0)))
+            return rc;
+        /* The community boosts it: that boost is what members' apps show. */
+        struct reblog r = {.id = idgen_next(store_ids(core->st)),
+                           .post_id = p->id,
+                           .community_id = p->community_id,
+                           .created_at = p->created_at};
+        p->boost_id = r.id;
+        if ((rc = reblog_add(txn, core, &r)) || (rc = post_put(txn, p)))
             return rc;
     }
     if (p->parent_id) {
@@ -128,6 +138,8 @@ int post_insert(struct kv_txn *txn, const struct post *p)
         if (rc)
             return rc;
     }
+    if ((rc = home_fanout(txn, core, p)))
+        return rc;
     /* NodeInfo's localPosts and localComments count what was written here
      * (notes count as posts, as Mastodon's statuses do). */
     if (!post_is_local(p))
@@ -169,13 +181,93 @@ int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const
     return rec_put(txn, T_NOTIFICATIONS, KEY16(k), &notification_desc, &n, 0);
 }
 
-/* One line of text, with http(s) URLs made into links. */
-static void add_line(struct buf *b, const char *p, size_t n)
+struct html_opts {
+    const struct mention_link *m;
+    size_t nm;
+    const char *local_domain;
+    const char *tag_base; /* NULL: hashtags stay text */
+};
+
+static bool name_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_';
+}
+
+/* At '@': the mention "@name" or "@name@host" that links, and its length. */
+static const struct mention_link *mention_at(const struct html_opts *o, const char *s, size_t left,
+                                             size_t *len)
+{
+    size_t i = 1;
+    while (i < left && (name_char(s[i]) || s[i] == '.' || s[i] == '-'))
+        i++;
+    while (i > 1 && (s[i - 1] == '.' || s[i - 1] == '-'))
+        i--;
+    struct str name = str_make(s + 1, i - 1), host = STR_NULL;
+    if (i < left && s[i] == '@') {
+        size_t j = i + 1;
+        while (j < left && (name_char(s[j]) || s[j] == '.' || s[j] == '-' || s[j] == ':'))
+            j++;
+        while (j > i + 1 && (s[j - 1] == '.' || s[j - 1] == ':' || s[j - 1] == '-'))
+            j--;
+        if (j > i + 1) {
+            host = str_make(s + i + 1, j - i - 1);
+            i = j;
+        }
+    }
+    if (!name.len)
+        return NULL;
+    bool local_host = host.len && o->local_domain && str_eq_nocase(host, str_from(o->local_domain));
+    for (size_t k = 0; k < o->nm; k++) {
+        const struct mention_link *m = &o->m[k];
+        if (!str_eq_nocase(m->name, name))
+            continue;
+        if (host.len ? (local_host ? m->domain.len == 0 : str_eq_nocase(m->domain, host)) : true) {
+            *len = i;
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* One line of text, with http(s) URLs made into links, and mentions and
+ * hashtags as Mastodon writes them. */
+static void add_line(struct buf *b, const char *p, size_t n, const struct html_opts *o)
 {
     size_t i = 0;
     while (i < n) {
         const char *rest = p + i;
         size_t left = n - i;
+        bool word_start = i == 0 || p[i - 1] == ' ' || p[i - 1] == '(' || p[i - 1] == '\t';
+        size_t ml;
+        const struct mention_link *m;
+        if (*rest == '@' && word_start && o->nm && (m = mention_at(o, rest, left, &ml))) {
+            buf_add_cstr(b, "<span class=\"h-card\" translate=\"no\"><a href=\"");
+            buf_add_html(b, str_from(m->url));
+            buf_add_cstr(b, "\" class=\"u-url mention\">@<span>");
+            buf_add_html(b, m->name);
+            buf_add_cstr(b, "</span></a></span>");
+            i += ml;
+            continue;
+        }
+        if (*rest == '#' && word_start && o->tag_base) {
+            size_t j = 1;
+            bool letter = false;
+            while (j < left && j < 101 && name_char(rest[j])) {
+                letter |= !(rest[j] >= '0' && rest[j] <= '9');
+                j++;
+            }
+            if (letter) {
+                struct str tag = str_make(rest + 1, j - 1);
+                buf_printf(b, "<a href=\"%s/tags/", o->tag_base);
+                buf_add_html(b, tag);
+                buf_add_cstr(b, "\" class=\"mention hashtag\" rel=\"tag\">#<span>");
+                buf_add_html(b, tag);
+                buf_add_cstr(b, "</span></a>");
+                i += j;
+                continue;
+            }
+        }
         bool link = (left > 8 && strncmp(rest, "https://", 8) == 0) ||
                     (left > 7 && strncmp(rest, "http://", 7) == 0);
         if (link && (i == 0 || p[i - 1] == ' ' || p[i - 1] == '(')) {
@@ -197,7 +289,7 @@ static void add_line(struct buf *b, const char *p, size_t n)
     }
 }
 
-struct str text_to_html(struct arena *a, struct str text)
+static struct str to_html(struct arena *a, struct str text, const struct html_opts *o)
 {
     struct buf b;
     buf_init(&b, 4u << 20);
@@ -218,7 +310,7 @@ struct str text_to_html(struct arena *a, struct str text)
                 buf_add_cstr(&b, "<p>");
             else if (line_open)
                 buf_add_cstr(&b, "<br>");
-            add_line(&b, p, n);
+            add_line(&b, p, n, o);
             in_para = line_open = true;
         }
         p = nl ? nl + 1 : end;
@@ -228,6 +320,19 @@ struct str text_to_html(struct arena *a, struct str text)
     struct str out = arena_str(a, buf_str(&b));
     buf_free(&b);
     return out;
+}
+
+struct str text_to_html(struct arena *a, struct str text)
+{
+    struct html_opts o = {0};
+    return to_html(a, text, &o);
+}
+
+struct str status_html(struct arena *a, struct str text, const struct mention_link *m, size_t n,
+                       const char *local_domain, const char *tag_base)
+{
+    struct html_opts o = {m, n, local_domain, tag_base};
+    return to_html(a, text, &o);
 }
 
 bool recipients_has(struct str recipients, struct str uri)

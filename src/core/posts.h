@@ -34,8 +34,10 @@ static inline bool post_is_local(const struct post *p)
 
 /* Stores a new post with its indexes (object_uris for a remote one, the
  * community's list for a post, the thread for a comment, whose parent's
- * reply count grows). KITH_EEXIST when its uri is already held. */
-int post_insert(struct kv_txn *txn, const struct post *p);
+ * reply count grows) and fans it out to home timelines (feeds.h). A
+ * community's top-level post gets the community's boost of it
+ * (p->boost_id). KITH_EEXIST when its uri is already held. */
+int post_insert(struct kv_txn *txn, struct core *core, struct post *p);
 /* Rewrites a post already stored (edits, counts, tombstones). */
 int post_put(struct kv_txn *txn, const struct post *p);
 /* Turns a post into a tombstone (deleted_at set). keep: its content stays,
@@ -53,6 +55,15 @@ int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const
 /* Plain text to HTML: escaped, paragraphs at blank lines, <br> at single
  * newlines, http(s) links made into anchors. */
 struct str text_to_html(struct arena *a, struct str text);
+/* The same, with "@name" and "@name@host" of the people named in m made
+ * into Mastodon's h-card mention links (domain empty: local, also matched
+ * by local_domain), and #hashtags into links to tag_base/tags/TAG. */
+struct mention_link {
+    struct str name, domain;
+    const char *url;
+};
+struct str status_html(struct arena *a, struct str text, const struct mention_link *m, size_t n,
+                       const char *local_domain, const char *tag_base);
 
 /* The actor URL of an account or community: its id when remote, the local
  * /u/NAME or /c/NAME otherwise. NULL when the account does not exist. */

@@ -444,6 +444,20 @@ int http_read_txn(struct http_ctx *ctx, struct kv_txn **out)
     return KITH_OK;
 }
 
+int http_read_txn_fresh(struct http_ctx *ctx, struct kv_txn **out)
+{
+    if (ctx->rtxn) {
+        kv_txn_reset(ctx->rtxn);
+        int rc = kv_txn_renew(ctx->rtxn);
+        if (rc != KITH_OK) {
+            kv_txn_abort(ctx->rtxn);
+            ctx->rtxn = NULL;
+            return rc;
+        }
+    }
+    return http_read_txn(ctx, out);
+}
+
 /* The paths other origins' pages may call (mastodon-api.md 4, CORS). */
 static bool cors_path(struct str path)
 {

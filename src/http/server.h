@@ -85,6 +85,10 @@ struct event_base *http_event_base(struct http_ctx *ctx);
  * also across an asynchronous wait. */
 int http_read_txn(struct http_ctx *ctx, struct kv_txn **out);
 
+/* Renews this request's read snapshot, to see its own write once it is
+ * committed; values read through the old snapshot are invalid after. */
+int http_read_txn_fresh(struct http_ctx *ctx, struct kv_txn **out);
+
 /* ---- request ---- */
 
 /* A request header's value (first occurrence); STR_NULL when absent. */

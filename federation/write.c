@@ -1,0 +1,503 @@
+/* federation/write.c: what a local person writes, stored and sent
+ * (federation_write in federation.h): posts, comments, notes, votes and
+ * favourites, edits, deletes and boosts. Runs on the writer thread inside
+ * its caller's transaction; kithctl act and the Mastodon API both come
+ * here, so both federate the same way. */
+#include "actors.h"
+#include "deliver.h"
+#include "outbox.h"
+
+#include "../src/base/err.h"
+#include "../src/base/mem.h"
+#include "../src/core/feeds.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int refuse(struct fed_write *w, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(struct fed_write *w, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->msg, sizeof(w->msg), fmt, ap);
+    va_end(ap);
+    w->status = status;
+    return KITH_EINVAL;
+}
+
+/* Copies the object's addressing onto the activity that carries it. */
+static void copy_addressing(cJSON *act, cJSON *obj)
+{
+    static const char *const keys[] = {"to", "cc", "audience"};
+    for (size_t i = 0; i < 3; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
+        if (v)
+            cJSON_AddItemToObject(act, keys[i], cJSON_Duplicate(v, true));
+    }
+}
+
+struct ctx {
+    struct federation *f;
+    struct core *core;
+    struct fed_write *w;
+    struct account user;
+    const char *actor; /* the user's actor URL */
+    struct arena *a;
+};
+
+/* A local member may write in a community unless banned, or unless it is
+ * private and they are not a member, or only moderators post there. */
+static int may_write(struct kv_txn *txn, struct ctx *x, const struct community *c, bool comment)
+{
+    struct membership m;
+    bool member = membership_get(txn, c->id, x->user.id, x->a, &m) == KITH_OK;
+    const char *name = arena_str(x->a, c->name).ptr;
+    if (member && m.banned)
+        return refuse(x->w, 403, "you are banned from '%s'", name);
+    if (!c->uri.len && !comment && c->posting_restricted && !(member && m.role >= MEMBER_MODERATOR))
+        return refuse(x->w, 403, "only moderators may post in '%s'", name);
+    if (c->join_mode == JOIN_APPROVAL && !(member && m.role >= MEMBER_MEMBER))
+        return refuse(x->w, 403, "'%s' is private: members only", name);
+    return KITH_OK;
+}
+
+/* Stores p (new) and sends its Create. */
+static int create_and_send(struct kv_txn *txn, struct ctx *x, struct post *p)
+{
+    int rc = post_insert(txn, x->core, p);
+    if (rc)
+        return rc;
+    uint64_t aid;
+    cJSON *obj = object_json(txn, x->core, x->a, p);
+    cJSON *act = activity_new(x->core, x->a, "Create", x->actor, &aid);
+    copy_addressing(act, obj);
+    cJSON_AddItemToObject(act, "object", obj);
+    rc = outbox_send(txn, x->core, x->a, act, aid, x->user.id, p, true);
+    cJSON_Delete(act);
+    x->w->post_id = p->id;
+    return rc;
+}
+
+/* The people w names: their URLs (recipients, newline-separated) and the
+ * links of their mentions in the text. */
+static int named_people(struct kv_txn *txn, struct ctx *x, struct buf *rcpt,
+                        struct mention_link *links, size_t *nlinks)
+{
+    *nlinks = 0;
+    for (size_t i = 0; i < x->w->nto; i++) {
+        struct account acct;
+        if (account_get(txn, x->w->to[i], x->a, &acct))
+            return refuse(x->w, 422, "no account %llu to mention", (unsigned long long)x->w->to[i]);
+        const char *u = account_url(txn, x->core, x->a, acct.id);
+        if (recipients_has(buf_str(rcpt), str_from(u)))
+            continue;
+        buf_printf(rcpt, "%s%s", rcpt->len ? "\n" : "", u);
+        const char *page = acct.uri.len ? u
+                                        : arena_printf(x->a, "%s/@%.*s", x->core->cfg->public_url,
+                                                       (int)acct.name.len, acct.name.ptr);
+        links[(*nlinks)++] =
+            (struct mention_link){arena_str(x->a, acct.name), arena_str(x->a, acct.domain), page};
+    }
+    return KITH_OK;
+}
+
+/* The body as HTML: mentions linked where the text names them, and the
+ * ones it does not name put first (as Mastodon shows a reply's). */
+static struct str body_html(struct ctx *x, const struct mention_link *links, size_t n)
+{
+    const struct kith_config *cfg = x->core->cfg;
+    struct str text = str_from(x->w->body);
+    struct str body = status_html(x->a, text, links, n, cfg->domain, cfg->public_url);
+    struct buf lead;
+    buf_init(&lead, 1 << 20);
+    for (size_t i = 0; i < n; i++) {
+        const char *needle = arena_printf(x->a, "@%.*s", (int)links[i].name.len, links[i].name.ptr);
+        if (strstr(x->w->body, needle))
+            continue;
+        buf_add_cstr(&lead, "<span class=\"h-card\" translate=\"no\"><a href=\"");
+        buf_add_html(&lead, str_from(links[i].url));
+        buf_add_cstr(&lead, "\" class=\"u-url mention\">@<span>");
+        buf_add_html(&lead, links[i].name);
+        buf_add_cstr(&lead, "</span></a></span> ");
+    }
+    if (lead.len && body.len > 3 && memcmp(body.ptr, "<p>", 3) == 0) {
+        struct buf joined;
+        buf_init(&joined, 2 << 20);
+        buf_add_cstr(&joined, "<p>");
+        buf_add_str(&joined, buf_str(&lead));
+        buf_add(&joined, body.ptr + 3, body.len - 3);
+        body = arena_str(x->a, buf_str(&joined));
+        buf_free(&joined);
+    }
+    buf_free(&lead);
+    return body;
+}
+
+static int w_create(struct kv_txn *txn, struct ctx *x)
+{
+    struct fed_write *w = x->w;
+    int64_t now = wall_seconds();
+    struct post p = {.id = idgen_next(store_ids(x->core->st)),
+                     .author_id = x->user.id,
+                     .created_at = now,
+                     .updated_at = now,
+                     .source = str_from(w->body),
+                     .source_type = str_from(w->source_type ? w->source_type : "text/plain"),
+                     .summary = w->summary ? str_from(w->summary) : STR_NULL,
+                     .language = w->language ? str_from(w->language) : STR_NULL,
+                     .url = w->link ? str_from(w->link) : STR_NULL,
+                     .sensitive = w->sensitive || (w->summary && *w->summary)};
+    struct buf rcpt;
+    struct mention_link links[FED_MAX_MENTIONS];
+    size_t nlinks;
+    struct post parent;
+    struct community c = {0};
+    int rc;
+    buf_init(&rcpt, 64 << 10);
+    if (w->parent_id) {
+        if (post_get(txn, w->parent_id, x->a, &parent) || parent.deleted_at) {
+            rc = refuse(w, 404, "the post replied to is gone");
+            goto out;
+        }
+        if (parent.community_id && (rc = community_get(txn, parent.community_id, x->a, &c)))
+            goto out;
+        if (c.id && (rc = may_write(txn, x, &c, true)))
+            goto out;
+        if (parent.locked) {
+            rc = refuse(w, 422, "the thread is locked");
+            goto out;
+        }
+        p.community_id = parent.community_id;
+        p.parent_id = parent.id;
+        p.root_id = parent.root_id ? parent.root_id : parent.id;
+        p.reply_to_author = parent.author_id;
+        if (!c.id) { /* a reply to a note: to its author, and as visible as asked */
+            p.visibility = (uint8_t)(w->visibility >= 0 ? w->visibility : parent.visibility);
+            const char *au = account_url(txn, x->core, x->a, parent.author_id);
+            if (au && parent.author_id != x->user.id)
+                buf_add_cstr(&rcpt, au);
+            if (parent.visibility == VIS_DIRECT && p.visibility == VIS_DIRECT &&
+                parent.recipients.len) {
+                const char *me = x->actor, *s = parent.recipients.ptr,
+                           *end = s + parent.recipients.len;
+                while (s < end) { /* everyone in the conversation but oneself */
+                    const char *nl = memchr(s, '\n', (size_t)(end - s));
+                    struct str u = str_make(s, (size_t)((nl ? nl : end) - s));
+                    s = nl ? nl + 1 : end;
+                    if (u.len && !str_eq(u, str_from(me)) && !recipients_has(buf_str(&rcpt), u))
+                        buf_printf(&rcpt, "%s%.*s", rcpt.len ? "\n" : "", (int)u.len, u.ptr);
+                }
+            }
+        }
+    } else if (w->community_id) {
+        if (community_get(txn, w->community_id, x->a, &c)) {
+            rc = refuse(w, 404, "no such community");
+            goto out;
+        }
+        if ((rc = may_write(txn, x, &c, false)))
+            goto out;
+        if (!w->title || !*w->title) {
+            rc = refuse(w, 422, "a post in a community needs a title");
+            goto out;
+        }
+        p.community_id = c.id;
+        p.title = str_from(w->title);
+        p.visibility = c.join_mode == JOIN_APPROVAL ? VIS_FOLLOWERS : VIS_PUBLIC;
+    } else {
+        p.visibility = (uint8_t)(w->visibility >= 0 ? w->visibility : VIS_PUBLIC);
+    }
+    if ((rc = named_people(txn, x, &rcpt, links, &nlinks)))
+        goto out;
+    if (!c.id && p.visibility == VIS_DIRECT && !rcpt.len) {
+        rc = refuse(w, 422, "a direct message needs someone to mention");
+        goto out;
+    }
+    p.content = body_html(x, links, nlinks);
+    p.recipients = arena_str(x->a, buf_str(&rcpt));
+    if ((rc = create_and_send(txn, x, &p)))
+        goto out;
+    /* Local people named, and a local parent's author, hear of it. */
+    bool parent_told = false;
+    for (size_t i = 0; i < w->nto && rc == KITH_OK; i++) {
+        parent_told |= w->parent_id && w->to[i] == parent.author_id;
+        rc = notify_add(txn, x->core, w->to[i], "mention", x->user.id, p.id);
+    }
+    if (rc == KITH_OK && w->parent_id && !parent_told && post_is_local(&parent))
+        rc = notify_add(txn, x->core, parent.author_id, "mention", x->user.id, p.id);
+out:
+    buf_free(&rcpt);
+    return rc;
+}
+
+/* The local target of a vote, edit, delete or boost, with its community. */
+static int target(struct kv_txn *txn, struct ctx *x, struct post *t, struct community *c)
+{
+    if (post_get(txn, x->w->target_id, x->a, t) || t->deleted_at)
+        return refuse(x->w, 404, "Record not found");
+    memset(c, 0, sizeof(*c));
+    if (t->community_id && community_get(txn, t->community_id, x->a, c))
+        return refuse(x->w, 404, "Record not found");
+    x->w->post_id = t->id;
+    return KITH_OK;
+}
+
+/* Schedules act to the remote author of t (a favourite, a boost). */
+static int send_to_author(struct kv_txn *txn, struct ctx *x, cJSON *act, uint64_t aid,
+                          const struct post *t)
+{
+    struct account au;
+    if (account_get(txn, t->author_id, x->a, &au) == KITH_OK && au.uri.len &&
+        (au.inbox.len || au.shared_inbox.len))
+        return delivery_schedule(txn, x->core, act, aid, x->user.id,
+                                 au.inbox.len ? au.inbox : au.shared_inbox);
+    return KITH_OK;
+}
+
+static int w_vote(struct kv_txn *txn, struct ctx *x)
+{
+    struct fed_write *w = x->w;
+    const struct kith_config *cfg = x->core->cfg;
+    struct post t;
+    struct community c;
+    int rc = target(txn, x, &t, &c);
+    if (rc)
+        return rc;
+    if (c.id && (rc = may_write(txn, x, &c, true)))
+        return rc;
+    if (!c.id && w->vote < 0)
+        return refuse(w, 422, "a note takes only an up vote (a favourite)");
+    struct key16 k = key_pair(t.id, x->user.id);
+    struct vote old;
+    bool had = rec_get(txn, T_VOTES, KEY16(k), &vote_desc, x->a, &old) == KITH_OK;
+    if ((had && old.value == w->vote) || (!had && w->vote == 0))
+        return KITH_OK; /* nothing changes */
+    if (had) {
+        if (old.value > 0 && t.upvotes)
+            t.upvotes--;
+        else if (old.value < 0 && t.downvotes)
+            t.downvotes--;
+    }
+    const char *ourl = post_url(x->a, cfg, &t);
+    const char *curl = c.id ? community_url(x->a, x->core, &c) : NULL;
+    uint64_t aid;
+    if (had) { /* the previous vote is taken back first */
+        cJSON *undo = activity_new(x->core, x->a, "Undo", x->actor, &aid);
+        cJSON *v = cJSON_AddObjectToObject(undo, "object");
+        cJSON_AddStringToObject(v, "id", arena_str(x->a, old.uri).ptr);
+        cJSON_AddStringToObject(v, "type", old.value > 0 ? "Like" : "Dislike");
+        cJSON_AddStringToObject(v, "actor", x->actor);
+        cJSON_AddStringToObject(v, "object", ourl);
+        if (curl) {
+            cJSON_AddStringToObject(v, "audience", curl);
+            cJSON_AddStringToObject(undo, "audience", curl);
+        }
+        rc = kv_del(txn, T_VOTES, KEY16(k));
+        if (rc == KITH_OK)
+            rc = c.id ? outbox_send(txn, x->core, x->a, undo, aid, x->user.id, &t, false)
+                      : send_to_author(txn, x, undo, aid, &t);
+        cJSON_Delete(undo);
+        if (rc)
+            return rc;
+    }
+    cJSON *act = NULL;
+    if (w->vote) {
+        act = activity_new(x->core, x->a, w->vote > 0 ? "Like" : "Dislike", x->actor, &aid);
+        cJSON_AddStringToObject(act, "object", ourl);
+        if (curl)
+            cJSON_AddStringToObject(act, "audience", curl);
+        struct vote v = {.post_id = t.id,
+                         .account_id = x->user.id,
+                         .value = w->vote,
+                         .created_at = wall_seconds(),
+                         .uri = str_from(cJSON_GetObjectItem(act, "id")->valuestring)};
+        if (w->vote > 0)
+            t.upvotes++;
+        else
+            t.downvotes++;
+        rc = rec_put(txn, T_VOTES, KEY16(k), &vote_desc, &v, 0);
+        if (rc == KITH_OK && w->vote > 0 && post_is_local(&t))
+            rc = notify_add(txn, x->core, t.author_id, "favourite", x->user.id, t.id);
+    }
+    t.score = (int64_t)t.upvotes - (int64_t)t.downvotes;
+    if (rc == KITH_OK)
+        rc = post_put(txn, &t);
+    if (rc == KITH_OK && act)
+        rc = c.id ? outbox_send(txn, x->core, x->a, act, aid, x->user.id, &t, false)
+                  : send_to_author(txn, x, act, aid, &t);
+    cJSON_Delete(act);
+    return rc;
+}
+
+static int w_edit_delete(struct kv_txn *txn, struct ctx *x, bool del)
+{
+    struct fed_write *w = x->w;
+    const struct kith_config *cfg = x->core->cfg;
+    struct post t;
+    struct community c;
+    int rc = target(txn, x, &t, &c);
+    if (rc)
+        return rc;
+    if (t.author_id != x->user.id)
+        return refuse(w, 403, "This action is not allowed");
+    int64_t now = wall_seconds();
+    if (del) {
+        post_tombstone(&t, now, false);
+    } else {
+        /* The version replaced is kept for the edit history. */
+        struct key16 ek = key_pair(t.id, idgen_next(store_ids(x->core->st)));
+        if ((rc = rec_put(txn, T_POST_EDITS, KEY16(ek), &post_desc, &t, 0)))
+            return rc;
+        if (w->title && *w->title && t.community_id && !t.parent_id)
+            t.title = str_from(w->title);
+        struct buf rcpt;
+        struct mention_link links[FED_MAX_MENTIONS];
+        size_t nlinks;
+        buf_init(&rcpt, 64 << 10);
+        rc = named_people(txn, x, &rcpt, links, &nlinks);
+        buf_free(&rcpt);
+        if (rc)
+            return rc;
+        t.content = body_html(x, links, nlinks);
+        t.source = str_from(w->body);
+        if (w->summary)
+            t.summary = str_from(w->summary);
+        t.sensitive = w->sensitive || t.summary.len;
+        if (w->language)
+            t.language = str_from(w->language);
+        /* Edited: later than published, even within its second. */
+        t.updated_at = now > t.updated_at ? now : t.updated_at + 1;
+    }
+    if ((rc = post_put(txn, &t)))
+        return rc;
+    uint64_t aid;
+    cJSON *act = activity_new(x->core, x->a, del ? "Delete" : "Update", x->actor, &aid);
+    struct post shown = t;
+    shown.deleted_at = 0; /* the addressing of the live object */
+    cJSON *obj = object_json(txn, x->core, x->a, &shown);
+    copy_addressing(act, obj);
+    if (del) {
+        cJSON_Delete(obj);
+        if (c.id) { /* Lemmy: the object's id */
+            cJSON_AddStringToObject(act, "object", post_url(x->a, cfg, &t));
+        } else { /* Mastodon: a Tombstone */
+            cJSON *tomb = cJSON_AddObjectToObject(act, "object");
+            cJSON_AddStringToObject(tomb, "id", post_url(x->a, cfg, &t));
+            cJSON_AddStringToObject(tomb, "type", "Tombstone");
+        }
+    } else {
+        cJSON_AddItemToObject(act, "object", obj);
+    }
+    rc = outbox_send(txn, x->core, x->a, act, aid, x->user.id, &t, false);
+    cJSON_Delete(act);
+    return rc;
+}
+
+/* Announce of t by the user: to the public, the author and the user's
+ * followers (as Mastodon addresses a boost). */
+static cJSON *announce(struct kv_txn *txn, struct ctx *x, const struct post *t, uint64_t *aid)
+{
+    cJSON *act = activity_new(x->core, x->a, "Announce", x->actor, aid);
+    cJSON *to = cJSON_AddArrayToObject(act, "to");
+    cJSON_AddItemToArray(to, cJSON_CreateString(AS_PUBLIC));
+    cJSON *cc = cJSON_AddArrayToObject(act, "cc");
+    const char *au = account_url(txn, x->core, x->a, t->author_id);
+    if (au)
+        cJSON_AddItemToArray(cc, cJSON_CreateString(au));
+    cJSON_AddItemToArray(cc, cJSON_CreateString(arena_printf(x->a, "%s/followers", x->actor)));
+    cJSON_AddStringToObject(act, "object", post_url(x->a, x->core->cfg, t));
+    return act;
+}
+
+static int w_reblog(struct kv_txn *txn, struct ctx *x, bool undo)
+{
+    struct fed_write *w = x->w;
+    struct post t;
+    struct community c;
+    struct reblog r;
+    int rc = target(txn, x, &t, &c);
+    if (rc)
+        return rc;
+    bool had = reblog_find(txn, t.id, x->user.id, x->a, &r) == KITH_OK;
+    if (!undo && had) {
+        w->status_id = r.id; /* boosting again: the same boost */
+        return KITH_OK;
+    }
+    if (undo && !had)
+        return KITH_OK;
+    if (!undo && t.visibility >= VIS_FOLLOWERS)
+        return refuse(w, 422, "a followers-only or direct post cannot be boosted");
+    uint64_t aid;
+    cJSON *ann = announce(txn, x, &t, &aid);
+    cJSON *act = ann;
+    if (undo) {
+        cJSON_ReplaceItemInObject(ann, "id", cJSON_CreateString(arena_str(x->a, r.uri).ptr));
+        cJSON_DeleteItemFromObject(ann, "@context");
+        act = activity_new(x->core, x->a, "Undo", x->actor, &aid);
+        cJSON_AddItemToObject(act, "to", cJSON_Duplicate(cJSON_GetObjectItem(ann, "to"), true));
+        cJSON_AddItemToObject(act, "cc", cJSON_Duplicate(cJSON_GetObjectItem(ann, "cc"), true));
+        cJSON_AddItemToObject(act, "object", ann);
+        rc = reblog_remove(txn, &r);
+        w->status_id = r.id;
+    } else {
+        r = (struct reblog){.id = idgen_next(store_ids(x->core->st)),
+                            .post_id = t.id,
+                            .account_id = x->user.id,
+                            .created_at = wall_seconds(),
+                            .uri = str_from(cJSON_GetObjectItem(ann, "id")->valuestring)};
+        rc = reblog_add(txn, x->core, &r);
+        if (rc == KITH_OK && post_is_local(&t))
+            rc = notify_add(txn, x->core, t.author_id, "reblog", x->user.id, t.id);
+        w->status_id = r.id;
+    }
+    if (rc == KITH_OK)
+        rc = outbox_send_followers(txn, x->core, x->a, act, aid, x->user.id, t.author_id);
+    cJSON_Delete(act);
+    return rc;
+}
+
+int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
+{
+    struct federation *f = fp;
+    struct arena a = ARENA_INIT;
+    struct ctx x = {.f = f, .core = f->core, .w = w, .a = &a};
+    int rc;
+    w->status = 0;
+    w->msg[0] = 0;
+    if (account_get(txn, w->user_id, &a, &x.user) || x.user.uri.len ||
+        x.user.state != ACCOUNT_ACTIVE) {
+        rc = refuse(w, 403, "only active local people write here");
+        goto out;
+    }
+    x.actor =
+        arena_printf(&a, "%s/u/%.*s", f->cfg->public_url, (int)x.user.name.len, x.user.name.ptr);
+    switch (w->kind) {
+    case FW_CREATE:
+        rc = w_create(txn, &x);
+        break;
+    case FW_VOTE:
+        rc = w_vote(txn, &x);
+        break;
+    case FW_EDIT:
+    case FW_DELETE:
+        rc = w_edit_delete(txn, &x, w->kind == FW_DELETE);
+        break;
+    case FW_REBLOG:
+    case FW_UNREBLOG:
+        rc = w_reblog(txn, &x, w->kind == FW_UNREBLOG);
+        break;
+    default:
+        rc = refuse(w, 422, "unknown kind of write");
+    }
+out:
+    arena_release(&a);
+    return rc;
+}
+
+void federation_kick(void *fp)
+{
+    struct federation *f = fp;
+    deliverer_kick(f->deliverer);
+}

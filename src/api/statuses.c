@@ -1,0 +1,857 @@
+/* src/api/statuses.c: /api/v1/statuses: posting, reading a thread, and
+ * acting on a status (favourite, boost, bookmark, pin, edit, delete).
+ *
+ * Everything a person writes goes through federation_write (federation.h)
+ * inside a durable write, so it federates as kithctl act's writes do; the
+ * reply comes after the commit. A status that mentions a community is a
+ * post in it (its first line the title, for Lemmy-style servers); a reply
+ * to a community's post or comment is a comment in it; a favourite of a
+ * community's post is an up vote. */
+#include "../../federation/federation.h"
+#include "../http/params.h"
+#include "api.h"
+#include "auth.h"
+#include "entities.h"
+#include "page.h"
+
+#include "../base/err.h"
+#include "../core/feeds.h"
+#include "../core/posts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STATUS_MAX_CHARS 5000
+#define TITLE_MAX_BYTES  200
+
+/* Counts UTF-8 characters (Mastodon's limit is in characters). */
+static size_t utf8_chars(struct str s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++)
+        n += ((unsigned char)s.ptr[i] & 0xC0) != 0x80;
+    return n;
+}
+
+static int reply_status(struct http_ctx *ctx, struct kv_txn *txn, const struct account *viewer,
+                        uint64_t id, int code)
+{
+    struct status_view v;
+    status_view_init(&v, ctx, txn, viewer);
+    cJSON *o = api_status(&v, id);
+    status_view_done(&v);
+    if (!o)
+        return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
+    http_reply_json(ctx, code, o);
+    return HANDLER_DONE;
+}
+
+/* The post a status id names (a boost names the post it boosts), if the
+ * viewer may see it; replies 404 otherwise. */
+static bool find_post(struct http_ctx *ctx, struct api_who *who, uint64_t id, struct post *p)
+{
+    struct reblog r;
+    struct status_view v;
+    status_view_init(&v, ctx, who->txn, &who->acct);
+    bool ok = (post_get(who->txn, id, &ctx->arena, p) == KITH_OK ||
+               (reblog_get(who->txn, id, &ctx->arena, &r) == KITH_OK &&
+                post_get(who->txn, r.post_id, &ctx->arena, p) == KITH_OK)) &&
+              api_can_see(&v, p);
+    status_view_done(&v);
+    if (!ok)
+        http_reply_error(ctx, 404, "Record not found");
+    return ok;
+}
+
+/* ---- writing through the federation ---- */
+
+struct write_req {
+    void *fed;
+    struct fed_write w;
+    struct account user;
+    struct str idem_key; /* Idempotency-Key, or empty */
+    bool reused;         /* the key's earlier post was found at apply */
+    cJSON *prepared;     /* DELETE: the status as it was */
+    uint64_t reply_id;   /* the status to answer with; 0: by kind */
+};
+
+static int apply_write(struct kv_txn *txn, void *arg)
+{
+    struct write_req *r = arg;
+    if (r->idem_key.len &&
+        idempotency_get(txn, r->user.id, r->idem_key, &r->w.post_id) == KITH_OK) {
+        r->reused = true;
+        return KITH_OK;
+    }
+    int rc = federation_write(txn, r->fed, &r->w);
+    if (rc == KITH_OK && r->idem_key.len)
+        rc = idempotency_put(txn, r->user.id, r->idem_key, r->w.post_id);
+    return rc;
+}
+
+static void write_done(struct http_ctx *ctx, int rc, void *arg)
+{
+    struct write_req *r = arg;
+    struct kv_txn *txn;
+    if (rc) {
+        cJSON_Delete(r->prepared);
+        if (rc == KITH_EINVAL && r->w.msg[0])
+            http_reply_error(ctx, r->w.status ? r->w.status : 422, "%s", r->w.msg);
+        else
+            http_reply_error(ctx, 500, "the change could not be stored: %s", kith_strerror(rc));
+        return;
+    }
+    if (!r->reused)
+        federation_kick(r->fed);
+    if (r->prepared) {
+        http_reply_json(ctx, 200, r->prepared);
+        return;
+    }
+    if (http_read_txn_fresh(ctx, &txn)) {
+        http_reply_error(ctx, 503, "database unavailable");
+        return;
+    }
+    uint64_t id = r->reply_id              ? r->reply_id
+                  : r->w.kind == FW_REBLOG ? r->w.status_id
+                                           : r->w.post_id;
+    reply_status(ctx, txn, &r->user, id, 200);
+}
+
+static int submit(struct http_ctx *ctx, struct write_req *r)
+{
+    if (http_write(ctx, apply_write, r, write_done, r)) {
+        cJSON_Delete(r->prepared);
+        return http_reply_error(ctx, 503, "the server is stopping"), HANDLER_DONE;
+    }
+    return HANDLER_ASYNC;
+}
+
+static struct write_req *write_req_new(struct http_ctx *ctx, struct api_who *who, int kind)
+{
+    struct write_req *r = arena_zalloc(&ctx->arena, sizeof(*r));
+    r->fed = http_app(ctx);
+    r->user = who->acct;
+    r->w.kind = kind;
+    r->w.user_id = who->acct.id;
+    r->w.visibility = -1;
+    return r;
+}
+
+/* ---- mentions: @name, @name@host ---- */
+
+static bool mention_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+}
+
+/* Finds the people and communities the text mentions that kith knows:
+ * people into w->to, the first community into *community (its mention's
+ * place in *cm_at, *cm_len). Unknown ones stay plain text. */
+static void find_mentions(struct http_ctx *ctx, struct kv_txn *txn, struct str text,
+                          struct fed_write *w, uint64_t *community, size_t *cm_at, size_t *cm_len)
+{
+    const char *domain = http_core(ctx)->cfg->domain;
+    *community = 0;
+    for (size_t i = 0; i < text.len && w->nto < FED_MAX_MENTIONS; i++) {
+        if (text.ptr[i] != '@' || (i > 0 && mention_char(text.ptr[i - 1])) ||
+            (i > 0 && text.ptr[i - 1] == '@'))
+            continue;
+        size_t j = i + 1;
+        while (j < text.len && mention_char(text.ptr[j]))
+            j++;
+        while (j > i + 1 && (text.ptr[j - 1] == '.' || text.ptr[j - 1] == '-'))
+            j--;
+        struct str name = str_make(text.ptr + i + 1, j - i - 1), host = STR_NULL;
+        if (j < text.len && text.ptr[j] == '@') {
+            size_t k = j + 1;
+            while (k < text.len && (mention_char(text.ptr[k]) || text.ptr[k] == ':'))
+                k++;
+            while (k > j + 1 && (text.ptr[k - 1] == '.' || text.ptr[k - 1] == '-'))
+                k--;
+            host = str_make(text.ptr + j + 1, k - j - 1);
+            j = k;
+        }
+        if (!name.len)
+            continue;
+        uint8_t kind;
+        uint64_t id;
+        int rc = !host.len || str_eq_nocase(host, str_from(domain))
+                     ? name_lookup(txn, name, &kind, &id)
+                     : remote_acct_lookup(txn, name, host, &kind, &id);
+        if (rc == KITH_OK && kind == NAME_COMMUNITY) {
+            if (!*community) {
+                *community = id;
+                *cm_at = i;
+                *cm_len = j - i;
+            }
+        } else if (rc == KITH_OK) {
+            bool dup = false;
+            for (size_t k = 0; k < w->nto; k++)
+                dup |= w->to[k] == id;
+            if (!dup)
+                w->to[w->nto++] = id;
+        }
+        i = j - 1;
+    }
+}
+
+/* A community post from a status: the mention taken out, the first line
+ * the title (at most TITLE_MAX_BYTES, cut at a character). */
+static const char *title_of(struct arena *a, struct str text, size_t at, size_t len)
+{
+    struct buf b;
+    buf_init(&b, text.len + 1);
+    buf_add(&b, text.ptr, at);
+    buf_add(&b, text.ptr + at + len, text.len - at - len);
+    struct str rest = str_trim(buf_str(&b));
+    const char *nl = memchr(rest.ptr, '\n', rest.len);
+    struct str line = str_trim(str_make(rest.ptr, nl ? (size_t)(nl - rest.ptr) : rest.len));
+    size_t n = line.len;
+    if (n > TITLE_MAX_BYTES) {
+        n = TITLE_MAX_BYTES;
+        while (n > 0 && ((unsigned char)line.ptr[n] & 0xC0) == 0x80)
+            n--;
+    }
+    const char *t = arena_printf(a, "%.*s", (int)n, line.ptr);
+    buf_free(&b);
+    return t;
+}
+
+static bool language_ok(struct str s)
+{
+    if (s.len < 2 || s.len > 3)
+        return false;
+    for (size_t i = 0; i < s.len; i++)
+        if (s.ptr[i] < 'a' || s.ptr[i] > 'z')
+            return false;
+    return true;
+}
+
+static bool truthy(struct str s)
+{
+    return str_eq(s, STR_LIT("true")) || str_eq(s, STR_LIT("1")) || str_eq(s, STR_LIT("on"));
+}
+
+/* The fields a new status and an edit share; false after replying 422. */
+static bool read_text(struct http_ctx *ctx, const struct api_params *p, struct write_req *r,
+                      bool edit)
+{
+    struct arena *a = &ctx->arena;
+    struct str text = api_param(p, "status");
+    struct str spoiler = api_param(p, "spoiler_text");
+    struct str lang = api_param(p, "language");
+    if (api_param(p, "media_ids").len)
+        return http_reply_error(ctx, 422,
+                                "Validation failed: media not found (uploads come "
+                                "with /api/v2/media)"),
+               false;
+    if (api_param(p, "poll[options]").len || api_param(p, "poll").len)
+        return http_reply_error(ctx, 422, "Validation failed: polls are not supported yet"), false;
+    if (!edit && api_param(p, "scheduled_at").len)
+        return http_reply_error(ctx, 422, "Validation failed: scheduled posts are not supported"),
+               false;
+    if (!str_trim(text).len)
+        return http_reply_error(ctx, 422, "Validation failed: Text can't be blank"), false;
+    if (utf8_chars(text) + utf8_chars(spoiler) > STATUS_MAX_CHARS)
+        return http_reply_error(ctx, 422, "Validation failed: Text character limit of %d exceeded",
+                                STATUS_MAX_CHARS),
+               false;
+    if (lang.len && !language_ok(lang))
+        return http_reply_error(ctx, 422, "Validation failed: language is not an ISO 639 code"),
+               false;
+    r->w.body = arena_str(a, text).ptr;
+    r->w.summary = spoiler.len ? arena_str(a, spoiler).ptr : (edit ? "" : NULL);
+    r->w.language = lang.len ? arena_str(a, lang).ptr : NULL;
+    r->w.sensitive = truthy(api_param(p, "sensitive"));
+    return true;
+}
+
+/* POST /api/v1/statuses */
+static int handle_create(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_params p;
+    if (!api_auth(ctx, "write:statuses", true, &who))
+        return HANDLER_DONE;
+    if (api_params_read(ctx, &p))
+        return http_reply_error(ctx, 400, "the request body does not parse"), HANDLER_DONE;
+    struct write_req *r = write_req_new(ctx, &who, FW_CREATE);
+    struct str key = http_header(ctx, "Idempotency-Key");
+    if (key.len > 512)
+        return http_reply_error(ctx, 422, "Idempotency-Key is longer than 512 bytes"), HANDLER_DONE;
+    uint64_t earlier;
+    if (key.len && idempotency_get(who.txn, who.acct.id, key, &earlier) == KITH_OK)
+        return reply_status(ctx, who.txn, &who.acct, earlier, 200);
+    r->idem_key = arena_str(&ctx->arena, key);
+    if (!read_text(ctx, &p, r, false))
+        return HANDLER_DONE;
+    struct str vis = api_param(&p, "visibility");
+    if (vis.len && (r->w.visibility = api_visibility_parse(vis)) < 0)
+        return http_reply_error(ctx, 422,
+                                "Validation failed: visibility is public, unlisted, "
+                                "private or direct"),
+               HANDLER_DONE;
+    struct str reply_to = api_param(&p, "in_reply_to_id");
+    if (reply_to.len) {
+        char num[24];
+        struct post parent;
+        snprintf(num, sizeof(num), "%.*s", (int)(reply_to.len < 23 ? reply_to.len : 23),
+                 reply_to.ptr);
+        uint64_t pid = strtoull(num, NULL, 10);
+        if (!pid || !find_post(ctx, &who, pid, &parent))
+            return pid ? HANDLER_DONE
+                       : (http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE);
+        r->w.parent_id = parent.id;
+    }
+    uint64_t community;
+    size_t at = 0, len = 0;
+    struct str text = str_from(r->w.body);
+    find_mentions(ctx, who.txn, text, &r->w, &community, &at, &len);
+    if (community && !r->w.parent_id) {
+        if (r->w.visibility == VIS_DIRECT)
+            return http_reply_error(ctx, 422,
+                                    "Validation failed: a community takes no direct "
+                                    "messages: post with another visibility"),
+                   HANDLER_DONE;
+        r->w.community_id = community;
+        r->w.title = title_of(&ctx->arena, text, at, len);
+        if (!*r->w.title)
+            return http_reply_error(ctx, 422,
+                                    "Validation failed: a post in a community needs "
+                                    "text besides the mention (its first line is the "
+                                    "title)"),
+                   HANDLER_DONE;
+    }
+    if (r->w.visibility < 0) /* the person's default (source.privacy), as Mastodon */
+        r->w.visibility = VIS_PUBLIC;
+    return submit(ctx, r);
+}
+
+/* GET /api/v1/statuses/:id */
+static int handle_get(struct http_ctx *ctx)
+{
+    struct api_who who;
+    uint64_t id;
+    if (!api_auth_optional(ctx, "read:statuses", &who) || !api_id_param(ctx, "id", &id))
+        return HANDLER_DONE;
+    return reply_status(ctx, who.txn, &who.acct, id, 200);
+}
+
+/* The post a write route acts on, which must be one's own (mine). */
+static bool own_post(struct http_ctx *ctx, struct api_who *who, struct post *p)
+{
+    uint64_t id;
+    if (!api_id_param(ctx, "id", &id) || !find_post(ctx, who, id, p))
+        return false;
+    if (p->author_id != who->acct.id) {
+        http_reply_error(ctx, 403, "This action is not allowed");
+        return false;
+    }
+    return true;
+}
+
+/* DELETE /api/v1/statuses/:id: answers the status as it was, with its
+ * source text (for "delete and redraft"). */
+static int handle_delete(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct post p;
+    if (!api_auth(ctx, "write:statuses", true, &who) || !own_post(ctx, &who, &p))
+        return HANDLER_DONE;
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *o = api_status_post(&v, &p);
+    status_view_done(&v);
+    if (!o)
+        return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
+    cJSON_AddStringToObject(o, "text", p.source.len ? arena_str(&ctx->arena, p.source).ptr : "");
+    struct write_req *r = write_req_new(ctx, &who, FW_DELETE);
+    r->w.target_id = p.id;
+    r->prepared = o;
+    return submit(ctx, r);
+}
+
+/* PUT /api/v1/statuses/:id */
+static int handle_edit(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_params p;
+    struct post post;
+    if (!api_auth(ctx, "write:statuses", true, &who) || !own_post(ctx, &who, &post))
+        return HANDLER_DONE;
+    if (api_params_read(ctx, &p))
+        return http_reply_error(ctx, 400, "the request body does not parse"), HANDLER_DONE;
+    struct write_req *r = write_req_new(ctx, &who, FW_EDIT);
+    r->w.target_id = post.id;
+    if (!read_text(ctx, &p, r, true))
+        return HANDLER_DONE;
+    uint64_t community;
+    size_t at = 0, len = 0;
+    find_mentions(ctx, who.txn, str_from(r->w.body), &r->w, &community, &at, &len);
+    if (post.title.len && community == post.community_id)
+        r->w.title = title_of(&ctx->arena, str_from(r->w.body), at, len);
+    return submit(ctx, r);
+}
+
+/* POST .../favourite, unfavourite, reblog, unreblog */
+static int act(struct http_ctx *ctx, const char *scope, int kind, int vote)
+{
+    struct api_who who;
+    struct post p;
+    uint64_t id;
+    if (!api_auth(ctx, scope, true, &who) || !api_id_param(ctx, "id", &id) ||
+        !find_post(ctx, &who, id, &p))
+        return HANDLER_DONE;
+    struct write_req *r = write_req_new(ctx, &who, kind);
+    r->w.target_id = p.id;
+    r->w.vote = vote;
+    if (kind == FW_VOTE && vote == 0) {
+        /* Unfavouriting takes back an up vote only, never a down vote. */
+        struct key16 k = key_pair(p.id, who.acct.id);
+        struct vote old;
+        if (rec_get(who.txn, T_VOTES, KEY16(k), &vote_desc, &ctx->arena, &old) != KITH_OK ||
+            old.value < 0)
+            return reply_status(ctx, who.txn, &who.acct, p.id, 200);
+    }
+    if (kind == FW_UNREBLOG)
+        r->reply_id = p.id;
+    return submit(ctx, r);
+}
+
+static int handle_favourite(struct http_ctx *ctx)
+{
+    return act(ctx, "write:favourites", FW_VOTE, 1);
+}
+static int handle_unfavourite(struct http_ctx *ctx)
+{
+    return act(ctx, "write:favourites", FW_VOTE, 0);
+}
+static int handle_reblog(struct http_ctx *ctx)
+{
+    return act(ctx, "write:statuses", FW_REBLOG, 0);
+}
+static int handle_unreblog(struct http_ctx *ctx)
+{
+    return act(ctx, "write:statuses", FW_UNREBLOG, 0);
+}
+
+/* ---- bookmarks and pins: one's own, never federated ---- */
+
+struct mark_req {
+    struct core *core;
+    uint64_t account_id, post_id;
+    bool on, pin;
+    struct account user;
+};
+
+static int apply_mark(struct kv_txn *txn, void *arg)
+{
+    struct mark_req *m = arg;
+    if (m->pin) {
+        if (m->on && !pin_has(txn, m->account_id, m->post_id) && pin_count(txn, m->account_id) >= 5)
+            return KITH_ETOOBIG;
+        return pin_set(txn, m->account_id, m->post_id, m->on);
+    }
+    return bookmark_set(txn, m->core, m->account_id, m->post_id, m->on);
+}
+
+static void mark_done(struct http_ctx *ctx, int rc, void *arg)
+{
+    struct mark_req *m = arg;
+    struct kv_txn *txn;
+    if (rc == KITH_ETOOBIG)
+        return http_reply_error(ctx, 422, "Validation failed: you may pin at most 5 statuses");
+    if (rc)
+        return http_reply_error(ctx, 500, "the change could not be stored: %s", kith_strerror(rc));
+    if (http_read_txn_fresh(ctx, &txn))
+        return http_reply_error(ctx, 503, "database unavailable");
+    reply_status(ctx, txn, &m->user, m->post_id, 200);
+}
+
+static int mark(struct http_ctx *ctx, bool pin, bool on)
+{
+    struct api_who who;
+    struct post p;
+    uint64_t id;
+    if (!api_auth(ctx, pin ? "write:accounts" : "write:bookmarks", true, &who) ||
+        !api_id_param(ctx, "id", &id) || !find_post(ctx, &who, id, &p))
+        return HANDLER_DONE;
+    if (pin && on && p.author_id != who.acct.id)
+        return http_reply_error(ctx, 422, "Validation failed: you can pin only your own posts"),
+               HANDLER_DONE;
+    if (pin && on && p.visibility >= VIS_FOLLOWERS)
+        return http_reply_error(ctx, 422,
+                                "Validation failed: followers-only and direct posts "
+                                "cannot be pinned"),
+               HANDLER_DONE;
+    struct mark_req *m = arena_zalloc(&ctx->arena, sizeof(*m));
+    *m = (struct mark_req){http_core(ctx), who.acct.id, p.id, on, pin, who.acct};
+    if (http_write(ctx, apply_mark, m, mark_done, m))
+        return http_reply_error(ctx, 503, "the server is stopping"), HANDLER_DONE;
+    return HANDLER_ASYNC;
+}
+
+static int handle_bookmark(struct http_ctx *ctx)
+{
+    return mark(ctx, false, true);
+}
+static int handle_unbookmark(struct http_ctx *ctx)
+{
+    return mark(ctx, false, false);
+}
+static int handle_pin(struct http_ctx *ctx)
+{
+    return mark(ctx, true, true);
+}
+static int handle_unpin(struct http_ctx *ctx)
+{
+    return mark(ctx, true, false);
+}
+
+/* ---- threads ---- */
+
+#define CONTEXT_MAX 4096
+
+struct walk {
+    uint64_t *ids;
+    size_t n, cap;
+};
+
+static void walk_add(struct walk *w, uint64_t id)
+{
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 64;
+        w->ids = realloc(w->ids, w->cap * sizeof(*w->ids));
+        if (!w->ids)
+            abort();
+    }
+    w->ids[w->n++] = id;
+}
+
+/* Depth first, oldest reply first, as Mastodon orders descendants. */
+static void descendants(struct kv_txn *txn, uint64_t id, struct walk *w, int depth)
+{
+    struct kv_cursor *c;
+    struct str key;
+    struct key8 k = key_id(id);
+    struct walk kids = {0};
+    if (depth > 256 || kv_cursor_open(txn, T_POST_CHILDREN, &c))
+        return;
+    for (int rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
+         rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+         rc = kv_cursor_next(c, &key, NULL))
+        walk_add(&kids, be64_get((const unsigned char *)key.ptr + 8));
+    kv_cursor_close(c);
+    for (size_t i = 0; i < kids.n && w->n < CONTEXT_MAX; i++) {
+        walk_add(w, kids.ids[i]);
+        descendants(txn, kids.ids[i], w, depth + 1);
+    }
+    free(kids.ids);
+}
+
+/* GET /api/v1/statuses/:id/context */
+static int handle_context(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct post p;
+    uint64_t id;
+    if (!api_auth_optional(ctx, "read:statuses", &who) || !api_id_param(ctx, "id", &id) ||
+        !find_post(ctx, &who, id, &p))
+        return HANDLER_DONE;
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *anc = cJSON_AddArrayToObject(o, "ancestors");
+    struct walk up = {0}, down = {0};
+    for (uint64_t pid = p.parent_id; pid && up.n < 256;) {
+        struct post q;
+        if (post_get(who.txn, pid, &ctx->arena, &q))
+            break;
+        walk_add(&up, q.id);
+        pid = q.parent_id;
+    }
+    for (size_t i = up.n; i-- > 0;) {
+        cJSON *s = api_status(&v, up.ids[i]);
+        if (s)
+            cJSON_AddItemToArray(anc, s);
+    }
+    cJSON *desc = cJSON_AddArrayToObject(o, "descendants");
+    descendants(who.txn, p.id, &down, 0);
+    for (size_t i = 0; i < down.n; i++) {
+        cJSON *s = api_status(&v, down.ids[i]);
+        if (s)
+            cJSON_AddItemToArray(desc, s);
+    }
+    free(up.ids);
+    free(down.ids);
+    status_view_done(&v);
+    http_reply_json(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+/* GET /api/v1/statuses/:id/source */
+static int handle_source(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct post p;
+    if (!api_auth(ctx, "read:statuses", true, &who) || !own_post(ctx, &who, &p))
+        return HANDLER_DONE;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", arena_printf(&ctx->arena, "%llu", (unsigned long long)p.id));
+    cJSON_AddStringToObject(o, "text", p.source.len ? arena_str(&ctx->arena, p.source).ptr : "");
+    cJSON_AddStringToObject(o, "spoiler_text",
+                            p.summary.len ? arena_str(&ctx->arena, p.summary).ptr : "");
+    http_reply_json(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+static cJSON *edit_json(struct status_view *v, const struct post *p)
+{
+    cJSON *s = api_status_post(v, p);
+    if (!s)
+        return NULL;
+    cJSON *e = cJSON_CreateObject();
+    static const char *const keep[] = {"content",           "spoiler_text", "sensitive", "account",
+                                       "media_attachments", "emojis",       "poll"};
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+        cJSON *f = cJSON_DetachItemFromObjectCaseSensitive(s, keep[i]);
+        if (f && !cJSON_IsNull(f))
+            cJSON_AddItemToObject(e, keep[i], f);
+        else
+            cJSON_Delete(f);
+    }
+    cJSON_AddStringToObject(e, "created_at", api_time(&v->ctx->arena, p->updated_at));
+    cJSON_Delete(s);
+    return e;
+}
+
+/* GET /api/v1/statuses/:id/history: every version, oldest first. */
+static int handle_history(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct post p;
+    uint64_t id;
+    if (!api_auth_optional(ctx, "read:statuses", &who) || !api_id_param(ctx, "id", &id) ||
+        !find_post(ctx, &who, id, &p))
+        return HANDLER_DONE;
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *arr = cJSON_CreateArray();
+    struct kv_cursor *c;
+    struct str key, val;
+    struct key8 k = key_id(p.id);
+    if (kv_cursor_open(who.txn, T_POST_EDITS, &c) == KITH_OK) {
+        for (int rc = kv_cursor_seek(c, KEY8(k), &key, &val);
+             rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+             rc = kv_cursor_next(c, &key, &val)) {
+            struct post old;
+            cJSON *e;
+            if (record_decode(&post_desc, val, &ctx->arena, &old) == KITH_OK &&
+                (e = edit_json(&v, &old)))
+                cJSON_AddItemToArray(arr, e);
+        }
+        kv_cursor_close(c);
+    }
+    cJSON *now = edit_json(&v, &p);
+    if (now)
+        cJSON_AddItemToArray(arr, now);
+    status_view_done(&v);
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+/* GET .../favourited_by and .../reblogged_by: accounts, paged by id. */
+static int who_acted(struct http_ctx *ctx, bool reblogs)
+{
+    struct api_who who;
+    struct post p;
+    uint64_t id;
+    struct api_page pg;
+    if (!api_auth_optional(ctx, "read:accounts", &who) || !api_id_param(ctx, "id", &id) ||
+        !find_post(ctx, &who, id, &p))
+        return HANDLER_DONE;
+    api_page_read(ctx, 40, 80, &pg);
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *arr = cJSON_CreateArray();
+    struct kv_cursor *c;
+    struct str key, val;
+    struct key16 end = key_pair(p.id, pg.max_id ? pg.max_id : UINT64_MAX);
+    uint64_t newest = 0, oldest = 0;
+    size_t n = 0;
+    if (kv_cursor_open(who.txn, reblogs ? T_POST_REBLOGS : T_VOTES, &c) == KITH_OK) {
+        int rc = kv_cursor_seek(c, KEY16(end), &key, &val);
+        rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
+        for (; rc == KITH_OK && n < pg.limit; rc = kv_cursor_prev(c, &key, &val)) {
+            if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != p.id)
+                break;
+            uint64_t aid = be64_get((const unsigned char *)key.ptr + 8);
+            if (aid <= api_page_floor(&pg))
+                break;
+            if (SENDER_IS_COMMUNITY(aid))
+                continue;
+            if (!reblogs) {
+                struct vote vote;
+                if (record_decode(&vote_desc, val, &ctx->arena, &vote) || vote.value <= 0)
+                    continue;
+            }
+            cJSON *acct = api_actor(&v, aid);
+            if (!acct)
+                continue;
+            cJSON_AddItemToArray(arr, acct);
+            if (!newest)
+                newest = aid;
+            oldest = aid;
+            n++;
+        }
+        kv_cursor_close(c);
+    }
+    status_view_done(&v);
+    if (n)
+        api_page_link(ctx, newest, oldest);
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+static int handle_favourited_by(struct http_ctx *ctx)
+{
+    return who_acted(ctx, false);
+}
+static int handle_reblogged_by(struct http_ctx *ctx)
+{
+    return who_acted(ctx, true);
+}
+
+/* ---- timelines: home, bookmarks ---- */
+
+struct page_walk {
+    struct status_view *v;
+    const struct api_page *pg;
+    cJSON *arr;
+    size_t n, looked;
+    uint64_t newest, oldest;
+};
+
+static int page_add(uint64_t status_id, uint64_t post_id, void *arg)
+{
+    struct page_walk *w = arg;
+    (void)post_id;
+    if (++w->looked > 20 * w->pg->limit + 200)
+        return 1; /* a page of mostly deleted posts: stop looking */
+    cJSON *s = api_status(w->v, status_id);
+    if (!s)
+        return 0;
+    cJSON_AddItemToArray(w->arr, s);
+    if (!w->newest || status_id > w->newest)
+        w->newest = status_id;
+    if (!w->oldest || status_id < w->oldest)
+        w->oldest = status_id;
+    return ++w->n >= w->pg->limit;
+}
+
+/* Reverses an array in place (a min_id page is read oldest first). */
+static void reverse(cJSON *arr)
+{
+    cJSON *items = NULL;
+    while (arr->child) {
+        cJSON *it = cJSON_DetachItemViaPointer(arr, arr->child);
+        it->next = items;
+        items = it;
+    }
+    while (items) {
+        cJSON *next = items->next;
+        items->next = items->prev = NULL;
+        cJSON_AddItemToArray(arr, items);
+        items = next;
+    }
+}
+
+/* GET /api/v1/timelines/home */
+static int handle_home(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_page pg;
+    if (!api_auth(ctx, "read:statuses", true, &who))
+        return HANDLER_DONE;
+    api_page_read(ctx, 20, 40, &pg);
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    struct page_walk w = {&v, &pg, cJSON_CreateArray(), 0, 0, 0, 0};
+    bool forward = pg.min_id && !pg.since_id;
+    home_each(who.txn, who.acct.id, pg.max_id, api_page_floor(&pg), forward, page_add, &w);
+    if (forward)
+        reverse(w.arr);
+    status_view_done(&v);
+    if (w.n)
+        api_page_link(ctx, w.newest, w.oldest);
+    http_reply_json(ctx, 200, w.arr);
+    return HANDLER_DONE;
+}
+
+/* GET /api/v1/bookmarks: newest bookmark first, paged by bookmark id. */
+static int handle_bookmarks(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_page pg;
+    if (!api_auth(ctx, "read:bookmarks", true, &who))
+        return HANDLER_DONE;
+    api_page_read(ctx, 20, 40, &pg);
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *arr = cJSON_CreateArray();
+    struct kv_cursor *c;
+    struct str key, val;
+    struct key16 end = key_pair(who.acct.id, pg.max_id ? pg.max_id : UINT64_MAX);
+    uint64_t newest = 0, oldest = 0;
+    size_t n = 0;
+    if (kv_cursor_open(who.txn, T_BOOKMARK_LIST, &c) == KITH_OK) {
+        int rc = kv_cursor_seek(c, KEY16(end), &key, &val);
+        rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
+        for (; rc == KITH_OK && n < pg.limit; rc = kv_cursor_prev(c, &key, &val)) {
+            if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != who.acct.id ||
+                val.len != 8)
+                break;
+            uint64_t bid = be64_get((const unsigned char *)key.ptr + 8);
+            if (bid <= api_page_floor(&pg))
+                break;
+            cJSON *s = api_status(&v, be64_get((const unsigned char *)val.ptr));
+            if (!s)
+                continue;
+            cJSON_AddItemToArray(arr, s);
+            if (!newest)
+                newest = bid;
+            oldest = bid;
+            n++;
+        }
+        kv_cursor_close(c);
+    }
+    status_view_done(&v);
+    if (n)
+        api_page_link(ctx, newest, oldest);
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+const struct route status_routes[19] = {
+    {"POST", "/api/v1/statuses", handle_create, 0},
+    {"GET", "/api/v1/statuses/{id}", handle_get, 0},
+    {"DELETE", "/api/v1/statuses/{id}", handle_delete, 0},
+    {"PUT", "/api/v1/statuses/{id}", handle_edit, 0},
+    {"GET", "/api/v1/statuses/{id}/context", handle_context, 0},
+    {"GET", "/api/v1/statuses/{id}/source", handle_source, 0},
+    {"GET", "/api/v1/statuses/{id}/history", handle_history, 0},
+    {"GET", "/api/v1/statuses/{id}/favourited_by", handle_favourited_by, 0},
+    {"GET", "/api/v1/statuses/{id}/reblogged_by", handle_reblogged_by, 0},
+    {"POST", "/api/v1/statuses/{id}/favourite", handle_favourite, 0},
+    {"POST", "/api/v1/statuses/{id}/unfavourite", handle_unfavourite, 0},
+    {"POST", "/api/v1/statuses/{id}/reblog", handle_reblog, 0},
+    {"POST", "/api/v1/statuses/{id}/unreblog", handle_unreblog, 0},
+    {"POST", "/api/v1/statuses/{id}/bookmark", handle_bookmark, 0},
+    {"POST", "/api/v1/statuses/{id}/unbookmark", handle_unbookmark, 0},
+    {"POST", "/api/v1/statuses/{id}/pin", handle_pin, 0},
+    {"POST", "/api/v1/statuses/{id}/unpin", handle_unpin, 0},
+    {"GET", "/api/v1/timelines/home", handle_home, 0},
+    {"GET", "/api/v1/bookmarks", handle_bookmarks, 0},
+};

@@ -1,0 +1,433 @@
+/* src/core/feeds.c: home timelines, boosts, bookmarks, pins, idempotency
+ * (see feeds.h). */
+#include "feeds.h"
+
+#include "oauth.h"
+#include "posts.h"
+
+#include "../base/clock.h"
+#include "../base/err.h"
+#include "../base/id.h"
+#include "../base/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int home_add(struct kv_txn *txn, uint64_t account_id, uint64_t status_id, uint64_t post_id)
+{
+    struct key16 k = key_pair(account_id, status_id);
+    struct key8 v = key_id(post_id);
+    return kv_put(txn, T_HOME, KEY16(k), KEY8(v), 0);
+}
+
+static bool is_local_account(struct kv_txn *txn, uint64_t id)
+{
+    struct arena a = ARENA_INIT;
+    struct account acct;
+    bool local =
+        account_get(txn, id, &a, &acct) == KITH_OK && !acct.uri.len && acct.state == ACCOUNT_ACTIVE;
+    arena_release(&a);
+    return local;
+}
+
+static bool follows_accepted(struct kv_txn *txn, uint64_t follower, uint64_t target)
+{
+    struct arena a = ARENA_INIT;
+    struct key16 k = key_pair(follower, target);
+    struct follow f;
+    bool yes = rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, &a, &f) == KITH_OK &&
+               f.state == FOLLOW_ACCEPTED;
+    arena_release(&a);
+    return yes;
+}
+
+/* The second ids of the 16-byte keys of table that start with id. Owned by
+ * the caller (free). */
+static int second_ids(struct kv_txn *txn, unsigned table, uint64_t id, uint64_t **out, size_t *n)
+{
+    struct kv_cursor *c;
+    struct str key;
+    struct key8 k = key_id(id);
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = kv_cursor_open(txn, table, &c);
+    if (rc)
+        return rc;
+    for (rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
+         rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+         rc = kv_cursor_next(c, &key, NULL)) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = xrealloc(*out, cap * sizeof(**out));
+        }
+        (*out)[(*n)++] = be64_get((const unsigned char *)key.ptr + 8);
+    }
+    kv_cursor_close(c);
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+}
+
+/* status_id into the home of every local, active member of community. */
+static int fanout_members(struct kv_txn *txn, uint64_t community_id, uint64_t skip,
+                          uint64_t status_id, uint64_t post_id)
+{
+    uint64_t *ids;
+    size_t n;
+    int rc = second_ids(txn, T_MEMBERS, community_id, &ids, &n);
+    for (size_t i = 0; i < n && rc == KITH_OK; i++) {
+        struct arena a = ARENA_INIT;
+        struct membership m;
+        if (ids[i] != skip && membership_get(txn, community_id, ids[i], &a, &m) == KITH_OK &&
+            m.role >= MEMBER_MEMBER && !m.banned && is_local_account(txn, ids[i]))
+            rc = home_add(txn, ids[i], status_id, post_id);
+        arena_release(&a);
+    }
+    free(ids);
+    return rc;
+}
+
+/* status_id into the home of every local follower of author (who also
+ * follows also_follows, when not 0), except skip. */
+static int fanout_followers(struct kv_txn *txn, uint64_t author, uint64_t also_follows,
+                            uint64_t skip, uint64_t status_id, uint64_t post_id)
+{
+    uint64_t *ids;
+    size_t n;
+    int rc = second_ids(txn, T_FOLLOWERS, author, &ids, &n);
+    for (size_t i = 0; i < n && rc == KITH_OK; i++) {
+        uint64_t f = ids[i];
+        if (f == skip || !follows_accepted(txn, f, author) ||
+            (also_follows && f != also_follows && !follows_accepted(txn, f, also_follows)) ||
+            !is_local_account(txn, f))
+            continue;
+        rc = home_add(txn, f, status_id, post_id);
+    }
+    free(ids);
+    return rc;
+}
+
+int home_fanout(struct kv_txn *txn, struct core *core, const struct post *p)
+{
+    int rc = KITH_OK;
+    if (p->deleted_at)
+        return KITH_OK;
+    bool author_local = is_local_account(txn, p->author_id);
+    if (author_local && (rc = home_add(txn, p->author_id, p->id, p->id)))
+        return rc;
+    if (p->community_id) {
+        if (p->parent_id || !p->boost_id)
+            return KITH_OK; /* comments live in their thread */
+        return fanout_members(txn, p->community_id, p->author_id, p->boost_id, p->id);
+    }
+    if (p->visibility != VIS_DIRECT) {
+        uint64_t other =
+            p->reply_to_author && p->reply_to_author != p->author_id ? p->reply_to_author : 0;
+        if ((rc = fanout_followers(txn, p->author_id, other, p->author_id, p->id, p->id)))
+            return rc;
+    }
+    if (p->visibility < VIS_FOLLOWERS || !p->recipients.len)
+        return KITH_OK;
+    /* Limited and direct notes: the local people named. */
+    const char *s = p->recipients.ptr, *end = s + p->recipients.len;
+    size_t base = strlen(core->cfg->public_url);
+    while (s < end && rc == KITH_OK) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        struct str uri = str_make(s, (size_t)((nl ? nl : end) - s));
+        s = nl ? nl + 1 : end;
+        if (uri.len <= base + 3 || memcmp(uri.ptr, core->cfg->public_url, base) != 0 ||
+            memcmp(uri.ptr + base, "/u/", 3) != 0)
+            continue;
+        struct arena a = ARENA_INIT;
+        struct account acct;
+        if (account_get_local(txn, str_make(uri.ptr + base + 3, uri.len - base - 3), &a, &acct) ==
+                KITH_OK &&
+            acct.id != p->author_id)
+            rc = home_add(txn, acct.id, p->id, p->id);
+        arena_release(&a);
+    }
+    return rc;
+}
+
+int home_merge(struct kv_txn *txn, uint64_t account_id, uint64_t source, size_t max)
+{
+    bool group = SENDER_IS_COMMUNITY(source);
+    uint64_t id = group ? source & ~(1ull << 63) : source;
+    struct kv_cursor *c;
+    struct str key;
+    struct key16 end = key_pair(id, UINT64_MAX);
+    size_t added = 0;
+    int rc = kv_cursor_open(txn, group ? T_COMMUNITY_POSTS : T_AUTHOR_POSTS, &c);
+    if (rc)
+        return rc;
+    uint64_t *ids = xcalloc(max ? max : 1, sizeof(*ids));
+    size_t n = 0;
+    rc = kv_cursor_seek(c, KEY16(end), &key, NULL);
+    rc = rc == KITH_OK ? kv_cursor_prev(c, &key, NULL) : kv_cursor_last(c, &key, NULL);
+    for (size_t seen = 0; rc == KITH_OK && n < max && seen < 20 * max;
+         rc = kv_cursor_prev(c, &key, NULL), seen++) {
+        if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != id)
+            break;
+        ids[n++] = be64_get((const unsigned char *)key.ptr + 8);
+    }
+    kv_cursor_close(c);
+    rc = KITH_OK;
+    for (size_t i = 0; i < n && rc == KITH_OK && added < max; i++) {
+        struct arena a = ARENA_INIT;
+        struct post p;
+        if (post_get(txn, ids[i], &a, &p) == KITH_OK && !p.deleted_at &&
+            (group ? p.boost_id != 0
+                   : !p.community_id && p.visibility <= VIS_FOLLOWERS &&
+                         (!p.reply_to_author || p.reply_to_author == p.author_id))) {
+            rc = home_add(txn, account_id, group ? p.boost_id : p.id, p.id);
+            added++;
+        }
+        arena_release(&a);
+    }
+    free(ids);
+    return rc;
+}
+
+struct unmerge {
+    struct kv_txn *txn;
+    uint64_t source;
+    uint64_t *drop;
+    size_t n, cap, seen;
+};
+
+static int unmerge_one(uint64_t status_id, uint64_t post_id, void *arg)
+{
+    struct unmerge *u = arg;
+    struct arena a = ARENA_INIT;
+    struct post p;
+    struct reblog r;
+    bool group = SENDER_IS_COMMUNITY(u->source);
+    uint64_t id = u->source & ~(1ull << 63);
+    bool drop = false;
+    if (status_id != post_id) /* a boost: whose? */
+        drop = reblog_get(u->txn, status_id, &a, &r) == KITH_OK &&
+               (group ? r.community_id == id : !r.community_id && r.account_id == id);
+    else if (post_get(u->txn, post_id, &a, &p) == KITH_OK)
+        drop = group ? p.community_id == id : p.author_id == id;
+    arena_release(&a);
+    if (drop) {
+        if (u->n == u->cap) {
+            u->cap = u->cap ? u->cap * 2 : 64;
+            u->drop = xrealloc(u->drop, u->cap * sizeof(*u->drop));
+        }
+        u->drop[u->n++] = status_id;
+    }
+    return ++u->seen >= HOME_UNMERGE_SCAN;
+}
+
+int home_unmerge(struct kv_txn *txn, uint64_t account_id, uint64_t source)
+{
+    struct unmerge u = {.txn = txn, .source = source};
+    int rc = home_each(txn, account_id, 0, 0, false, unmerge_one, &u);
+    for (size_t i = 0; i < u.n && rc == KITH_OK; i++) {
+        struct key16 k = key_pair(account_id, u.drop[i]);
+        rc = kv_del(txn, T_HOME, KEY16(k));
+        if (rc == KITH_ENOTFOUND)
+            rc = KITH_OK;
+    }
+    free(u.drop);
+    return rc;
+}
+
+int home_each(struct kv_txn *txn, uint64_t account_id, uint64_t max_id, uint64_t min_id,
+              bool ascending, home_fn *fn, void *arg)
+{
+    struct kv_cursor *c;
+    struct str key, val;
+    int rc = kv_cursor_open(txn, T_HOME, &c);
+    if (rc)
+        return rc;
+    if (ascending) {
+        struct key16 from = key_pair(account_id, min_id == UINT64_MAX ? min_id : min_id + 1);
+        rc = kv_cursor_seek(c, KEY16(from), &key, &val);
+    } else {
+        struct key16 end = key_pair(account_id, max_id ? max_id : UINT64_MAX);
+        rc = kv_cursor_seek(c, KEY16(end), &key, &val);
+        rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
+    }
+    for (; rc == KITH_OK;
+         rc = ascending ? kv_cursor_next(c, &key, &val) : kv_cursor_prev(c, &key, &val)) {
+        if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != account_id)
+            break;
+        uint64_t sid = be64_get((const unsigned char *)key.ptr + 8);
+        if ((ascending && max_id && sid >= max_id) || (!ascending && sid <= min_id))
+            break;
+        if (val.len != 8)
+            continue;
+        if (fn(sid, be64_get((const unsigned char *)val.ptr), arg))
+            break;
+    }
+    kv_cursor_close(c);
+    return rc == KITH_ENOTFOUND || rc == KITH_OK ? KITH_OK : rc;
+}
+
+/* ---- boosts ---- */
+
+int reblog_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct reblog *out)
+{
+    struct key8 k = key_id(id);
+    return rec_get(txn, T_REBLOGS, KEY8(k), &reblog_desc, a, out);
+}
+
+int reblog_find(struct kv_txn *txn, uint64_t post_id, uint64_t booster, struct arena *a,
+                struct reblog *out)
+{
+    struct key16 k = key_pair(post_id, booster);
+    struct str v;
+    int rc = kv_get(txn, T_POST_REBLOGS, KEY16(k), &v);
+    if (rc)
+        return rc;
+    if (v.len != 8)
+        return KITH_ECORRUPT;
+    return reblog_get(txn, be64_get((const unsigned char *)v.ptr), a, out);
+}
+
+int reblog_add(struct kv_txn *txn, struct core *core, const struct reblog *r)
+{
+    (void)core;
+    struct key8 k = key_id(r->id);
+    struct key16 ik = key_pair(r->post_id, booster_key(r));
+    int rc = rec_put(txn, T_REBLOGS, KEY8(k), &reblog_desc, r, KV_NOOVERWRITE);
+    if (rc == KITH_OK)
+        rc = kv_put(txn, T_POST_REBLOGS, KEY16(ik), KEY8(k), 0);
+    if (rc || r->community_id)
+        return rc; /* a community's boost goes out with its post (home_fanout) */
+    struct arena a = ARENA_INIT;
+    struct post p;
+    uint64_t author = post_get(txn, r->post_id, &a, &p) == KITH_OK ? p.author_id : 0;
+    arena_release(&a);
+    if (is_local_account(txn, r->account_id) &&
+        (rc = home_add(txn, r->account_id, r->id, r->post_id)))
+        return rc;
+    return fanout_followers(txn, r->account_id, 0, author, r->id, r->post_id);
+}
+
+int reblog_remove(struct kv_txn *txn, const struct reblog *r)
+{
+    struct key8 k = key_id(r->id);
+    struct key16 ik = key_pair(r->post_id, booster_key(r));
+    int rc = kv_del(txn, T_REBLOGS, KEY8(k));
+    if (rc == KITH_OK || rc == KITH_ENOTFOUND)
+        rc = kv_del(txn, T_POST_REBLOGS, KEY16(ik));
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+}
+
+uint64_t reblog_count(struct kv_txn *txn, uint64_t post_id)
+{
+    struct kv_cursor *c;
+    struct str key;
+    struct key8 k = key_id(post_id);
+    uint64_t n = 0;
+    if (kv_cursor_open(txn, T_POST_REBLOGS, &c))
+        return 0;
+    for (int rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
+         rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+         rc = kv_cursor_next(c, &key, NULL))
+        if (!SENDER_IS_COMMUNITY(be64_get((const unsigned char *)key.ptr + 8)))
+            n++;
+    kv_cursor_close(c);
+    return n;
+}
+
+/* ---- bookmarks and pins ---- */
+
+bool bookmark_has(struct kv_txn *txn, uint64_t account_id, uint64_t post_id)
+{
+    struct key16 k = key_pair(account_id, post_id);
+    struct str v;
+    return kv_get(txn, T_BOOKMARKS, KEY16(k), &v) == KITH_OK;
+}
+
+int bookmark_set(struct kv_txn *txn, struct core *core, uint64_t account_id, uint64_t post_id,
+                 bool on)
+{
+    struct key16 k = key_pair(account_id, post_id);
+    struct str v;
+    int rc = kv_get(txn, T_BOOKMARKS, KEY16(k), &v);
+    if (rc != KITH_OK && rc != KITH_ENOTFOUND)
+        return rc;
+    if (on == (rc == KITH_OK))
+        return KITH_OK;
+    if (on) {
+        uint64_t bid = idgen_next(store_ids(core->st));
+        struct key8 bv = key_id(bid), pv = key_id(post_id);
+        struct key16 lk = key_pair(account_id, bid);
+        rc = kv_put(txn, T_BOOKMARKS, KEY16(k), KEY8(bv), 0);
+        return rc ? rc : kv_put(txn, T_BOOKMARK_LIST, KEY16(lk), KEY8(pv), 0);
+    }
+    if (v.len != 8)
+        return KITH_ECORRUPT;
+    struct key16 lk = key_pair(account_id, be64_get((const unsigned char *)v.ptr));
+    rc = kv_del(txn, T_BOOKMARK_LIST, KEY16(lk));
+    if (rc == KITH_OK || rc == KITH_ENOTFOUND)
+        rc = kv_del(txn, T_BOOKMARKS, KEY16(k));
+    return rc;
+}
+
+bool pin_has(struct kv_txn *txn, uint64_t account_id, uint64_t post_id)
+{
+    struct key16 k = key_pair(account_id, post_id);
+    struct str v;
+    return kv_get(txn, T_PINS, KEY16(k), &v) == KITH_OK;
+}
+
+int pin_set(struct kv_txn *txn, uint64_t account_id, uint64_t post_id, bool on)
+{
+    struct key16 k = key_pair(account_id, post_id);
+    if (!on) {
+        int rc = kv_del(txn, T_PINS, KEY16(k));
+        return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+    }
+    struct key8 t = key_id((uint64_t)wall_seconds());
+    return kv_put(txn, T_PINS, KEY16(k), KEY8(t), 0);
+}
+
+uint64_t pin_count(struct kv_txn *txn, uint64_t account_id)
+{
+    return prefix_count(txn, T_PINS, account_id);
+}
+
+/* ---- idempotency ---- */
+
+static void idem_key(uint64_t account_id, struct str key, unsigned char out[40])
+{
+    char hex[65];
+    oauth_hash_hex(key, hex);
+    be64_put(out, account_id);
+    for (int i = 0; i < 32; i++) {
+        unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10);
+        unsigned lo =
+            (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10);
+        out[8 + i] = (unsigned char)(hi << 4 | lo);
+    }
+}
+
+int idempotency_get(struct kv_txn *txn, uint64_t account_id, struct str key, uint64_t *post_id)
+{
+    unsigned char k[40];
+    struct str v;
+    idem_key(account_id, key, k);
+    int rc = kv_get(txn, T_IDEMPOTENCY, str_make(k, 40), &v);
+    if (rc)
+        return rc;
+    if (v.len != 16)
+        return KITH_ECORRUPT;
+    int64_t at = (int64_t)be64_get((const unsigned char *)v.ptr + 8);
+    if (wall_seconds() - at >= IDEMPOTENCY_SECS)
+        return KITH_ENOTFOUND;
+    *post_id = be64_get((const unsigned char *)v.ptr);
+    return KITH_OK;
+}
+
+int idempotency_put(struct kv_txn *txn, uint64_t account_id, struct str key, uint64_t post_id)
+{
+    unsigned char k[40], v[16];
+    idem_key(account_id, key, k);
+    be64_put(v, post_id);
+    be64_put(v + 8, (uint64_t)wall_seconds());
+    return kv_put(txn, T_IDEMPOTENCY, str_make(k, 40), str_make(v, 16), 0);
+}

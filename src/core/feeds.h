@@ -1,0 +1,78 @@
+/* src/core/feeds.h: what a person sees and keeps: home timelines, boosts,
+ * bookmarks, pins, and idempotent posting.
+ *
+ * Layer: core. The home timeline is an index written when a status arrives
+ * or is made (table home), never a scan at read time: post_insert fans a
+ * new post out to its readers' homes, reblog_add a boost to its booster's
+ * followers (a community's boost to its members). Writes take the
+ * caller's write transaction; reads any transaction. Strings come back in
+ * the arena.
+ */
+#ifndef KITH_CORE_FEEDS_H
+#define KITH_CORE_FEEDS_H
+
+#include "core.h"
+
+/* Puts status_id (post_id itself, or a boost of it) into account's home. */
+int home_add(struct kv_txn *txn, uint64_t account_id, uint64_t status_id, uint64_t post_id);
+/* Fans a new post out to the local homes it belongs in: its local author;
+ * for a community's post, the community's boost (p->boost_id) to every
+ * local member; for a note that is not direct, the author's local
+ * followers (for a reply to someone else, only those who follow them
+ * too); for a direct or followers-only note, the local people it names. */
+int home_fanout(struct kv_txn *txn, struct core *core, const struct post *p);
+
+/* Following someone or joining a community: their newest max posts join
+ * the home (as Mastodon merges a followed account's statuses). source is
+ * an author's account id, or SENDER_COMMUNITY(community id). */
+int home_merge(struct kv_txn *txn, uint64_t account_id, uint64_t source, size_t max);
+/* Unfollowing or leaving: their posts and boosts leave the home (the
+ * newest HOME_UNMERGE_SCAN entries are looked at). */
+#define HOME_UNMERGE_SCAN 4000
+int home_unmerge(struct kv_txn *txn, uint64_t account_id, uint64_t source);
+
+/* Walks account's home from newest to oldest, strictly below max_id (0: from
+ * the newest) and strictly above min_id; calls fn(status id, post id) until
+ * it returns non-zero. */
+typedef int home_fn(uint64_t status_id, uint64_t post_id, void *arg);
+int home_each(struct kv_txn *txn, uint64_t account_id, uint64_t max_id, uint64_t min_id,
+              bool ascending, home_fn *fn, void *arg);
+
+/* ---- boosts ---- */
+
+/* The booster key of table post_reblogs: a person's id, or a community's
+ * id marked with SENDER_COMMUNITY. */
+static inline uint64_t booster_key(const struct reblog *r)
+{
+    return r->community_id ? SENDER_COMMUNITY(r->community_id) : r->account_id;
+}
+int reblog_get(struct kv_txn *txn, uint64_t id, struct arena *a, struct reblog *out);
+/* The boost of post_id by booster (see booster_key); KITH_ENOTFOUND if none. */
+int reblog_find(struct kv_txn *txn, uint64_t post_id, uint64_t booster, struct arena *a,
+                struct reblog *out);
+/* Stores a new boost (r->id set) and fans it out: the booster's own home
+ * and their local followers', or a community's local members'. */
+int reblog_add(struct kv_txn *txn, struct core *core, const struct reblog *r);
+/* Removes a boost; home entries pointing at it are skipped when read. */
+int reblog_remove(struct kv_txn *txn, const struct reblog *r);
+/* How many people boosted post_id (community boosts not counted). */
+uint64_t reblog_count(struct kv_txn *txn, uint64_t post_id);
+
+/* ---- bookmarks and pins (a person's own, never federated) ---- */
+
+bool bookmark_has(struct kv_txn *txn, uint64_t account_id, uint64_t post_id);
+/* on: adds (no-op when there); off: removes (no-op when absent). */
+int bookmark_set(struct kv_txn *txn, struct core *core, uint64_t account_id, uint64_t post_id,
+                 bool on);
+bool pin_has(struct kv_txn *txn, uint64_t account_id, uint64_t post_id);
+int pin_set(struct kv_txn *txn, uint64_t account_id, uint64_t post_id, bool on);
+uint64_t pin_count(struct kv_txn *txn, uint64_t account_id);
+
+/* ---- Idempotency-Key (an hour, per person) ---- */
+
+#define IDEMPOTENCY_SECS 3600
+/* The post an earlier request with the same key made, if within the hour. */
+int idempotency_get(struct kv_txn *txn, uint64_t account_id, struct str key, uint64_t *post_id);
+int idempotency_put(struct kv_txn *txn, uint64_t account_id, struct str key, uint64_t post_id);
+
+#endif

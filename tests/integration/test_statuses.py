@@ -1,0 +1,273 @@
+"""Statuses through the Mastodon API (issue 8): posting with visibility,
+content warning, language and Idempotency-Key; reading, threads, edits
+and their history, deletes; favourites, boosts, bookmarks and pins; the
+home timeline as an index with Mastodon's pagination; a status that
+mentions a community posts into it. Every response is checked against
+entities.json."""
+
+import json
+import re
+import urllib.parse
+
+import pytest
+
+from entities import check
+
+
+def form(d):
+    return urllib.parse.urlencode(d, doseq=True).encode()
+
+
+class Client:
+    def __init__(self, k, token):
+        self.k, self.token = k, token
+
+    def req(self, method, path, data=None, headers=None, as_json=False):
+        h = {"Authorization": f"Bearer {self.token}", **(headers or {})}
+        body = b""
+        if data is not None:
+            if as_json:
+                body = json.dumps(data).encode()
+                h["Content-Type"] = "application/json"
+            else:
+                body = form(data)
+                h["Content-Type"] = "application/x-www-form-urlencoded"
+        return self.k.http(method, path, headers=h, body=body)
+
+    def post(self, text, **kw):
+        r = self.req("POST", "/api/v1/statuses", {"status": text, **kw})
+        assert r.status == 200, r
+        check("Status", r.json())
+        return r.json()
+
+
+def signup(k, name, scope="read write follow"):
+    pw = f"pw-for-{name}-123"
+    assert k.ctl("user", "add", name, "--password-stdin", input=pw + "\n").returncode == 0
+    r = k.http("POST", "/api/v1/apps", headers={"Content-Type": "application/x-www-form-urlencoded"},
+               body=form({"client_name": "t", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+                          "scopes": "read write follow push"}))
+    app = r.json()
+    r = k.http("POST", "/oauth/token", headers={"Content-Type": "application/x-www-form-urlencoded"},
+               body=form({"grant_type": "password", "client_id": app["client_id"],
+                          "client_secret": app["client_secret"], "scope": scope,
+                          "username": name, "password": pw}))
+    assert r.status == 200, r
+    return Client(k, r.json()["access_token"])
+
+
+@pytest.fixture
+def k(kithd):
+    return kithd
+
+
+def test_post_read_and_thread(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    s = alice.post("Hello #kith world, @bob!", spoiler_text="greetings", language="en",
+                   visibility="unlisted")
+    assert s["visibility"] == "unlisted" and s["spoiler_text"] == "greetings"
+    assert s["sensitive"] is True and s["language"] == "en"
+    assert s["account"]["username"] == "alice"
+    assert [m["acct"] for m in s["mentions"]] == ["bob"]
+    check("StatusMention", s["mentions"][0])
+    assert [t["name"] for t in s["tags"]] == ["kith"]
+    assert 'class="u-url mention"' in s["content"] and "#<span>kith</span>" in s["content"]
+    assert s["favourited"] is False and s["reblogged"] is False and s["pinned"] is False
+    r = bob.req("GET", f"/api/v1/statuses/{s['id']}")
+    assert r.status == 200 and r.json()["id"] == s["id"]
+    # Anyone may read a public status, without a token too.
+    assert k.http("GET", f"/api/v1/statuses/{s['id']}").status == 200
+    # Bob was mentioned: a notification waits (kithctl shows it).
+    out = k.ctl("act", "bob", "notifications").stdout
+    assert "mention" in out
+
+    reply = bob.post("@alice hi back", in_reply_to_id=s["id"])
+    assert reply["in_reply_to_id"] == s["id"]
+    assert reply["in_reply_to_account_id"] == s["account"]["id"]
+    assert reply["visibility"] == "public"
+    deeper = alice.post("and again", in_reply_to_id=reply["id"])
+    ctx = bob.req("GET", f"/api/v1/statuses/{deeper['id']}/context").json()
+    check("Context", ctx)
+    assert [x["id"] for x in ctx["ancestors"]] == [s["id"], reply["id"]]
+    ctx = bob.req("GET", f"/api/v1/statuses/{s['id']}/context").json()
+    assert [x["id"] for x in ctx["descendants"]] == [reply["id"], deeper["id"]]
+    assert bob.req("GET", f"/api/v1/statuses/{s['id']}").json()["replies_count"] == 1
+
+
+def test_refusals_are_clear(k):
+    alice = signup(k, "alice")
+    for data, code in [({"status": ""}, 422), ({"status": "x" * 5001}, 422),
+                       ({"status": "hi", "visibility": "secret"}, 422),
+                       ({"status": "hi", "in_reply_to_id": "999"}, 404),
+                       ({"status": "hi", "language": "English"}, 422),
+                       ({"status": "hi", "media_ids[]": "1"}, 422),
+                       ({"status": "hi", "poll[options][]": ["a", "b"]}, 422),
+                       ({"status": "@nobody hi", "visibility": "direct"}, 422)]:
+        r = alice.req("POST", "/api/v1/statuses", data)
+        assert r.status == code, (data, r)
+        assert r.json()["error"], r
+    assert k.http("POST", "/api/v1/statuses", body=b"status=x").status == 401
+    reader = signup(k, "reader", scope="read")
+    assert reader.req("POST", "/api/v1/statuses", {"status": "x"}).status == 403
+    assert alice.req("GET", "/api/v1/statuses/12345").status == 404
+    assert alice.req("GET", "/api/v1/statuses/abc").status == 404
+
+
+def test_idempotency_key_returns_the_first_status(k):
+    alice = signup(k, "alice")
+    h = {"Idempotency-Key": "abc-123"}
+    r1 = alice.req("POST", "/api/v1/statuses", {"status": "once"}, headers=h)
+    r2 = alice.req("POST", "/api/v1/statuses", {"status": "once"}, headers=h)
+    assert r1.status == r2.status == 200
+    assert r1.json()["id"] == r2.json()["id"]
+    r3 = alice.req("POST", "/api/v1/statuses", {"status": "once"},
+                   headers={"Idempotency-Key": "other"})
+    assert r3.json()["id"] != r1.json()["id"]
+    # Per person: the same key from someone else is a new status.
+    bob = signup(k, "bob")
+    assert bob.req("POST", "/api/v1/statuses", {"status": "once"}, headers=h).json()["id"] \
+        != r1.json()["id"]
+
+
+def test_json_body_and_direct_messages(k):
+    alice, bob, carol = signup(k, "alice"), signup(k, "bob"), signup(k, "carol")
+    r = alice.req("POST", "/api/v1/statuses",
+                  {"status": "@bob secret", "visibility": "direct", "sensitive": True},
+                  as_json=True)
+    assert r.status == 200, r
+    dm = r.json()
+    assert dm["visibility"] == "direct" and dm["sensitive"] is True
+    assert bob.req("GET", f"/api/v1/statuses/{dm['id']}").status == 200
+    assert carol.req("GET", f"/api/v1/statuses/{dm['id']}").status == 404
+    assert k.http("GET", f"/api/v1/statuses/{dm['id']}").status == 404
+    # The DM is in Bob's home, not Carol's.
+    home = [s["id"] for s in bob.req("GET", "/api/v1/timelines/home").json()]
+    assert dm["id"] in home
+    assert dm["id"] not in [s["id"] for s in carol.req("GET", "/api/v1/timelines/home").json()]
+    # A reply keeps the conversation direct.
+    rep = bob.post("got it", in_reply_to_id=dm["id"], visibility="direct")
+    assert alice.req("GET", f"/api/v1/statuses/{rep['id']}").status == 200
+    assert carol.req("GET", f"/api/v1/statuses/{rep['id']}").status == 404
+
+
+def test_edit_history_source_and_delete(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    s = alice.post("first words")
+    assert s["edited_at"] is None
+    r = alice.req("PUT", f"/api/v1/statuses/{s['id']}", {"status": "second words",
+                                                       "spoiler_text": "cw"})
+    assert r.status == 200, r
+    e = r.json()
+    check("Status", e)
+    assert "second words" in e["content"] and e["edited_at"] and e["spoiler_text"] == "cw"
+    src = alice.req("GET", f"/api/v1/statuses/{s['id']}/source").json()
+    check("StatusSource", src)
+    assert src == {"id": s["id"], "text": "second words", "spoiler_text": "cw"}
+    hist = alice.req("GET", f"/api/v1/statuses/{s['id']}/history").json()
+    assert len(hist) == 2
+    for h in hist:
+        check("StatusEdit", h)
+    assert "first words" in hist[0]["content"] and "second words" in hist[1]["content"]
+    # Only the author edits or deletes.
+    assert bob.req("PUT", f"/api/v1/statuses/{s['id']}", {"status": "mine"}).status == 403
+    assert bob.req("DELETE", f"/api/v1/statuses/{s['id']}").status == 403
+    r = alice.req("DELETE", f"/api/v1/statuses/{s['id']}")
+    assert r.status == 200, r
+    assert r.json()["text"] == "second words"
+    assert alice.req("GET", f"/api/v1/statuses/{s['id']}").status == 404
+    assert alice.req("DELETE", f"/api/v1/statuses/{s['id']}").status == 404
+
+
+def test_favourite_reblog_bookmark_pin(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    s = alice.post("boost me")
+    r = bob.req("POST", f"/api/v1/statuses/{s['id']}/favourite")
+    assert r.status == 200 and r.json()["favourited"] is True
+    assert r.json()["favourites_count"] == 1
+    fav_by = bob.req("GET", f"/api/v1/statuses/{s['id']}/favourited_by").json()
+    assert [a["username"] for a in fav_by] == ["bob"]
+    check("Account", fav_by[0])
+    r = bob.req("POST", f"/api/v1/statuses/{s['id']}/unfavourite")
+    assert r.json()["favourited"] is False and r.json()["favourites_count"] == 0
+
+    r = bob.req("POST", f"/api/v1/statuses/{s['id']}/reblog")
+    assert r.status == 200, r
+    wrap = r.json()
+    check("Status", wrap)
+    check("Status", wrap["reblog"])
+    assert wrap["id"] != s["id"] and wrap["reblog"]["id"] == s["id"]
+    assert wrap["account"]["username"] == "bob" and wrap["reblogged"] is True
+    assert wrap["reblog"]["reblogs_count"] == 1
+    # Boosting again is the same boost.
+    assert bob.req("POST", f"/api/v1/statuses/{s['id']}/reblog").json()["id"] == wrap["id"]
+    # The wrapper is a status of its own.
+    assert bob.req("GET", f"/api/v1/statuses/{wrap['id']}").json()["reblog"]["id"] == s["id"]
+    by = alice.req("GET", f"/api/v1/statuses/{s['id']}/reblogged_by").json()
+    assert [a["username"] for a in by] == ["bob"]
+    home = [x["id"] for x in bob.req("GET", "/api/v1/timelines/home").json()]
+    assert wrap["id"] in home
+    r = bob.req("POST", f"/api/v1/statuses/{s['id']}/unreblog")
+    assert r.status == 200 and r.json()["reblogged"] is False and r.json()["id"] == s["id"]
+    assert bob.req("GET", f"/api/v1/statuses/{wrap['id']}").status == 404
+    assert "reblog" in k.ctl("act", "alice", "notifications").stdout
+    assert "favourite" in k.ctl("act", "alice", "notifications").stdout
+
+    r = bob.req("POST", f"/api/v1/statuses/{s['id']}/bookmark")
+    assert r.status == 200 and r.json()["bookmarked"] is True
+    marks = bob.req("GET", "/api/v1/bookmarks").json()
+    assert [x["id"] for x in marks] == [s["id"]]
+    bob.req("POST", f"/api/v1/statuses/{s['id']}/unbookmark")
+    assert bob.req("GET", "/api/v1/bookmarks").json() == []
+
+    assert bob.req("POST", f"/api/v1/statuses/{s['id']}/pin").status == 422
+    r = alice.req("POST", f"/api/v1/statuses/{s['id']}/pin")
+    assert r.status == 200 and r.json()["pinned"] is True
+    ids = [alice.post(f"pin {i}")["id"] for i in range(5)]
+    for i in ids[:4]:
+        assert alice.req("POST", f"/api/v1/statuses/{i}/pin").status == 200
+    assert alice.req("POST", f"/api/v1/statuses/{ids[4]}/pin").status == 422
+    r = alice.req("POST", f"/api/v1/statuses/{s['id']}/unpin")
+    assert r.json()["pinned"] is False
+
+
+def test_home_timeline_pagination_and_link_header(k):
+    alice = signup(k, "alice")
+    ids = [alice.post(f"number {i}")["id"] for i in range(7)]
+    ids.reverse()  # newest first
+    r = alice.req("GET", "/api/v1/timelines/home?limit=3")
+    assert r.status == 200
+    page = [s["id"] for s in r.json()]
+    assert page == ids[:3]
+    link = r.headers.get("link") or r.headers.get("Link")
+    assert f"max_id={ids[2]}" in link and 'rel="next"' in link
+    assert f"min_id={ids[0]}" in link and "limit=3" in link
+    nxt = re.search(r"<([^>]+)>; rel=\"next\"", link).group(1)
+    path = nxt[nxt.index("/api/"):]
+    assert [s["id"] for s in alice.req("GET", path).json()] == ids[3:6]
+    # since_id gives the newest page above the cursor; min_id the page right after it.
+    assert [s["id"] for s in alice.req("GET", f"/api/v1/timelines/home?since_id={ids[5]}&limit=2").json()] == ids[:2]
+    assert [s["id"] for s in alice.req("GET", f"/api/v1/timelines/home?min_id={ids[5]}&limit=2").json()] == ids[3:5]
+    # Limits clamp; an empty page has no Link header.
+    assert len(alice.req("GET", "/api/v1/timelines/home?limit=100").json()) == 7
+    r = alice.req("GET", f"/api/v1/timelines/home?max_id={ids[-1]}")
+    assert r.json() == [] and not (r.headers.get("link") or r.headers.get("Link"))
+    assert k.http("GET", "/api/v1/timelines/home").status == 401
+
+
+def test_status_mentioning_a_community_posts_into_it(k):
+    assert k.ctl("community", "add", "cats", "--owner", "admin").returncode == 0, "community"
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    s = alice.post("@cats Look at my cat\nShe is very fluffy.")
+    assert "Look at my cat" in s["content"]
+    assert s["uri"].rsplit("/", 2)[-2] == "post"
+    ctx_url = s["uri"]
+    r = k.http("GET", urllib.parse.urlparse(ctx_url).path,
+               headers={"Accept": "application/activity+json"})
+    page = r.json()
+    assert page["type"] == "Page" and page["name"] == "Look at my cat", page
+    # A reply to it is a comment.
+    c = bob.post("so fluffy", in_reply_to_id=s["id"])
+    assert c["uri"].rsplit("/", 2)[-2] == "comment"
+    # Favouriting the post is an up vote.
+    r = bob.req("POST", f"/api/v1/statuses/{s['id']}/favourite")
+    assert r.json()["favourites_count"] == 1
