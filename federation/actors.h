@@ -48,6 +48,12 @@ struct federation {
     struct deliverer *deliverer;
 };
 
+/* The fetcher of ctx's loop thread (made on first use); NULL if it cannot
+ * be made (logged). */
+struct http_ctx;
+struct fetcher;
+struct fetcher *federation_loop_fetcher(struct http_ctx *ctx, struct federation *f);
+
 /* A fetch_sign_fn that signs as the instance actor (arg: struct federation). */
 int federation_sign_instance(void *arg, const char *method, const char *host, const char *target,
                              const char *date, struct str digest, struct buf *out);

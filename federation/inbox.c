@@ -98,7 +98,7 @@ void federation_thread_free(void *data)
     free(ld);
 }
 
-static struct fetcher *loop_fetcher(struct http_ctx *ctx, struct federation *f)
+struct fetcher *federation_loop_fetcher(struct http_ctx *ctx, struct federation *f)
 {
     void **slot = http_thread_data(ctx);
     if (!*slot) {
@@ -388,7 +388,7 @@ static void maybe_refresh(struct http_ctx *ctx, struct federation *f, struct kv_
     }
     if (!uri.len || (uint64_t)(wall_seconds() - fetched) * 1000 < f->cfg->actor_refresh_after_ms)
         return;
-    struct fetcher *fetch = loop_fetcher(ctx, f);
+    struct fetcher *fetch = federation_loop_fetcher(ctx, f);
     struct loop_data *ld = *http_thread_data(ctx);
     if (!fetch)
         return;
@@ -433,7 +433,7 @@ static void enqueue_verified(struct http_ctx *ctx, struct inbox_req *r, const ch
     }
     if (r->announce_ref && http_read_txn(ctx, &txn) == KITH_OK &&
         actor_uri_lookup(txn, str_from(r->actor), &kind, &id) == KITH_OK &&
-        kind == NAME_COMMUNITY && (fetch = loop_fetcher(ctx, r->f))) {
+        kind == NAME_COMMUNITY && (fetch = federation_loop_fetcher(ctx, r->f))) {
         struct fetch_opts o = {.sign = federation_sign_instance,
                                .sign_arg = r->f,
                                .timeout_secs = 10,
@@ -631,7 +631,7 @@ static void key_fetched(const struct fetch_result *fr, void *arg)
 static int fetch_key(struct http_ctx *ctx, struct inbox_req *r)
 {
     struct federation *f = r->f;
-    struct fetcher *fetch = loop_fetcher(ctx, f);
+    struct fetcher *fetch = federation_loop_fetcher(ctx, f);
     r->fetched = true;
     if (!fetch) {
         http_reply_error(ctx, 503, "cannot fetch keys now");

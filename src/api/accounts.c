@@ -77,7 +77,14 @@ static int handle_lookup(struct http_ctx *ctx)
         }
         return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
     }
-    /* Remote people and communities: through search with resolve=true (next). */
+    /* Remote people and communities kith holds (search with resolve=true
+     * finds new ones; lookup never leaves the server, as Mastodon's). */
+    if (remote_acct_lookup(who.txn, name, domain, &kind, &id) == KITH_OK) {
+        if (kind == NAME_ACCOUNT && account_get(who.txn, id, &ctx->arena, &a) == KITH_OK)
+            return http_reply_json(ctx, 200, api_account(ctx, who.txn, &a, false)), HANDLER_DONE;
+        if (kind == NAME_COMMUNITY && community_get(who.txn, id, &ctx->arena, &c) == KITH_OK)
+            return http_reply_json(ctx, 200, api_group(ctx, who.txn, &c)), HANDLER_DONE;
+    }
     return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
 }
 

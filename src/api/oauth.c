@@ -535,11 +535,13 @@ static const struct route oauth_routes[] = {
 extern const struct route account_routes[3];  /* accounts.c */
 extern const struct route instance_routes[2]; /* instance.c */
 extern const struct route status_routes[19];  /* statuses.c */
+extern const struct route search_routes[1];   /* search.c */
 
 const struct route_table api_tables[] = {
     {oauth_routes, sizeof(oauth_routes) / sizeof(oauth_routes[0])},
     {account_routes, 3},
     {instance_routes, 2},
     {status_routes, 19},
+    {search_routes, 1},
 };
 const size_t api_ntables = sizeof(api_tables) / sizeof(api_tables[0]);

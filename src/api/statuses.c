@@ -146,11 +146,20 @@ static bool mention_char(char c)
            c == '.' || c == '-';
 }
 
+#define RESOLVE_MAX 8 /* remote addresses looked up through WebFinger per status */
+
+struct unknowns {
+    size_t n;
+    const char *v[RESOLVE_MAX];
+};
+
 /* Finds the people and communities the text mentions that kith knows:
  * people into w->to, the first community into *community (its mention's
- * place in *cm_at, *cm_len). Unknown ones stay plain text. */
+ * place in *cm_at, *cm_len). Remote addresses kith does not hold go to
+ * unknown (when not NULL), to be looked up; unknown ones stay plain text. */
 static void find_mentions(struct http_ctx *ctx, struct kv_txn *txn, struct str text,
-                          struct fed_write *w, uint64_t *community, size_t *cm_at, size_t *cm_len)
+                          struct fed_write *w, uint64_t *community, size_t *cm_at, size_t *cm_len,
+                          struct unknowns *unknown)
 {
     const char *domain = http_core(ctx)->cfg->domain;
     *community = 0;
@@ -180,6 +189,9 @@ static void find_mentions(struct http_ctx *ctx, struct kv_txn *txn, struct str t
         int rc = !host.len || str_eq_nocase(host, str_from(domain))
                      ? name_lookup(txn, name, &kind, &id)
                      : remote_acct_lookup(txn, name, host, &kind, &id);
+        if (rc == KITH_ENOTFOUND && host.len && unknown && unknown->n < RESOLVE_MAX)
+            unknown->v[unknown->n++] = arena_printf(&ctx->arena, "%.*s@%.*s", (int)name.len,
+                                                    name.ptr, (int)host.len, host.ptr);
         if (rc == KITH_OK && kind == NAME_COMMUNITY) {
             if (!*community) {
                 *community = id;
@@ -268,6 +280,18 @@ static bool read_text(struct http_ctx *ctx, const struct api_params *p, struct w
     return true;
 }
 
+struct create_req {
+    struct write_req *r;
+    uint64_t community;
+    size_t at, len;
+    struct unknowns unknown;
+    size_t next;
+    bool resolved;
+};
+
+static int create_finish(struct http_ctx *ctx, struct create_req *c, struct kv_txn *txn);
+static bool start_resolving(struct http_ctx *ctx, struct create_req *c);
+
 /* POST /api/v1/statuses */
 static int handle_create(struct http_ctx *ctx)
 {
@@ -305,10 +329,31 @@ static int handle_create(struct http_ctx *ctx)
                        : (http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE);
         r->w.parent_id = parent.id;
     }
-    uint64_t community;
-    size_t at = 0, len = 0;
+    if (r->w.visibility < 0) /* the person's default (source.privacy), as Mastodon */
+        r->w.visibility = VIS_PUBLIC;
+    struct create_req *c = arena_zalloc(&ctx->arena, sizeof(*c));
+    c->r = r;
+    find_mentions(ctx, who.txn, str_from(r->w.body), &r->w, &c->community, &c->at, &c->len,
+                  &c->unknown);
+    if (!c->unknown.n)
+        return create_finish(ctx, c, who.txn);
+    /* Remote people and communities kith has not met: WebFinger first. */
+    if (start_resolving(ctx, c))
+        return HANDLER_ASYNC;
+    return create_finish(ctx, c, who.txn);
+}
+
+/* The second half of a new status, once every mention is known. */
+static int create_finish(struct http_ctx *ctx, struct create_req *c, struct kv_txn *txn)
+{
+    struct write_req *r = c->r;
+    uint64_t community = c->community;
+    size_t at = c->at, len = c->len;
     struct str text = str_from(r->w.body);
-    find_mentions(ctx, who.txn, text, &r->w, &community, &at, &len);
+    if (c->resolved) { /* look again: the new ones are stored now */
+        r->w.nto = 0;
+        find_mentions(ctx, txn, text, &r->w, &community, &at, &len, NULL);
+    }
     if (community && !r->w.parent_id) {
         if (r->w.visibility == VIS_DIRECT)
             return http_reply_error(ctx, 422,
@@ -324,9 +369,34 @@ static int handle_create(struct http_ctx *ctx)
                                     "title)"),
                    HANDLER_DONE;
     }
-    if (r->w.visibility < 0) /* the person's default (source.privacy), as Mastodon */
-        r->w.visibility = VIS_PUBLIC;
     return submit(ctx, r);
+}
+
+static void mention_resolved(struct http_ctx *ctx, int rc, int kind, uint64_t id, void *arg)
+{
+    struct create_req *c = arg;
+    struct kv_txn *txn;
+    (void)rc, (void)kind, (void)id; /* an address nobody answers for stays text */
+    c->resolved = true;
+    c->next++;
+    if (rc == KITH_ESTOPPED)
+        return http_reply_error(ctx, 503, "the server is stopping");
+    if (start_resolving(ctx, c))
+        return;
+    if (http_read_txn_fresh(ctx, &txn))
+        return http_reply_error(ctx, 503, "database unavailable");
+    create_finish(ctx, c, txn);
+}
+
+/* Looks the next unknown address up; false when none is left to look up. */
+static bool start_resolving(struct http_ctx *ctx, struct create_req *c)
+{
+    while (c->next < c->unknown.n) {
+        if (federation_resolve(ctx, c->unknown.v[c->next], mention_resolved, c) == KITH_OK)
+            return true;
+        c->next++;
+    }
+    return false;
 }
 
 /* GET /api/v1/statuses/:id */
@@ -389,7 +459,7 @@ static int handle_edit(struct http_ctx *ctx)
         return HANDLER_DONE;
     uint64_t community;
     size_t at = 0, len = 0;
-    find_mentions(ctx, who.txn, str_from(r->w.body), &r->w, &community, &at, &len);
+    find_mentions(ctx, who.txn, str_from(r->w.body), &r->w, &community, &at, &len, NULL);
     if (post.title.len && community == post.community_id)
         r->w.title = title_of(&ctx->arena, str_from(r->w.body), at, len);
     return submit(ctx, r);

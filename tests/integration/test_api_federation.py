@@ -1,0 +1,119 @@
+"""Statuses written through the Mastodon API federate (issue 8): two kithd
+on loopback (plain HTTP, private addresses allowed); a mention of a remote
+person nobody here has met is found through WebFinger and delivered; a
+status mentioning a remote community is a post in it; favourites, boosts,
+edits and deletes travel; the remote side's notifications show it."""
+
+import urllib.parse
+
+from conftest import free_port, wait_for
+from entities import check
+from test_statuses import signup
+
+SYNC = 20
+
+
+def start(make_kithd, name):
+    port = free_port()
+    k = make_kithd(name=name, listens=[f"127.0.0.1:{port}"],
+                   extra=[f"domain = 127.0.0.1:{port}", f"public_url = http://127.0.0.1:{port}",
+                          "allow_private_addresses = true", "delivery_retry_base = 200ms"])
+    k.start()
+    return k
+
+
+def obj(k, uri):
+    r = k.ctl("federation", "object", uri)
+    if r.returncode != 0:
+        return None
+    out = {}
+    for line in r.stdout.splitlines():
+        key, _, value = line.partition(": ")
+        out[key] = value
+    return out
+
+
+def test_api_statuses_federate(make_kithd):
+    a, b = start(make_kithd, "a"), start(make_kithd, "b")
+    assert b.ctl("community", "add", "cats", "--owner", "admin", "--title", "Cats").returncode == 0
+    alice = signup(a, "alice")
+    bob = signup(b, "bob")
+    bob_acct = f"bob@127.0.0.1:{b.port}"
+
+    # A mention of someone A has never met: WebFinger, then delivery.
+    s = alice.post(f"Hello @{bob_acct}, welcome!")
+    assert [m["acct"] for m in s["mentions"]] == [bob_acct], s["mentions"]
+    assert f'href="http://127.0.0.1:{b.port}/u/bob"' in s["content"]
+    wait_for(lambda: obj(b, s["uri"]) is not None, SYNC, what="the note on B")
+    wait_for(lambda: "mention" in b.ctl("act", "bob", "notifications").stdout, SYNC,
+             what="bob notified")
+
+    # A status mentioning a remote community is a post in it, titled by its first line.
+    p = alice.post(f"@cats@127.0.0.1:{b.port} My cat sleeps\nAll day long.")
+    assert p["uri"].rsplit("/", 2)[-2] == "post"
+    seen = wait_for(lambda: obj(b, p["uri"]), SYNC, what="the post in cats on B")
+    assert seen["title"] == "My cat sleeps" and seen["kind"] == "post", seen
+
+    # Bob favourites alice's note and boosts it, through his own API.
+    r = bob.req("GET", "/api/v2/search?q=" + urllib.parse.quote(s["uri"]) + "&resolve=true")
+    assert r.status == 200, r
+    check("SearchV2", r.json())
+    found = r.json()["statuses"]
+    assert [x["uri"] for x in found] == [s["uri"]]
+    check("Status", found[0])
+    sid = found[0]["id"]
+    assert bob.req("POST", f"/api/v1/statuses/{sid}/favourite").status == 200
+    wait_for(lambda: obj(a, s["uri"])["upvotes"] == "1", SYNC, what="the favourite on A")
+    assert bob.req("POST", f"/api/v1/statuses/{sid}/reblog").status == 200
+    wait_for(lambda: "reblog" in a.ctl("act", "alice", "notifications").stdout, SYNC,
+             what="the boost on A")
+
+    # Edits and deletes travel.
+    r = alice.req("PUT", f"/api/v1/statuses/{s['id']}", {"status": f"Hi again @{bob_acct}"})
+    assert r.status == 200, r
+    wait_for(lambda: "Hi again" in obj(b, s["uri"])["content"], SYNC, what="the edit on B")
+    assert alice.req("DELETE", f"/api/v1/statuses/{s['id']}").status == 200
+    wait_for(lambda: obj(b, s["uri"])["deleted"] not in ("", "0", "no"), SYNC,
+             what="the delete on B")
+
+
+def test_search_finds_and_resolves(make_kithd):
+    a, b = start(make_kithd, "a"), start(make_kithd, "b")
+    assert b.ctl("community", "add", "dogs", "--owner", "admin", "--title", "Dogs").returncode == 0
+    alice = signup(a, "alice")
+    signup(a, "alicia")
+    signup(b, "bob")
+    # Local names by prefix, any case, with or without @.
+    for q in ("ali", "@ALI"):
+        r = alice.req("GET", "/api/v2/search?q=" + urllib.parse.quote(q) + "&type=accounts")
+        assert r.status == 200, r
+        assert sorted(x["username"] for x in r.json()["accounts"]) == ["alice", "alicia"]
+    # A remote address: nothing without resolve, found with it (WebFinger).
+    bob_acct = f"bob@127.0.0.1:{b.port}"
+    r = alice.req("GET", "/api/v2/search?q=" + urllib.parse.quote("@" + bob_acct))
+    assert r.json()["accounts"] == []
+    r = alice.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote("@" + bob_acct))
+    assert [x["acct"] for x in r.json()["accounts"]] == [bob_acct], r.json()
+    check("Account", r.json()["accounts"][0])
+    # Now held: lookup and a plain search find it too.
+    r = alice.req("GET", "/api/v1/accounts/lookup?acct=" + urllib.parse.quote(bob_acct))
+    assert r.status == 200 and r.json()["acct"] == bob_acct
+    # A remote community, as a group account; and by its actor URL.
+    dogs = f"dogs@127.0.0.1:{b.port}"
+    r = alice.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(dogs))
+    g = r.json()["accounts"]
+    assert [x["acct"] for x in g] == [dogs] and g[0]["group"] is True
+    r = alice.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(
+        f"http://127.0.0.1:{b.port}/u/bob"))
+    assert [x["acct"] for x in r.json()["accounts"]] == [bob_acct]
+    # Nobody there: empty results, not an error.
+    r = alice.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(
+        f"nobody@127.0.0.1:{b.port}"))
+    assert r.status == 200 and r.json()["accounts"] == []
+    # Without a token: local results only, never a lookup elsewhere.
+    r = a.http("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(
+        f"dogs@127.0.0.1:{b.port}"))
+    assert r.status == 200
+    # Bad requests.
+    assert alice.req("GET", "/api/v2/search").status == 400
+    assert alice.req("GET", "/api/v2/search?q=x&type=songs").status == 400
