@@ -21,7 +21,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define AS_CONTEXT "https://www.w3.org/ns/activitystreams"
 
 struct sync_fetch {
     bool done;
@@ -177,130 +176,35 @@ struct follow_op {
     struct account acct;
     struct community comm;
     const char *target; /* remote actor id */
-    char msg[256];
+    char msg[320];
 };
 
 static int apply_follow_out(struct kv_txn *txn, void *arg)
 {
     struct follow_op *op = arg;
-    struct core *core = op->f->core;
-    const struct kith_config *cfg = op->f->cfg;
     uint64_t remote_id;
-    struct arena a = ARENA_INIT;
     int rc;
-
     if (op->undo) {
         uint8_t kind;
-        if ((rc = actor_uri_lookup(txn, str_from(op->target), &kind, &remote_id))) {
-            snprintf(op->msg, sizeof(op->msg), "'%s' does not follow '%s'", op->user.name.ptr,
-                     op->target);
-            goto out;
-        }
-        op->is_group = kind == NAME_COMMUNITY;
-        if (op->is_group)
-            rc = community_get(txn, remote_id, &a, &op->comm);
-        else
-            rc = account_get(txn, remote_id, &a, &op->acct);
-        if (rc)
-            goto out;
+        if ((rc = actor_uri_lookup(txn, str_from(op->target), &kind, &remote_id)))
+            goto nothing;
     } else {
         rc = op->is_group ? community_upsert_remote(txn, &op->comm, &remote_id)
                           : account_upsert_remote(txn, &op->acct, &remote_id);
         if (rc)
-            goto out;
+            return rc;
     }
-    struct key16 k =
-        op->is_group ? key_pair(remote_id, op->user.id) : key_pair(op->user.id, remote_id);
-    struct str follow_uri = STR_NULL;
-    struct str existing;
-    if (op->is_group) {
-        struct membership m;
-        if (membership_get(txn, remote_id, op->user.id, &a, &m) == KITH_OK)
-            follow_uri = m.follow_uri;
-    } else if (kv_get(txn, T_FOLLOWS, KEY16(k), &existing) == KITH_OK) {
-        struct follow fl;
-        if (record_decode(&follow_desc, existing, &a, &fl) == KITH_OK)
-            follow_uri = fl.uri;
-    }
-    if (op->undo && !follow_uri.len) {
-        snprintf(op->msg, sizeof(op->msg), "'%s' does not follow '%s'", op->user.name.ptr,
-                 op->target);
-        rc = KITH_ENOTFOUND;
-        goto out;
-    }
-    const char *actor =
-        arena_printf(&a, "%s/u/%.*s", cfg->public_url, (int)op->user.name.len, op->user.name.ptr);
-    uint64_t aid = idgen_next(store_ids(core->st));
-    const char *fid = follow_uri.len ? arena_str(&a, follow_uri).ptr
-                                     : arena_printf(&a, "%s/activities/follow/%llu",
-                                                    cfg->public_url, (unsigned long long)aid);
-    cJSON *follow = cJSON_CreateObject();
-    if (!op->undo)
-        cJSON_AddStringToObject(follow, "@context", AS_CONTEXT);
-    cJSON_AddStringToObject(follow, "id", fid);
-    cJSON_AddStringToObject(follow, "type", "Follow");
-    cJSON_AddStringToObject(follow, "actor", actor);
-    cJSON_AddStringToObject(follow, "object", op->target);
-    cJSON *to = cJSON_AddArrayToObject(follow, "to");
-    cJSON_AddItemToArray(to, cJSON_CreateString(op->target));
-    cJSON *act = follow;
-    if (op->undo) {
-        act = cJSON_CreateObject();
-        cJSON_AddStringToObject(act, "@context", AS_CONTEXT);
-        cJSON_AddStringToObject(
-            act, "id",
-            arena_printf(&a, "%s/activities/undo/%llu", cfg->public_url, (unsigned long long)aid));
-        cJSON_AddStringToObject(act, "type", "Undo");
-        cJSON_AddStringToObject(act, "actor", actor);
-        cJSON *to2 = cJSON_AddArrayToObject(act, "to");
-        cJSON_AddItemToArray(to2, cJSON_CreateString(op->target));
-        cJSON_AddItemToObject(act, "object", follow);
-    }
-
-    int64_t now = wall_seconds();
-    if (op->undo) {
-        struct key16 r =
-            op->is_group ? key_pair(op->user.id, remote_id) : key_pair(remote_id, op->user.id);
-        rc = kv_del(txn, op->is_group ? T_MEMBERS : T_FOLLOWS, KEY16(k));
-        if (!rc)
-            rc = kv_del(txn, op->is_group ? T_MEMBER_OF : T_FOLLOWERS, KEY16(r));
-        if (rc == KITH_ENOTFOUND)
-            rc = KITH_OK;
-        if (!rc) /* their posts leave the home timeline */
-            rc = home_unmerge(txn, op->user.id,
-                              op->is_group ? SENDER_COMMUNITY(remote_id) : remote_id);
-    } else if (op->is_group) {
-        struct membership m = {.community_id = remote_id,
-                               .account_id = op->user.id,
-                               .role = MEMBER_PENDING,
-                               .created_at = now,
-                               .updated_at = now,
-                               .follow_uri = str_from(fid)};
-        rc = membership_put(txn, &m);
-    } else {
-        struct follow fl = {.follower_id = op->user.id,
-                            .target_id = remote_id,
-                            .state = FOLLOW_PENDING,
-                            .created_at = now,
-                            .uri = str_from(fid)};
-        struct key16 r = key_pair(remote_id, op->user.id);
-        rc = rec_put(txn, T_FOLLOWS, KEY16(k), &follow_desc, &fl, 0);
-        if (!rc)
-            rc = kv_put(txn, T_FOLLOWERS, KEY16(r), STR_LIT(""), 0);
-    }
-    struct str inbox = op->is_group ? op->comm.inbox : op->acct.inbox;
-    if (!inbox.len)
-        inbox = op->is_group ? op->comm.shared_inbox : op->acct.shared_inbox;
-    if (!rc && !inbox.len) {
-        snprintf(op->msg, sizeof(op->msg), "'%s' has no inbox", op->target);
-        rc = KITH_EINVAL;
-    }
-    if (!rc)
-        rc = delivery_schedule(txn, core, act, aid, op->user.id, inbox);
-    cJSON_Delete(act);
-out:
-    arena_release(&a);
-    return rc;
+    struct fed_write w = {.kind = op->undo ? FW_UNFOLLOW : FW_FOLLOW,
+                          .user_id = op->user.id,
+                          .target_id = remote_id};
+    rc = federation_write(txn, op->f, &w);
+    if (rc)
+        snprintf(op->msg, sizeof(op->msg), "%s", w.msg);
+    if (rc || !w.noop || !op->undo)
+        return rc;
+nothing:
+    snprintf(op->msg, sizeof(op->msg), "'%s' does not follow '%s'", op->user.name.ptr, op->target);
+    return KITH_ENOTFOUND;
 }
 
 static int act_follow(struct federation *f, struct account *user, const char *what, bool undo,

@@ -46,6 +46,8 @@ enum fed_write_kind {
     FW_DELETE,   /* one's own target_id */
     FW_REBLOG,   /* boost target_id (again: the same boost) */
     FW_UNREBLOG, /* take one's boost of target_id back */
+    FW_FOLLOW,   /* follow the person or join the community target_id (local or remote) */
+    FW_UNFOLLOW, /* unfollow or leave it */
 };
 
 #define FED_MAX_MENTIONS 32
@@ -68,6 +70,7 @@ struct fed_write {
     /* results */
     uint64_t post_id;   /* the post made or acted on */
     uint64_t status_id; /* FW_REBLOG: the boost's own status id */
+    bool noop;          /* nothing to do: already so (unfollowing what one does not follow) */
     int status;         /* when refused: the HTTP status that fits (403, 404, 422) */
     char msg[300];      /* when refused: why, for the person */
 };

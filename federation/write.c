@@ -458,6 +458,192 @@ static int w_reblog(struct kv_txn *txn, struct ctx *x, bool undo)
     return rc;
 }
 
+/* ---- following people, joining communities ---- */
+
+/* A local person or community: no activity, the change is made here. */
+static int follow_local(struct kv_txn *txn, struct ctx *x, bool undo, bool group, uint64_t tid)
+{
+    struct fed_write *w = x->w;
+    int64_t now = wall_seconds();
+    int rc;
+    if (group) {
+        struct community c;
+        struct membership m;
+        bool had = membership_get(txn, tid, x->user.id, x->a, &m) == KITH_OK;
+        if ((rc = community_get(txn, tid, x->a, &c)))
+            return rc;
+        if (undo) {
+            if (!had) {
+                w->noop = true;
+                return KITH_OK;
+            }
+            if (m.role == MEMBER_OWNER)
+                return refuse(w, 422, "the owner of '%s' cannot leave it",
+                              arena_str(x->a, c.name).ptr);
+            struct key16 k = key_pair(tid, x->user.id), r = key_pair(x->user.id, tid);
+            rc = kv_del(txn, T_MEMBERS, KEY16(k));
+            if (rc == KITH_OK)
+                rc = kv_del(txn, T_MEMBER_OF, KEY16(r));
+            return rc ? rc : home_unmerge(txn, x->user.id, SENDER_COMMUNITY(tid));
+        }
+        if (had && (m.role >= MEMBER_MEMBER || m.banned)) {
+            w->noop = true; /* a member already (or banned: stays out) */
+            return m.banned ? refuse(w, 403, "you are banned from '%s'",
+                                     arena_str(x->a, c.name).ptr)
+                            : KITH_OK;
+        }
+        m = (struct membership){.community_id = tid,
+                                .account_id = x->user.id,
+                                .role = c.join_mode == JOIN_APPROVAL ? MEMBER_PENDING
+                                                                      : MEMBER_MEMBER,
+                                .created_at = now,
+                                .updated_at = now};
+        rc = membership_put(txn, &m);
+        if (rc == KITH_OK && m.role == MEMBER_MEMBER)
+            rc = home_merge(txn, x->user.id, SENDER_COMMUNITY(tid), 40);
+        if (rc == KITH_OK && m.role == MEMBER_PENDING)
+            rc = notify_add(txn, x->core, c.owner_id, "follow_request", x->user.id, 0);
+        return rc;
+    }
+    struct account t;
+    if ((rc = account_get(txn, tid, x->a, &t)))
+        return rc;
+    if (tid == x->user.id)
+        return refuse(w, 422, "you cannot follow yourself");
+    struct key16 k = key_pair(x->user.id, tid), r = key_pair(tid, x->user.id);
+    struct follow fl;
+    bool had = rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, x->a, &fl) == KITH_OK;
+    if (undo) {
+        if (!had) {
+            w->noop = true;
+            return KITH_OK;
+        }
+        rc = kv_del(txn, T_FOLLOWS, KEY16(k));
+        if (rc == KITH_OK)
+            rc = kv_del(txn, T_FOLLOWERS, KEY16(r));
+        return rc ? rc : home_unmerge(txn, x->user.id, tid);
+    }
+    if (had) {
+        w->noop = true;
+        return KITH_OK;
+    }
+    fl = (struct follow){.follower_id = x->user.id,
+                         .target_id = tid,
+                         .state = t.locked ? FOLLOW_PENDING : FOLLOW_ACCEPTED,
+                         .created_at = now};
+    rc = rec_put(txn, T_FOLLOWS, KEY16(k), &follow_desc, &fl, 0);
+    if (rc == KITH_OK)
+        rc = kv_put(txn, T_FOLLOWERS, KEY16(r), STR_LIT(""), 0);
+    if (rc == KITH_OK)
+        rc = notify_add(txn, x->core, tid, t.locked ? "follow_request" : "follow", x->user.id, 0);
+    if (rc == KITH_OK && !t.locked)
+        rc = home_merge(txn, x->user.id, tid, 40);
+    return rc;
+}
+
+/* A remote person or community: the Follow (or its Undo) goes out; the
+ * follow waits for their Accept. */
+static int follow_remote(struct kv_txn *txn, struct ctx *x, bool undo, bool group, uint64_t tid,
+                         struct str target, struct str inbox)
+{
+    struct fed_write *w = x->w;
+    struct key16 k = group ? key_pair(tid, x->user.id) : key_pair(x->user.id, tid);
+    struct str follow_uri = STR_NULL;
+    bool had = false;
+    int rc;
+    if (group) {
+        struct membership m;
+        if ((had = membership_get(txn, tid, x->user.id, x->a, &m) == KITH_OK))
+            follow_uri = m.follow_uri;
+    } else {
+        struct follow fl;
+        if ((had = rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, x->a, &fl) == KITH_OK))
+            follow_uri = fl.uri;
+    }
+    if (undo && !had) {
+        w->noop = true;
+        return KITH_OK;
+    }
+    if (!inbox.len)
+        return refuse(w, 422, "'%.*s' has no inbox", (int)target.len, target.ptr);
+    const char *turl = arena_str(x->a, target).ptr;
+    uint64_t aid;
+    cJSON *follow = activity_new(x->core, x->a, "Follow", x->actor, &aid);
+    if (follow_uri.len) /* the same follow again: its first id */
+        cJSON_ReplaceItemInObjectCaseSensitive(follow, "id",
+                                               cJSON_CreateString(arena_str(x->a, follow_uri).ptr));
+    const char *fid = cJSON_GetObjectItem(follow, "id")->valuestring;
+    cJSON_AddStringToObject(follow, "object", turl);
+    cJSON *to = cJSON_AddArrayToObject(follow, "to");
+    cJSON_AddItemToArray(to, cJSON_CreateString(turl));
+    cJSON *act = follow;
+    if (undo) {
+        cJSON_DeleteItemFromObjectCaseSensitive(follow, "@context");
+        act = activity_new(x->core, x->a, "Undo", x->actor, &aid);
+        cJSON *to2 = cJSON_AddArrayToObject(act, "to");
+        cJSON_AddItemToArray(to2, cJSON_CreateString(turl));
+        cJSON_AddItemToObject(act, "object", follow);
+    }
+    int64_t now = wall_seconds();
+    if (undo) {
+        struct key16 r = group ? key_pair(x->user.id, tid) : key_pair(tid, x->user.id);
+        rc = kv_del(txn, group ? T_MEMBERS : T_FOLLOWS, KEY16(k));
+        if (!rc)
+            rc = kv_del(txn, group ? T_MEMBER_OF : T_FOLLOWERS, KEY16(r));
+        if (rc == KITH_ENOTFOUND)
+            rc = KITH_OK;
+        if (!rc) /* their posts leave the home timeline */
+            rc = home_unmerge(txn, x->user.id, group ? SENDER_COMMUNITY(tid) : tid);
+    } else if (group) {
+        struct membership m = {.community_id = tid,
+                               .account_id = x->user.id,
+                               .role = MEMBER_PENDING,
+                               .created_at = now,
+                               .updated_at = now,
+                               .follow_uri = str_from(fid)};
+        struct membership old;
+        if (membership_get(txn, tid, x->user.id, x->a, &old) == KITH_OK) {
+            m.role = old.role; /* asking again keeps what was granted */
+            m.created_at = old.created_at;
+        }
+        rc = membership_put(txn, &m);
+    } else {
+        struct follow fl = {.follower_id = x->user.id,
+                            .target_id = tid,
+                            .state = FOLLOW_PENDING,
+                            .created_at = now,
+                            .uri = str_from(fid)};
+        struct follow old;
+        if (rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, x->a, &old) == KITH_OK)
+            fl.state = old.state;
+        struct key16 r = key_pair(tid, x->user.id);
+        rc = rec_put(txn, T_FOLLOWS, KEY16(k), &follow_desc, &fl, 0);
+        if (!rc)
+            rc = kv_put(txn, T_FOLLOWERS, KEY16(r), STR_LIT(""), 0);
+    }
+    if (!rc)
+        rc = delivery_schedule(txn, x->core, act, aid, x->user.id, inbox);
+    cJSON_Delete(act);
+    return rc;
+}
+
+static int w_follow(struct kv_txn *txn, struct ctx *x, bool undo)
+{
+    uint64_t tid = x->w->target_id;
+    struct community c;
+    struct account t;
+    if (community_get(txn, tid, x->a, &c) == KITH_OK) {
+        if (!c.uri.len)
+            return follow_local(txn, x, undo, true, tid);
+        return follow_remote(txn, x, undo, true, tid, c.uri, c.inbox.len ? c.inbox : c.shared_inbox);
+    }
+    if (account_get(txn, tid, x->a, &t) || t.state == ACCOUNT_PENDING)
+        return refuse(x->w, 404, "Record not found");
+    if (!t.uri.len)
+        return follow_local(txn, x, undo, false, tid);
+    return follow_remote(txn, x, undo, false, tid, t.uri, t.inbox.len ? t.inbox : t.shared_inbox);
+}
+
 int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
 {
     struct federation *f = fp;
@@ -465,6 +651,7 @@ int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
     struct ctx x = {.f = f, .core = f->core, .w = w, .a = &a};
     int rc;
     w->status = 0;
+    w->noop = false;
     w->msg[0] = 0;
     if (account_get(txn, w->user_id, &a, &x.user) || x.user.uri.len ||
         x.user.state != ACCOUNT_ACTIVE) {
@@ -487,6 +674,10 @@ int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
     case FW_REBLOG:
     case FW_UNREBLOG:
         rc = w_reblog(txn, &x, w->kind == FW_UNREBLOG);
+        break;
+    case FW_FOLLOW:
+    case FW_UNFOLLOW:
+        rc = w_follow(txn, &x, w->kind == FW_UNFOLLOW);
         break;
     default:
         rc = refuse(w, 422, "unknown kind of write");

@@ -536,6 +536,7 @@ extern const struct route account_routes[3];  /* accounts.c */
 extern const struct route instance_routes[2]; /* instance.c */
 extern const struct route status_routes[19];  /* statuses.c */
 extern const struct route search_routes[1];   /* search.c */
+extern const struct route notification_routes[4]; /* notifications.c */
 
 const struct route_table api_tables[] = {
     {oauth_routes, sizeof(oauth_routes) / sizeof(oauth_routes[0])},
@@ -543,5 +544,6 @@ const struct route_table api_tables[] = {
     {instance_routes, 2},
     {status_routes, 19},
     {search_routes, 1},
+    {notification_routes, 4},
 };
 const size_t api_ntables = sizeof(api_tables) / sizeof(api_tables[0]);

@@ -1,0 +1,245 @@
+/* src/api/notifications.c: /api/v1/notifications: list (types[],
+ * exclude_types[], account_id, Mastodon's paging), get, dismiss, clear.
+ * Notifications are written where their cause is stored (core's
+ * notify_add): replies and mentions (type mention), favourites, boosts,
+ * follows and follow requests. */
+#include "../http/params.h"
+#include "api.h"
+#include "auth.h"
+#include "entities.h"
+#include "page.h"
+
+#include "../base/err.h"
+#include "../core/posts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TYPES_MAX 16
+
+/* The Notification entity; NULL when what it is about is gone. */
+static cJSON *notification_json(struct status_view *v, const struct notification *n)
+{
+    struct arena *a = &v->ctx->arena;
+    cJSON *acct = api_actor(v, n->from_account_id);
+    if (!acct)
+        return NULL;
+    cJSON *status = NULL;
+    if (n->post_id && !(status = api_status(v, n->post_id))) {
+        cJSON_Delete(acct);
+        return NULL;
+    }
+    cJSON *o = cJSON_CreateObject();
+    const char *id = arena_printf(a, "%llu", (unsigned long long)n->id);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "type", arena_str(a, n->type).ptr);
+    cJSON_AddStringToObject(o, "created_at", api_time(a, n->created_at));
+    cJSON_AddStringToObject(o, "group_key", arena_printf(a, "ungrouped-%s", id));
+    cJSON_AddItemToObject(o, "account", acct);
+    if (status)
+        cJSON_AddItemToObject(o, "status", status);
+    return o;
+}
+
+struct filter {
+    size_t ntypes, nexclude;
+    struct str types[TYPES_MAX], exclude[TYPES_MAX];
+    uint64_t account_id;
+};
+
+static bool wanted(const struct filter *f, const struct notification *n)
+{
+    if (f->account_id && n->from_account_id != f->account_id)
+        return false;
+    for (size_t i = 0; i < f->nexclude; i++)
+        if (str_eq(f->exclude[i], n->type))
+            return false;
+    if (!f->ntypes)
+        return true;
+    for (size_t i = 0; i < f->ntypes; i++)
+        if (str_eq(f->types[i], n->type))
+            return true;
+    return false;
+}
+
+static int handle_list(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_params p;
+    struct api_page pg;
+    struct filter f = {0};
+    if (!api_auth(ctx, "read:notifications", true, &who))
+        return HANDLER_DONE;
+    if (api_params_read(ctx, &p))
+        return http_reply_error(ctx, 400, "the request does not parse"), HANDLER_DONE;
+    for (struct str t; f.ntypes < TYPES_MAX && (t = api_param_at(&p, "types", f.ntypes)).len;)
+        f.types[f.ntypes++] = t;
+    for (struct str t;
+         f.nexclude < TYPES_MAX && (t = api_param_at(&p, "exclude_types", f.nexclude)).len;)
+        f.exclude[f.nexclude++] = t;
+    struct str acc = api_param(&p, "account_id");
+    if (acc.len) {
+        char num[24];
+        snprintf(num, sizeof(num), "%.*s", (int)(acc.len < 23 ? acc.len : 23), acc.ptr);
+        f.account_id = strtoull(num, NULL, 10);
+    }
+    api_page_read(ctx, 40, 80, &pg);
+    bool forward = pg.min_id && !pg.since_id;
+    uint64_t floor = api_page_floor(&pg);
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *arr = cJSON_CreateArray();
+    uint64_t newest = 0, oldest = 0;
+    size_t n = 0, looked = 0;
+    struct kv_cursor *c;
+    struct str key, val;
+    if (kv_cursor_open(who.txn, T_NOTIFICATIONS, &c) == KITH_OK) {
+        int rc;
+        if (forward) {
+            struct key16 from = key_pair(who.acct.id, floor + 1);
+            rc = kv_cursor_seek(c, KEY16(from), &key, &val);
+        } else {
+            struct key16 end = key_pair(who.acct.id, pg.max_id ? pg.max_id : UINT64_MAX);
+            rc = kv_cursor_seek(c, KEY16(end), &key, &val);
+            rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
+        }
+        for (; rc == KITH_OK && n < pg.limit && looked < 20 * pg.limit + 200;
+             rc = forward ? kv_cursor_next(c, &key, &val) : kv_cursor_prev(c, &key, &val)) {
+            if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != who.acct.id)
+                break;
+            uint64_t id = be64_get((const unsigned char *)key.ptr + 8);
+            if ((!forward && id <= floor) || (forward && pg.max_id && id >= pg.max_id))
+                break;
+            looked++;
+            struct notification note;
+            cJSON *o;
+            if (record_decode(&notification_desc, val, &ctx->arena, &note) ||
+                !wanted(&f, &note) || !(o = notification_json(&v, &note)))
+                continue;
+            cJSON_AddItemToArray(arr, o);
+            newest = newest > id ? newest : id;
+            oldest = !oldest || id < oldest ? id : oldest;
+            n++;
+        }
+        kv_cursor_close(c);
+    }
+    if (forward) { /* read oldest first: answered newest first */
+        cJSON *rev = cJSON_CreateArray();
+        while (cJSON_GetArraySize(arr) > 0)
+            cJSON_AddItemToArray(rev,
+                                 cJSON_DetachItemFromArray(arr, cJSON_GetArraySize(arr) - 1));
+        cJSON_Delete(arr);
+        arr = rev;
+    }
+    status_view_done(&v);
+    if (n)
+        api_page_link(ctx, newest, oldest);
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+static bool get_one(struct http_ctx *ctx, struct api_who *who, struct notification *n)
+{
+    uint64_t id;
+    if (!api_id_param(ctx, "id", &id))
+        return false;
+    struct key16 k = key_pair(who->acct.id, id);
+    if (rec_get(who->txn, T_NOTIFICATIONS, KEY16(k), &notification_desc, &ctx->arena, n)) {
+        http_reply_error(ctx, 404, "Record not found");
+        return false;
+    }
+    return true;
+}
+
+static int handle_get(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct notification n;
+    if (!api_auth(ctx, "read:notifications", true, &who) || !get_one(ctx, &who, &n))
+        return HANDLER_DONE;
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *o = notification_json(&v, &n);
+    status_view_done(&v);
+    if (!o)
+        return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
+    http_reply_json(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+struct dismiss_req {
+    uint64_t account_id, id; /* id 0: every one */
+};
+
+static int apply_dismiss(struct kv_txn *txn, void *arg)
+{
+    struct dismiss_req *d = arg;
+    if (d->id) {
+        struct key16 k = key_pair(d->account_id, d->id);
+        int rc = kv_del(txn, T_NOTIFICATIONS, KEY16(k));
+        return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+    }
+    /* In rounds: a cursor's keys are not deleted under it. */
+    for (;;) {
+        struct kv_cursor *c;
+        struct str key;
+        struct key8 k = key_id(d->account_id);
+        uint64_t ids[256];
+        size_t n = 0;
+        int rc = kv_cursor_open(txn, T_NOTIFICATIONS, &c);
+        if (rc)
+            return rc;
+        for (rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
+             rc == KITH_OK && n < 256 && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+             rc = kv_cursor_next(c, &key, NULL))
+            ids[n++] = be64_get((const unsigned char *)key.ptr + 8);
+        kv_cursor_close(c);
+        for (size_t i = 0; i < n; i++) {
+            struct key16 nk = key_pair(d->account_id, ids[i]);
+            if ((rc = kv_del(txn, T_NOTIFICATIONS, KEY16(nk))))
+                return rc;
+        }
+        if (n < 256)
+            return KITH_OK;
+    }
+}
+
+static void dismissed(struct http_ctx *ctx, int rc, void *arg)
+{
+    (void)arg;
+    if (rc)
+        return http_reply_error(ctx, 500, "the change could not be stored: %s",
+                                kith_strerror(rc));
+    http_reply_json(ctx, 200, cJSON_CreateObject());
+}
+
+static int dismiss(struct http_ctx *ctx, bool all)
+{
+    struct api_who who;
+    struct notification n;
+    if (!api_auth(ctx, "write:notifications", true, &who) || (!all && !get_one(ctx, &who, &n)))
+        return HANDLER_DONE;
+    struct dismiss_req *d = arena_zalloc(&ctx->arena, sizeof(*d));
+    d->account_id = who.acct.id;
+    d->id = all ? 0 : n.id;
+    if (http_write(ctx, apply_dismiss, d, dismissed, d))
+        return http_reply_error(ctx, 503, "the server is stopping"), HANDLER_DONE;
+    return HANDLER_ASYNC;
+}
+
+static int handle_dismiss(struct http_ctx *ctx)
+{
+    return dismiss(ctx, false);
+}
+static int handle_clear(struct http_ctx *ctx)
+{
+    return dismiss(ctx, true);
+}
+
+const struct route notification_routes[4] = {
+    {"GET", "/api/v1/notifications", handle_list, 0},
+    {"GET", "/api/v1/notifications/{id}", handle_get, 0},
+    {"POST", "/api/v1/notifications/{id}/dismiss", handle_dismiss, 0},
+    {"POST", "/api/v1/notifications/clear", handle_clear, 0},
+};
