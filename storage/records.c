@@ -46,6 +46,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_PINS] = "pins",
     [T_IDEMPOTENCY] = "idempotency",
     [T_POST_EDITS] = "post_edits",
+    [T_ACTOR_REBLOGS] = "actor_reblogs",
 };
 
 #define F(tag, type, st, m)         \

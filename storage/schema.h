@@ -53,6 +53,8 @@
  * idempotency         account id (8) + SHA-256 of the     post id (8) + created at (i64, Unix
  *                     client's Idempotency-Key (32)       secs): repeats within an hour
  * post_edits          post id (8) + edit id (8)           rec post: the version an edit replaced
+ * actor_reblogs       booster (8) + reblog id (8)         post id (8): a profile's boosts (booster
+ *                                                         as in post_reblogs)
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -117,6 +119,7 @@ enum store_table {
     T_PINS,
     T_IDEMPOTENCY,
     T_POST_EDITS,
+    T_ACTOR_REBLOGS,
     T_COUNT /* number of tables */
 };
 

@@ -1,9 +1,13 @@
 /* src/api/accounts.c: /api/v1/accounts: who am I, and who is that. */
+#include "../../federation/federation.h"
+#include "../http/params.h"
 #include "api.h"
 #include "auth.h"
 #include "entities.h"
+#include "page.h"
 
 #include "../base/err.h"
+#include "../core/posts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +92,354 @@ static int handle_lookup(struct http_ctx *ctx)
     return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
 }
 
-const struct route account_routes[3] = {
+/* ---- index walks: (owner id, item id) keys, newest item first ---- */
+
+struct idx {
+    struct kv_cursor *c;
+    uint64_t prefix;
+    uint64_t item; /* 0: past the end */
+    struct str val;
+};
+
+static void idx_check(struct idx *x, int rc, struct str key)
+{
+    x->item =
+        rc == KITH_OK && key.len == 16 && be64_get((const unsigned char *)key.ptr) == x->prefix
+            ? be64_get((const unsigned char *)key.ptr + 8)
+            : 0;
+}
+
+static void idx_open(struct idx *x, struct kv_txn *txn, unsigned table, uint64_t prefix,
+                     uint64_t below)
+{
+    struct str key;
+    memset(x, 0, sizeof(*x));
+    x->prefix = prefix;
+    if (kv_cursor_open(txn, table, &x->c))
+        return;
+    struct key16 end = key_pair(prefix, below ? below : UINT64_MAX);
+    int rc = kv_cursor_seek(x->c, KEY16(end), &key, &x->val);
+    rc = rc == KITH_OK ? kv_cursor_prev(x->c, &key, &x->val) : kv_cursor_last(x->c, &key, &x->val);
+    idx_check(x, rc, key);
+}
+
+static void idx_next(struct idx *x)
+{
+    struct str key;
+    idx_check(x, kv_cursor_prev(x->c, &key, &x->val), key);
+}
+
+static void idx_close(struct idx *x)
+{
+    if (x->c)
+        kv_cursor_close(x->c);
+}
+
+/* Of two walks, the one with the newer item (NULL when both are done). */
+static struct idx *idx_pick(struct idx *a, struct idx *b)
+{
+    if (!a->item && !b->item)
+        return NULL;
+    return a->item >= b->item ? a : b;
+}
+
+static bool flag(struct http_ctx *ctx, const char *name)
+{
+    struct str v = http_query(ctx, name);
+    return str_eq(v, STR_LIT("true")) || str_eq(v, STR_LIT("1"));
+}
+
+/* A person or community by the path's id; replies 404 when neither. */
+static bool actor_param(struct http_ctx *ctx, struct api_who *who, uint64_t *id, bool *group)
+{
+    struct account a;
+    struct community c;
+    if (!api_id_param(ctx, "id", id))
+        return false;
+    if (community_get(who->txn, *id, &ctx->arena, &c) == KITH_OK) {
+        *group = true;
+        return true;
+    }
+    if (account_get(who->txn, *id, &ctx->arena, &a) == KITH_OK && a.state != ACCOUNT_PENDING) {
+        *group = false;
+        return true;
+    }
+    http_reply_error(ctx, 404, "Record not found");
+    return false;
+}
+
+/* GET /api/v1/accounts/:id/statuses: a person's posts and boosts, or a
+ * community's boosts of its posts (what its members' apps show). */
+static int handle_statuses(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_page pg;
+    uint64_t id;
+    bool group;
+    if (!api_auth_optional(ctx, "read:statuses", &who) || !actor_param(ctx, &who, &id, &group))
+        return HANDLER_DONE;
+    api_page_read(ctx, 20, 40, &pg);
+    bool no_replies = flag(ctx, "exclude_replies"), media = flag(ctx, "only_media");
+    bool no_reblogs = flag(ctx, "exclude_reblogs") && !group, pinned = flag(ctx, "pinned");
+    uint64_t floor = api_page_floor(&pg);
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *arr = cJSON_CreateArray();
+    struct idx own, boosts;
+    if (pinned) {
+        idx_open(&own, who.txn, T_PINS, id, pg.max_id);
+        memset(&boosts, 0, sizeof(boosts));
+    } else {
+        if (group)
+            memset(&own, 0, sizeof(own));
+        else
+            idx_open(&own, who.txn, T_AUTHOR_POSTS, id, pg.max_id);
+        if (no_reblogs)
+            memset(&boosts, 0, sizeof(boosts));
+        else
+            idx_open(&boosts, who.txn, T_ACTOR_REBLOGS, group ? SENDER_COMMUNITY(id) : id,
+                     pg.max_id);
+    }
+    uint64_t newest = 0, oldest = 0;
+    size_t n = 0, looked = 0;
+    for (struct idx *x; n < pg.limit && looked < 20 * pg.limit + 200 &&
+                        (x = idx_pick(&own, &boosts)) && x->item > floor;
+         idx_next(x), looked++) {
+        uint64_t sid = x->item;
+        struct post p;
+        if (x == &own && post_get(who.txn, sid, &ctx->arena, &p) == KITH_OK &&
+            ((no_replies && p.parent_id && p.reply_to_author != p.author_id) ||
+             (media && !p.nattachments)))
+            continue;
+        if (x == &boosts && media)
+            continue;
+        cJSON *s = api_status(&v, sid);
+        if (!s)
+            continue;
+        cJSON_AddItemToArray(arr, s);
+        newest = newest > sid ? newest : sid;
+        oldest = !oldest || sid < oldest ? sid : oldest;
+        n++;
+    }
+    idx_close(&own);
+    idx_close(&boosts);
+    status_view_done(&v);
+    if (n)
+        api_page_link(ctx, newest, oldest);
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+/* ---- relationships ---- */
+
+static cJSON *relationship(struct http_ctx *ctx, struct kv_txn *txn, uint64_t me, uint64_t id)
+{
+    struct arena *a = &ctx->arena;
+    bool following = false, requested = false, followed_by = false, requested_by = false;
+    struct community c;
+    struct membership m;
+    struct follow f;
+    if (community_get(txn, id, a, &c) == KITH_OK) {
+        if (membership_get(txn, id, me, a, &m) == KITH_OK && !m.banned) {
+            following = m.role >= MEMBER_MEMBER;
+            requested = m.role == MEMBER_PENDING;
+        }
+    } else {
+        struct key16 k = key_pair(me, id), r = key_pair(id, me);
+        if (rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, a, &f) == KITH_OK) {
+            following = f.state == FOLLOW_ACCEPTED;
+            requested = f.state == FOLLOW_PENDING;
+        }
+        if (rec_get(txn, T_FOLLOWS, KEY16(r), &follow_desc, a, &f) == KITH_OK) {
+            followed_by = f.state == FOLLOW_ACCEPTED;
+            requested_by = f.state == FOLLOW_PENDING;
+        }
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", arena_printf(a, "%llu", (unsigned long long)id));
+    cJSON_AddBoolToObject(o, "following", following);
+    cJSON_AddBoolToObject(o, "showing_reblogs", following || requested);
+    cJSON_AddFalseToObject(o, "notifying");
+    cJSON_AddNullToObject(o, "languages");
+    cJSON_AddBoolToObject(o, "followed_by", followed_by);
+    cJSON_AddFalseToObject(o, "blocking");
+    cJSON_AddFalseToObject(o, "blocked_by");
+    cJSON_AddFalseToObject(o, "muting");
+    cJSON_AddFalseToObject(o, "muting_notifications");
+    cJSON_AddBoolToObject(o, "requested", requested);
+    cJSON_AddBoolToObject(o, "requested_by", requested_by);
+    cJSON_AddFalseToObject(o, "domain_blocking");
+    cJSON_AddFalseToObject(o, "endorsed");
+    cJSON_AddStringToObject(o, "note", "");
+    return o;
+}
+
+/* GET /api/v1/accounts/relationships?id[]=... */
+static int handle_relationships(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_params p;
+    if (!api_auth(ctx, "read:follows", true, &who))
+        return HANDLER_DONE;
+    if (api_params_read(ctx, &p))
+        return http_reply_error(ctx, 400, "the request does not parse"), HANDLER_DONE;
+    cJSON *arr = cJSON_CreateArray();
+    struct str s;
+    for (size_t i = 0; i < 80 && (s = api_param_at(&p, "id", i)).len; i++) {
+        char num[24];
+        snprintf(num, sizeof(num), "%.*s", (int)(s.len < 23 ? s.len : 23), s.ptr);
+        uint64_t id = strtoull(num, NULL, 10);
+        struct account a;
+        struct community c;
+        if (id && (account_get(who.txn, id, &ctx->arena, &a) == KITH_OK ||
+                   community_get(who.txn, id, &ctx->arena, &c) == KITH_OK))
+            cJSON_AddItemToArray(arr, relationship(ctx, who.txn, who.acct.id, id));
+    }
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+/* ---- follow, unfollow: through the federation ---- */
+
+struct follow_req {
+    void *fed;
+    struct fed_write w;
+};
+
+static int apply_follow(struct kv_txn *txn, void *arg)
+{
+    struct follow_req *r = arg;
+    return federation_write(txn, r->fed, &r->w);
+}
+
+static void follow_done(struct http_ctx *ctx, int rc, void *arg)
+{
+    struct follow_req *r = arg;
+    struct kv_txn *txn;
+    if (rc == KITH_EINVAL && r->w.msg[0])
+        return http_reply_error(ctx, r->w.status ? r->w.status : 422, "%s", r->w.msg);
+    if (rc)
+        return http_reply_error(ctx, 500, "the change could not be stored: %s", kith_strerror(rc));
+    if (!r->w.noop)
+        federation_kick(r->fed);
+    if (http_read_txn_fresh(ctx, &txn))
+        return http_reply_error(ctx, 503, "database unavailable");
+    http_reply_json(ctx, 200, relationship(ctx, txn, r->w.user_id, r->w.target_id));
+}
+
+static int follow(struct http_ctx *ctx, bool undo)
+{
+    struct api_who who;
+    uint64_t id;
+    bool group;
+    if (!api_auth(ctx, "write:follows", true, &who) || !actor_param(ctx, &who, &id, &group))
+        return HANDLER_DONE;
+    struct follow_req *r = arena_zalloc(&ctx->arena, sizeof(*r));
+    r->fed = http_app(ctx);
+    r->w.kind = undo ? FW_UNFOLLOW : FW_FOLLOW;
+    r->w.user_id = who.acct.id;
+    r->w.target_id = id;
+    if (http_write(ctx, apply_follow, r, follow_done, r))
+        return http_reply_error(ctx, 503, "the server is stopping"), HANDLER_DONE;
+    return HANDLER_ASYNC;
+}
+
+static int handle_follow(struct http_ctx *ctx)
+{
+    return follow(ctx, false);
+}
+static int handle_unfollow(struct http_ctx *ctx)
+{
+    return follow(ctx, true);
+}
+
+/* ---- followers, following ---- */
+
+/* The accepted follows (or memberships) behind one index entry. */
+static bool accepted(struct http_ctx *ctx, struct kv_txn *txn, unsigned table, uint64_t owner,
+                     uint64_t item)
+{
+    struct follow f;
+    struct membership m;
+    switch (table) {
+    case T_FOLLOWERS: { /* owner is followed by item */
+        struct key16 k = key_pair(item, owner);
+        return rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, &ctx->arena, &f) == KITH_OK &&
+               f.state == FOLLOW_ACCEPTED;
+    }
+    case T_FOLLOWS: {
+        struct key16 k = key_pair(owner, item);
+        return rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, &ctx->arena, &f) == KITH_OK &&
+               f.state == FOLLOW_ACCEPTED;
+    }
+    case T_MEMBERS:
+        return membership_get(txn, owner, item, &ctx->arena, &m) == KITH_OK &&
+               m.role >= MEMBER_MEMBER && !m.banned;
+    case T_MEMBER_OF:
+        return membership_get(txn, item, owner, &ctx->arena, &m) == KITH_OK &&
+               m.role >= MEMBER_MEMBER && !m.banned;
+    }
+    return false;
+}
+
+static int follow_list(struct http_ctx *ctx, bool followers)
+{
+    struct api_who who;
+    struct api_page pg;
+    uint64_t id;
+    bool group;
+    if (!api_auth_optional(ctx, "read:accounts", &who) || !actor_param(ctx, &who, &id, &group))
+        return HANDLER_DONE;
+    api_page_read(ctx, 40, 80, &pg);
+    unsigned t1 = group ? (followers ? T_MEMBERS : T_COUNT) : (followers ? T_FOLLOWERS : T_FOLLOWS);
+    unsigned t2 = !group && !followers ? T_MEMBER_OF : T_COUNT;
+    struct idx a = {0}, b = {0};
+    if (t1 != T_COUNT)
+        idx_open(&a, who.txn, t1, id, pg.max_id);
+    if (t2 != T_COUNT)
+        idx_open(&b, who.txn, t2, id, pg.max_id);
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *arr = cJSON_CreateArray();
+    uint64_t newest = 0, oldest = 0, floor = api_page_floor(&pg);
+    size_t n = 0;
+    for (struct idx *x; n < pg.limit && (x = idx_pick(&a, &b)) && x->item > floor; idx_next(x)) {
+        if (!accepted(ctx, who.txn, x == &a ? t1 : t2, id, x->item))
+            continue;
+        cJSON *acct = api_actor(&v, x->item);
+        if (!acct)
+            continue;
+        cJSON_AddItemToArray(arr, acct);
+        newest = newest > x->item ? newest : x->item;
+        oldest = !oldest || x->item < oldest ? x->item : oldest;
+        n++;
+    }
+    idx_close(&a);
+    idx_close(&b);
+    status_view_done(&v);
+    if (n)
+        api_page_link(ctx, newest, oldest);
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+static int handle_followers(struct http_ctx *ctx)
+{
+    return follow_list(ctx, true);
+}
+static int handle_following(struct http_ctx *ctx)
+{
+    return follow_list(ctx, false);
+}
+
+const struct route account_routes[9] = {
     {"GET", "/api/v1/accounts/lookup", handle_lookup, 0},
     {"GET", "/api/v1/accounts/verify_credentials", handle_verify_credentials, 0},
+    {"GET", "/api/v1/accounts/relationships", handle_relationships, 0},
     {"GET", "/api/v1/accounts/{id}", handle_account, 0},
+    {"GET", "/api/v1/accounts/{id}/statuses", handle_statuses, 0},
+    {"GET", "/api/v1/accounts/{id}/followers", handle_followers, 0},
+    {"GET", "/api/v1/accounts/{id}/following", handle_following, 0},
+    {"POST", "/api/v1/accounts/{id}/follow", handle_follow, 0},
+    {"POST", "/api/v1/accounts/{id}/unfollow", handle_unfollow, 0},
 };

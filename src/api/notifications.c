@@ -114,8 +114,8 @@ static int handle_list(struct http_ctx *ctx)
             looked++;
             struct notification note;
             cJSON *o;
-            if (record_decode(&notification_desc, val, &ctx->arena, &note) ||
-                !wanted(&f, &note) || !(o = notification_json(&v, &note)))
+            if (record_decode(&notification_desc, val, &ctx->arena, &note) || !wanted(&f, &note) ||
+                !(o = notification_json(&v, &note)))
                 continue;
             cJSON_AddItemToArray(arr, o);
             newest = newest > id ? newest : id;
@@ -127,8 +127,7 @@ static int handle_list(struct http_ctx *ctx)
     if (forward) { /* read oldest first: answered newest first */
         cJSON *rev = cJSON_CreateArray();
         while (cJSON_GetArraySize(arr) > 0)
-            cJSON_AddItemToArray(rev,
-                                 cJSON_DetachItemFromArray(arr, cJSON_GetArraySize(arr) - 1));
+            cJSON_AddItemToArray(rev, cJSON_DetachItemFromArray(arr, cJSON_GetArraySize(arr) - 1));
         cJSON_Delete(arr);
         arr = rev;
     }
@@ -209,8 +208,7 @@ static void dismissed(struct http_ctx *ctx, int rc, void *arg)
 {
     (void)arg;
     if (rc)
-        return http_reply_error(ctx, 500, "the change could not be stored: %s",
-                                kith_strerror(rc));
+        return http_reply_error(ctx, 500, "the change could not be stored: %s", kith_strerror(rc));
     http_reply_json(ctx, 200, cJSON_CreateObject());
 }
 

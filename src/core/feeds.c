@@ -291,9 +291,13 @@ int reblog_add(struct kv_txn *txn, struct core *core, const struct reblog *r)
     (void)core;
     struct key8 k = key_id(r->id);
     struct key16 ik = key_pair(r->post_id, booster_key(r));
+    struct key16 ak = key_pair(booster_key(r), r->id);
+    struct key8 pv = key_id(r->post_id);
     int rc = rec_put(txn, T_REBLOGS, KEY8(k), &reblog_desc, r, KV_NOOVERWRITE);
     if (rc == KITH_OK)
         rc = kv_put(txn, T_POST_REBLOGS, KEY16(ik), KEY8(k), 0);
+    if (rc == KITH_OK)
+        rc = kv_put(txn, T_ACTOR_REBLOGS, KEY16(ak), KEY8(pv), 0);
     if (rc || r->community_id)
         return rc; /* a community's boost goes out with its post (home_fanout) */
     struct arena a = ARENA_INIT;
@@ -310,9 +314,12 @@ int reblog_remove(struct kv_txn *txn, const struct reblog *r)
 {
     struct key8 k = key_id(r->id);
     struct key16 ik = key_pair(r->post_id, booster_key(r));
+    struct key16 ak = key_pair(booster_key(r), r->id);
     int rc = kv_del(txn, T_REBLOGS, KEY8(k));
     if (rc == KITH_OK || rc == KITH_ENOTFOUND)
         rc = kv_del(txn, T_POST_REBLOGS, KEY16(ik));
+    if (rc == KITH_OK || rc == KITH_ENOTFOUND)
+        rc = kv_del(txn, T_ACTOR_REBLOGS, KEY16(ak));
     return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
 

@@ -1,0 +1,147 @@
+"""Accounts, relationships and notifications through the Mastodon API
+(issue 8): following people and joining communities (a community is an
+account with group: true; a private one answers with a follow request),
+the home timeline filling from what one follows, profiles' statuses with
+their filters, followers and following lists, and notifications with
+types, exclude_types, get, dismiss and clear."""
+
+import pytest
+
+from entities import check
+from test_statuses import signup
+
+
+@pytest.fixture
+def k(kithd):
+    return kithd
+
+
+def acct_id(c, name):
+    r = c.req("GET", f"/api/v1/accounts/lookup?acct={name}")
+    assert r.status == 200, r
+    return r.json()["id"]
+
+
+def test_follow_people_and_join_communities(k):
+    assert k.ctl("community", "add", "cats", "--owner", "admin").returncode == 0
+    assert k.ctl("community", "add", "club", "--owner", "admin").returncode == 0
+    assert k.ctl("community", "private", "club", "on").returncode == 0
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    early = bob.post("before anyone followed")
+    bob_id, cats, club = acct_id(alice, "bob"), acct_id(alice, "cats"), acct_id(alice, "club")
+
+    r = alice.req("POST", f"/api/v1/accounts/{bob_id}/follow")
+    assert r.status == 200, r
+    rel = r.json()
+    check("Relationship", rel)
+    assert rel["following"] is True and rel["requested"] is False
+    # What bob wrote before comes into alice's home; what he writes next too.
+    later = bob.post("after")
+    home = [s["id"] for s in alice.req("GET", "/api/v1/timelines/home").json()]
+    assert early["id"] in home and later["id"] in home
+    # Bob sees the follower; a notification says so.
+    rels = bob.req("GET", f"/api/v1/accounts/relationships?id[]={acct_id(bob, 'alice')}").json()
+    assert rels[0]["followed_by"] is True and rels[0]["following"] is False
+    note = bob.req("GET", "/api/v1/notifications?types[]=follow").json()
+    assert [n["type"] for n in note] == ["follow"]
+    check("Notification", note[0])
+    followers = bob.req("GET", f"/api/v1/accounts/{bob_id}/followers").json()
+    assert [a["username"] for a in followers] == ["alice"]
+
+    # Joining a community: its posts come as the community's boosts.
+    before = bob.post("@cats an old post\nfrom before")
+    r = alice.req("POST", f"/api/v1/accounts/{cats}/follow")
+    assert r.json()["following"] is True
+    fresh = bob.post("@cats A new post\nwith a body")
+    home = alice.req("GET", "/api/v1/timelines/home").json()
+    boosts = [s for s in home if s["reblog"] and s["account"]["id"] == cats]
+    assert {s["reblog"]["id"] for s in boosts} == {before["id"], fresh["id"]}
+    for s in boosts:
+        check("Status", s)
+        assert s["account"]["group"] is True
+    group = alice.req("GET", f"/api/v1/accounts/{cats}").json()
+    assert group["followers_count"] == 2  # the owner and alice
+    # The community's own profile lists its boosts, even asked to exclude reblogs.
+    st = alice.req("GET", f"/api/v1/accounts/{cats}/statuses?exclude_reblogs=true").json()
+    assert [s["reblog"]["id"] for s in st] == [fresh["id"], before["id"]]
+    following = alice.req("GET", f"/api/v1/accounts/{acct_id(alice, 'alice')}/following").json()
+    assert sorted(a["username"] for a in following) == ["bob", "cats"]
+
+    # A private community: a request first.
+    r = alice.req("POST", f"/api/v1/accounts/{club}/follow")
+    assert r.json()["following"] is False and r.json()["requested"] is True
+
+    # Leaving and unfollowing take their posts out of the home timeline.
+    assert alice.req("POST", f"/api/v1/accounts/{cats}/unfollow").json()["following"] is False
+    assert alice.req("POST", f"/api/v1/accounts/{bob_id}/unfollow").json()["following"] is False
+    assert alice.req("GET", "/api/v1/timelines/home").json() == []
+    # Unfollowing again is fine; unknown accounts are 404; oneself is refused.
+    assert alice.req("POST", f"/api/v1/accounts/{bob_id}/unfollow").status == 200
+    assert alice.req("POST", "/api/v1/accounts/999/follow").status == 404
+    me = acct_id(alice, "alice")
+    r = alice.req("POST", f"/api/v1/accounts/{me}/follow")
+    assert r.status == 422 and r.json()["error"]
+    reader = signup(k, "reader", scope="read")
+    assert reader.req("POST", f"/api/v1/accounts/{bob_id}/follow").status == 403
+
+
+def test_profile_statuses_filters(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    me = acct_id(alice, "alice")
+    top = alice.post("top level")
+    other = bob.post("bob's")
+    reply = alice.post("a reply", in_reply_to_id=other["id"])
+    boost = alice.req("POST", f"/api/v1/statuses/{other['id']}/reblog").json()
+    ids = lambda q="": [s["id"] for s in alice.req("GET", f"/api/v1/accounts/{me}/statuses{q}").json()]
+    assert ids() == [boost["id"], reply["id"], top["id"]]
+    assert ids("?exclude_replies=true") == [boost["id"], top["id"]]
+    assert ids("?exclude_reblogs=true") == [reply["id"], top["id"]]
+    assert ids("?limit=1") == [boost["id"]]
+    assert ids(f"?max_id={reply['id']}") == [top["id"]]
+    alice.req("POST", f"/api/v1/statuses/{top['id']}/pin")
+    assert ids("?pinned=true") == [top["id"]]
+    # Without a token, public statuses are shown.
+    r = k.http("GET", f"/api/v1/accounts/{me}/statuses")
+    assert r.status == 200 and len(r.json()) == 3
+
+
+def test_notifications_list_get_dismiss_clear(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    s = alice.post("hello")
+    bob.req("POST", f"/api/v1/statuses/{s['id']}/favourite")
+    bob.req("POST", f"/api/v1/statuses/{s['id']}/reblog")
+    bob.post("@alice hi", in_reply_to_id=s["id"])
+    bob.req("POST", f"/api/v1/accounts/{acct_id(bob, 'alice')}/follow")
+    r = alice.req("GET", "/api/v1/notifications")
+    assert r.status == 200
+    ns = r.json()
+    assert [n["type"] for n in ns] == ["follow", "mention", "reblog", "favourite"]
+    for n in ns:
+        check("Notification", n)
+        assert n["account"]["username"] == "bob"
+    assert ns[1]["status"]["in_reply_to_id"] == s["id"]
+    assert [n["type"] for n in alice.req(
+        "GET", "/api/v1/notifications?exclude_types[]=follow&exclude_types[]=mention").json()] \
+        == ["reblog", "favourite"]
+    assert [n["type"] for n in alice.req(
+        "GET", "/api/v1/notifications?types[]=favourite").json()] == ["favourite"]
+    r = alice.req("GET", "/api/v1/notifications?limit=2")
+    assert len(r.json()) == 2 and 'rel="next"' in (r.headers.get("link") or r.headers["Link"])
+    assert [n["id"] for n in alice.req(
+        "GET", f"/api/v1/notifications?max_id={ns[1]['id']}").json()] == [x["id"] for x in ns[2:]]
+    assert [n["id"] for n in alice.req(
+        "GET", f"/api/v1/notifications?min_id={ns[3]['id']}&limit=2").json()] == \
+        [ns[1]["id"], ns[2]["id"]]
+    one = alice.req("GET", f"/api/v1/notifications/{ns[0]['id']}")
+    assert one.status == 200 and one.json()["id"] == ns[0]["id"]
+    assert bob.req("GET", f"/api/v1/notifications/{ns[0]['id']}").status == 404
+    assert alice.req("POST", f"/api/v1/notifications/{ns[0]['id']}/dismiss").status == 200
+    assert alice.req("GET", f"/api/v1/notifications/{ns[0]['id']}").status == 404
+    assert len(alice.req("GET", "/api/v1/notifications").json()) == 3
+    assert alice.req("POST", "/api/v1/notifications/clear").status == 200
+    assert alice.req("GET", "/api/v1/notifications").json() == []
+    # A deleted status takes its notifications with it.
+    s2 = alice.post("again")
+    bob.req("POST", f"/api/v1/statuses/{s2['id']}/favourite")
+    alice.req("DELETE", f"/api/v1/statuses/{s2['id']}")
+    assert alice.req("GET", "/api/v1/notifications").json() == []
