@@ -47,6 +47,9 @@ const char *const store_table_names[T_COUNT] = {
     [T_IDEMPOTENCY] = "idempotency",
     [T_POST_EDITS] = "post_edits",
     [T_ACTOR_REBLOGS] = "actor_reblogs",
+    [T_PUBLIC] = "public",
+    [T_PUBLIC_LOCAL] = "public_local",
+    [T_TAGS] = "tags",
 };
 
 #define F(tag, type, st, m)         \

@@ -55,6 +55,12 @@
  * post_edits          post id (8) + edit id (8)           rec post: the version an edit replaced
  * actor_reblogs       booster (8) + reblog id (8)         post id (8): a profile's boosts (booster
  *                                                         as in post_reblogs)
+ * public              post id (8)                         origin (1: 0 local, 1 remote); the
+ *                                                         public timeline: public posts that are
+ *                                                         not replies to others
+ * public_local        post id (8)                         empty; the local public timeline
+ * tags                lowercase tag (utf-8) + 0x00 +      empty; the tag timelines (public posts)
+ *                     post id (8)
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -120,6 +126,9 @@ enum store_table {
     T_IDEMPOTENCY,
     T_POST_EDITS,
     T_ACTOR_REBLOGS,
+    T_PUBLIC,
+    T_PUBLIC_LOCAL,
+    T_TAGS,
     T_COUNT /* number of tables */
 };
 

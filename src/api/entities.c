@@ -316,27 +316,19 @@ static cJSON *media_json(struct status_view *v, const struct post *p)
     return arr;
 }
 
-/* Tag entities for the #hashtags of the content (as status_html links them). */
+/* Tag entities for the post's #hashtags. */
 static cJSON *tags_json(struct status_view *v, const struct post *p)
 {
     struct arena *a = &v->ctx->arena;
     cJSON *arr = cJSON_CreateArray();
-    const char *s = p->content.ptr, *end = s + p->content.len;
-    const char *mark = "class=\"mention hashtag\" rel=\"tag\">#<span>";
-    size_t ml = strlen(mark);
-    for (int n = 0; s < end && n < 20; n++) {
-        const char *hit = memmem(s, (size_t)(end - s), mark, ml);
-        if (!hit)
-            break;
-        const char *t = hit + ml, *te = memchr(t, '<', (size_t)(end - t));
-        if (!te)
-            break;
-        const char *name = arena_printf(a, "%.*s", (int)(te - t), t);
+    struct str tags[16];
+    size_t n = post_hashtags(p->content, tags, 16);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = arena_str(a, tags[i]).ptr;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", name);
         cJSON_AddStringToObject(o, "url", http_url(v->ctx, "/tags/%s", name));
         cJSON_AddItemToArray(arr, o);
-        s = te;
     }
     return arr;
 }

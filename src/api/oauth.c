@@ -532,17 +532,19 @@ static const struct route oauth_routes[] = {
     {"GET", "/.well-known/oauth-authorization-server", handle_metadata, 0},
 };
 
-extern const struct route account_routes[9];      /* accounts.c */
-extern const struct route instance_routes[2];     /* instance.c */
-extern const struct route status_routes[19];      /* statuses.c */
-extern const struct route search_routes[1];       /* search.c */
-extern const struct route notification_routes[4]; /* notifications.c */
+extern const struct route account_routes[9];  /* accounts.c */
+extern const struct route instance_routes[2]; /* instance.c */
+extern const struct route status_routes[18];
+extern const struct route timeline_routes[3]; /* timelines.c */ /* statuses.c */
+extern const struct route search_routes[1];                     /* search.c */
+extern const struct route notification_routes[4];               /* notifications.c */
 
 const struct route_table api_tables[] = {
     {oauth_routes, sizeof(oauth_routes) / sizeof(oauth_routes[0])},
     {account_routes, 9},
     {instance_routes, 2},
-    {status_routes, 19},
+    {status_routes, 18},
+    {timeline_routes, 3},
     {search_routes, 1},
     {notification_routes, 4},
 };

@@ -794,71 +794,7 @@ static int handle_reblogged_by(struct http_ctx *ctx)
     return who_acted(ctx, true);
 }
 
-/* ---- timelines: home, bookmarks ---- */
-
-struct page_walk {
-    struct status_view *v;
-    const struct api_page *pg;
-    cJSON *arr;
-    size_t n, looked;
-    uint64_t newest, oldest;
-};
-
-static int page_add(uint64_t status_id, uint64_t post_id, void *arg)
-{
-    struct page_walk *w = arg;
-    (void)post_id;
-    if (++w->looked > 20 * w->pg->limit + 200)
-        return 1; /* a page of mostly deleted posts: stop looking */
-    cJSON *s = api_status(w->v, status_id);
-    if (!s)
-        return 0;
-    cJSON_AddItemToArray(w->arr, s);
-    if (!w->newest || status_id > w->newest)
-        w->newest = status_id;
-    if (!w->oldest || status_id < w->oldest)
-        w->oldest = status_id;
-    return ++w->n >= w->pg->limit;
-}
-
-/* Reverses an array in place (a min_id page is read oldest first). */
-static void reverse(cJSON *arr)
-{
-    cJSON *items = NULL;
-    while (arr->child) {
-        cJSON *it = cJSON_DetachItemViaPointer(arr, arr->child);
-        it->next = items;
-        items = it;
-    }
-    while (items) {
-        cJSON *next = items->next;
-        items->next = items->prev = NULL;
-        cJSON_AddItemToArray(arr, items);
-        items = next;
-    }
-}
-
-/* GET /api/v1/timelines/home */
-static int handle_home(struct http_ctx *ctx)
-{
-    struct api_who who;
-    struct api_page pg;
-    if (!api_auth(ctx, "read:statuses", true, &who))
-        return HANDLER_DONE;
-    api_page_read(ctx, 20, 40, &pg);
-    struct status_view v;
-    status_view_init(&v, ctx, who.txn, &who.acct);
-    struct page_walk w = {&v, &pg, cJSON_CreateArray(), 0, 0, 0, 0};
-    bool forward = pg.min_id && !pg.since_id;
-    home_each(who.txn, who.acct.id, pg.max_id, api_page_floor(&pg), forward, page_add, &w);
-    if (forward)
-        reverse(w.arr);
-    status_view_done(&v);
-    if (w.n)
-        api_page_link(ctx, w.newest, w.oldest);
-    http_reply_json(ctx, 200, w.arr);
-    return HANDLER_DONE;
-}
+/* ---- bookmarks ---- */
 
 /* GET /api/v1/bookmarks: newest bookmark first, paged by bookmark id. */
 static int handle_bookmarks(struct http_ctx *ctx)
@@ -904,7 +840,7 @@ static int handle_bookmarks(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
-const struct route status_routes[19] = {
+const struct route status_routes[18] = {
     {"POST", "/api/v1/statuses", handle_create, 0},
     {"GET", "/api/v1/statuses/{id}", handle_get, 0},
     {"DELETE", "/api/v1/statuses/{id}", handle_delete, 0},
@@ -922,6 +858,5 @@ const struct route status_routes[19] = {
     {"POST", "/api/v1/statuses/{id}/unbookmark", handle_unbookmark, 0},
     {"POST", "/api/v1/statuses/{id}/pin", handle_pin, 0},
     {"POST", "/api/v1/statuses/{id}/unpin", handle_unpin, 0},
-    {"GET", "/api/v1/timelines/home", handle_home, 0},
     {"GET", "/api/v1/bookmarks", handle_bookmarks, 0},
 };

@@ -10,6 +10,7 @@
 #include "../base/id.h"
 #include "../base/mem.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,36 +234,101 @@ int home_unmerge(struct kv_txn *txn, uint64_t account_id, uint64_t source)
     return rc;
 }
 
-int home_each(struct kv_txn *txn, uint64_t account_id, uint64_t max_id, uint64_t min_id,
-              bool ascending, home_fn *fn, void *arg)
+int index_each(struct kv_txn *txn, unsigned table, struct str prefix, uint64_t max_id,
+               uint64_t min_id, bool ascending, index_fn *fn, void *arg)
 {
     struct kv_cursor *c;
     struct str key, val;
-    int rc = kv_cursor_open(txn, T_HOME, &c);
+    unsigned char k[256 + 8];
+    if (prefix.len > 256)
+        return KITH_EINVAL;
+    memcpy(k, prefix.ptr, prefix.len);
+    int rc = kv_cursor_open(txn, table, &c);
     if (rc)
         return rc;
     if (ascending) {
-        struct key16 from = key_pair(account_id, min_id == UINT64_MAX ? min_id : min_id + 1);
-        rc = kv_cursor_seek(c, KEY16(from), &key, &val);
+        be64_put(k + prefix.len, min_id == UINT64_MAX ? min_id : min_id + 1);
+        rc = kv_cursor_seek(c, str_make(k, prefix.len + 8), &key, &val);
     } else {
-        struct key16 end = key_pair(account_id, max_id ? max_id : UINT64_MAX);
-        rc = kv_cursor_seek(c, KEY16(end), &key, &val);
+        be64_put(k + prefix.len, max_id ? max_id : UINT64_MAX);
+        rc = kv_cursor_seek(c, str_make(k, prefix.len + 8), &key, &val);
         rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
     }
     for (; rc == KITH_OK;
          rc = ascending ? kv_cursor_next(c, &key, &val) : kv_cursor_prev(c, &key, &val)) {
-        if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != account_id)
+        if (key.len != prefix.len + 8 || memcmp(key.ptr, prefix.ptr, prefix.len) != 0)
             break;
-        uint64_t sid = be64_get((const unsigned char *)key.ptr + 8);
-        if ((ascending && max_id && sid >= max_id) || (!ascending && sid <= min_id))
+        uint64_t id = be64_get((const unsigned char *)key.ptr + prefix.len);
+        if ((ascending && max_id && id >= max_id) || (!ascending && id <= min_id))
             break;
-        if (val.len != 8)
-            continue;
-        if (fn(sid, be64_get((const unsigned char *)val.ptr), arg))
+        if (fn(id, val, arg))
             break;
     }
     kv_cursor_close(c);
     return rc == KITH_ENOTFOUND || rc == KITH_OK ? KITH_OK : rc;
+}
+
+struct home_walk {
+    home_fn *fn;
+    void *arg;
+};
+
+static int home_step(uint64_t id, struct str val, void *arg)
+{
+    struct home_walk *w = arg;
+    if (val.len != 8)
+        return 0;
+    return w->fn(id, be64_get((const unsigned char *)val.ptr), w->arg);
+}
+
+int home_each(struct kv_txn *txn, uint64_t account_id, uint64_t max_id, uint64_t min_id,
+              bool ascending, home_fn *fn, void *arg)
+{
+    struct key8 k = key_id(account_id);
+    struct home_walk w = {fn, arg};
+    return index_each(txn, T_HOME, KEY8(k), max_id, min_id, ascending, home_step, &w);
+}
+
+/* The tags key prefix: the tag lowercased (ASCII letters), then a NUL. */
+static size_t tag_prefix(struct str tag, unsigned char *out)
+{
+    size_t n = tag.len > TAG_MAX_LEN ? TAG_MAX_LEN : tag.len;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)tolower((unsigned char)tag.ptr[i]);
+    out[n] = 0;
+    return n + 1;
+}
+
+int public_index(struct kv_txn *txn, const struct post *p)
+{
+    bool self_reply = !p->parent_id || p->reply_to_author == p->author_id;
+    if (p->visibility != VIS_PUBLIC || p->deleted_at)
+        return KITH_OK;
+    struct key8 k = key_id(p->id);
+    unsigned char origin = post_is_local(p) ? 0 : 1;
+    int rc = KITH_OK;
+    if (self_reply) {
+        rc = kv_put(txn, T_PUBLIC, KEY8(k), str_make(&origin, 1), 0);
+        if (rc == KITH_OK && origin == 0)
+            rc = kv_put(txn, T_PUBLIC_LOCAL, KEY8(k), STR_LIT(""), 0);
+    }
+    struct str tags[16];
+    size_t n = post_hashtags(p->content, tags, 16);
+    for (size_t i = 0; i < n && rc == KITH_OK; i++) {
+        unsigned char key[TAG_MAX_LEN + 1 + 8];
+        size_t pl = tag_prefix(tags[i], key);
+        be64_put(key + pl, p->id);
+        rc = kv_put(txn, T_TAGS, str_make(key, pl + 8), str_make(&origin, 1), 0);
+    }
+    return rc;
+}
+
+int tag_each(struct kv_txn *txn, struct str tag, uint64_t max_id, uint64_t min_id, bool ascending,
+             index_fn *fn, void *arg)
+{
+    unsigned char key[TAG_MAX_LEN + 1];
+    size_t pl = tag_prefix(tag, key);
+    return index_each(txn, T_TAGS, str_make(key, pl), max_id, min_id, ascending, fn, arg);
 }
 
 /* ---- boosts ---- */

@@ -38,6 +38,21 @@ typedef int home_fn(uint64_t status_id, uint64_t post_id, void *arg);
 int home_each(struct kv_txn *txn, uint64_t account_id, uint64_t max_id, uint64_t min_id,
               bool ascending, home_fn *fn, void *arg);
 
+/* Walks the keys prefix + id (8) of table from newest to oldest id,
+ * strictly below max_id (0: from the newest) and above min_id (ascending:
+ * the other way); fn gets each id and value until it returns non-zero. */
+typedef int index_fn(uint64_t id, struct str val, void *arg);
+int index_each(struct kv_txn *txn, unsigned table, struct str prefix, uint64_t max_id,
+               uint64_t min_id, bool ascending, index_fn *fn, void *arg);
+
+/* Public timelines: a new public post that is not a reply to someone else
+ * goes into table public (and public_local when written here); a public
+ * post's #hashtags into table tags. Called by post_insert. */
+int public_index(struct kv_txn *txn, const struct post *p);
+/* Walks the public posts carrying tag (any case), as index_each. */
+int tag_each(struct kv_txn *txn, struct str tag, uint64_t max_id, uint64_t min_id, bool ascending,
+             index_fn *fn, void *arg);
+
 /* ---- boosts ---- */
 
 /* The booster key of table post_reblogs: a person's id, or a community's

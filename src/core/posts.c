@@ -138,7 +138,7 @@ int post_insert(struct kv_txn *txn, struct core *core, struct post *p)
         if (rc)
             return rc;
     }
-    if ((rc = home_fanout(txn, core, p)))
+    if ((rc = home_fanout(txn, core, p)) || (rc = public_index(txn, p)))
         return rc;
     /* NodeInfo's localPosts and localComments count what was written here
      * (notes count as posts, as Mastodon's statuses do). */
@@ -333,6 +333,66 @@ struct str status_html(struct arena *a, struct str text, const struct mention_li
 {
     struct html_opts o = {m, n, local_domain, tag_base};
     return to_html(a, text, &o);
+}
+
+static bool tag_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch >= 0x80;
+}
+
+size_t post_hashtags(struct str html, struct str *out, size_t max)
+{
+    size_t n = 0;
+    const char *s = html.ptr, *end = html.ptr + html.len;
+    while (n < max && s < end) {
+        const char *a = memmem(s, (size_t)(end - s), "<a ", 3);
+        if (!a)
+            break;
+        const char *gt = memchr(a, '>', (size_t)(end - a));
+        if (!gt)
+            break;
+        s = gt + 1;
+        struct str attrs = str_make(a, (size_t)(gt - a));
+        if (!memmem(attrs.ptr, attrs.len, "hashtag", 7) &&
+            !memmem(attrs.ptr, attrs.len, "rel=\"tag", 9))
+            continue;
+        /* The link's text without its inner tags: "#" then the name. */
+        char text[TAG_MAX_LEN + 2];
+        size_t tl = 0;
+        const char *p = s;
+        while (p < end && tl < sizeof(text) - 1) {
+            if (*p == '<') {
+                if (end - p >= 3 && memcmp(p, "</a", 3) == 0)
+                    break;
+                const char *g = memchr(p, '>', (size_t)(end - p));
+                if (!g)
+                    break;
+                p = g + 1;
+                continue;
+            }
+            text[tl++] = *p++;
+        }
+        if (tl < 2 || text[0] != '#')
+            continue;
+        /* The name is a slice of html: find it where the text's name starts. */
+        size_t nl = 1;
+        while (nl < tl && tag_char((unsigned char)text[nl]))
+            nl++;
+        if (nl == 1)
+            continue;
+        const char *at = memmem(s, (size_t)(p - s), text + 1, nl - 1);
+        if (!at)
+            continue;
+        struct str name = str_make(at, nl - 1);
+        bool dup = false;
+        for (size_t i = 0; i < n; i++)
+            dup |= str_eq_nocase(out[i], name);
+        if (!dup)
+            out[n++] = name;
+        s = p;
+    }
+    return n;
 }
 
 bool recipients_has(struct str recipients, struct str uri)

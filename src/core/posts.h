@@ -70,6 +70,12 @@ struct str status_html(struct arena *a, struct str text, const struct mention_li
 const char *account_url(struct kv_txn *txn, struct core *core, struct arena *a, uint64_t id);
 const char *community_url(struct arena *a, struct core *core, const struct community *c);
 
+/* The #hashtags an HTML text links (Mastodon's, Pleroma's and kith's
+ * markup: an <a> with class hashtag or rel tag whose text is #NAME): up to
+ * max names (slices of html) into out; returns how many. */
+size_t post_hashtags(struct str html, struct str *out, size_t max);
+#define TAG_MAX_LEN 100
+
 /* True when recipients (newline-separated URIs) holds uri. */
 bool recipients_has(struct str recipients, struct str uri);
 

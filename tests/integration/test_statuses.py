@@ -271,3 +271,32 @@ def test_status_mentioning_a_community_posts_into_it(k):
     # Favouriting the post is an up vote.
     r = bob.req("POST", f"/api/v1/statuses/{s['id']}/favourite")
     assert r.json()["favourites_count"] == 1
+
+
+def test_public_and_tag_timelines(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    a1 = alice.post("first #Cats post")
+    b1 = bob.post("second, about #cats and #dogs")
+    alice.post("unlisted #cats", visibility="unlisted")
+    alice.post("private #cats", visibility="private")
+    reply = bob.post("a reply #cats", in_reply_to_id=a1["id"])
+    ids = lambda path: [s["id"] for s in k.http("GET", path).json()]
+    # Public: public posts, not replies to others; no token needed.
+    assert ids("/api/v1/timelines/public") == [b1["id"], a1["id"]]
+    assert ids("/api/v1/timelines/public?local=true") == [b1["id"], a1["id"]]
+    assert ids("/api/v1/timelines/public?remote=true") == []
+    assert ids("/api/v1/timelines/public?limit=1") == [b1["id"]]
+    assert ids("/api/v1/timelines/public?only_media=true") == []
+    # Tags: any case; replies too; public only.
+    assert ids("/api/v1/timelines/tag/CATS") == [reply["id"], b1["id"], a1["id"]]
+    assert ids("/api/v1/timelines/tag/cats?all[]=dogs") == [b1["id"]]
+    assert ids("/api/v1/timelines/tag/cats?none[]=dogs") == [reply["id"], a1["id"]]
+    assert ids("/api/v1/timelines/tag/nothing") == []
+    r = k.http("GET", "/api/v1/timelines/tag/cats?limit=2")
+    assert 'rel="next"' in r.headers.get("link", r.headers.get("Link", ""))
+    for s in r.json():
+        check("Status", s)
+        check("Tag", s["tags"][0])
+    # A deleted post leaves.
+    alice.req("DELETE", f"/api/v1/statuses/{a1['id']}")
+    assert ids("/api/v1/timelines/public") == [b1["id"]]

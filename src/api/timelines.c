@@ -1,0 +1,185 @@
+/* src/api/timelines.c: /api/v1/timelines: home (the person's index,
+ * written when statuses arrive), public (local, remote, only_media) and
+ * tag (any[], all[], none[] too), all with Mastodon's paging. */
+#include "../http/params.h"
+#include "api.h"
+#include "auth.h"
+#include "entities.h"
+#include "page.h"
+
+#include "../base/err.h"
+#include "../core/feeds.h"
+#include "../core/posts.h"
+
+#define TAGS_MAX 8
+
+struct walk {
+    struct status_view *v;
+    const struct api_page *pg;
+    cJSON *arr;
+    size_t n, looked;
+    uint64_t newest, oldest;
+    /* public and tag timelines */
+    bool remote_only, local_only, media_only; /* by the index's origin byte */
+    size_t nall, nnone;
+    struct str all[TAGS_MAX], none[TAGS_MAX];
+};
+
+/* Adds status_id to the page; non-zero when the page is full. */
+static int add(struct walk *w, uint64_t status_id)
+{
+    if (++w->looked > 20 * w->pg->limit + 200)
+        return 1; /* mostly deleted or hidden: stop looking */
+    cJSON *s = api_status(w->v, status_id);
+    if (!s)
+        return 0;
+    cJSON_AddItemToArray(w->arr, s);
+    w->newest = w->newest > status_id ? w->newest : status_id;
+    w->oldest = !w->oldest || status_id < w->oldest ? status_id : w->oldest;
+    return ++w->n >= w->pg->limit;
+}
+
+/* Reverses an array in place (a min_id page is read oldest first). */
+static void reverse(cJSON *arr)
+{
+    cJSON *items = NULL;
+    while (arr->child) {
+        cJSON *it = cJSON_DetachItemViaPointer(arr, arr->child);
+        it->next = items;
+        items = it;
+    }
+    while (items) {
+        cJSON *next = items->next;
+        items->next = items->prev = NULL;
+        cJSON_AddItemToArray(arr, items);
+        items = next;
+    }
+}
+
+static void reply_page(struct http_ctx *ctx, struct walk *w, bool forward)
+{
+    if (forward)
+        reverse(w->arr);
+    status_view_done(w->v);
+    if (w->n)
+        api_page_link(ctx, w->newest, w->oldest);
+    http_reply_json(ctx, 200, w->arr);
+}
+
+static int home_step(uint64_t status_id, uint64_t post_id, void *arg)
+{
+    (void)post_id;
+    return add(arg, status_id);
+}
+
+/* GET /api/v1/timelines/home */
+static int handle_home(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_page pg;
+    struct status_view v;
+    if (!api_auth(ctx, "read:statuses", true, &who))
+        return HANDLER_DONE;
+    api_page_read(ctx, 20, 40, &pg);
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    struct walk w = {.v = &v, .pg = &pg, .arr = cJSON_CreateArray()};
+    bool forward = pg.min_id && !pg.since_id;
+    home_each(who.txn, who.acct.id, pg.max_id, api_page_floor(&pg), forward, home_step, &w);
+    reply_page(ctx, &w, forward);
+    return HANDLER_DONE;
+}
+
+/* A post of a public or tag timeline, if the filters keep it. */
+static int public_step(uint64_t id, struct str val, void *arg)
+{
+    struct walk *w = arg;
+    bool remote = val.len == 1 && val.ptr[0] == 1;
+    if ((w->remote_only && !remote) || (w->local_only && remote))
+        return 0;
+    if (w->media_only || w->nall || w->nnone) {
+        struct post p;
+        if (post_get(w->v->txn, id, &w->v->ctx->arena, &p))
+            return 0;
+        if (w->media_only && !p.nattachments)
+            return 0;
+        struct str tags[16];
+        size_t n = post_hashtags(p.content, tags, 16);
+        for (size_t i = 0; i < w->nall; i++) {
+            bool has = false;
+            for (size_t j = 0; j < n; j++)
+                has |= str_eq_nocase(tags[j], w->all[i]);
+            if (!has)
+                return 0;
+        }
+        for (size_t i = 0; i < w->nnone; i++)
+            for (size_t j = 0; j < n; j++)
+                if (str_eq_nocase(tags[j], w->none[i]))
+                    return 0;
+    }
+    return add(w, id);
+}
+
+static bool flag(struct http_ctx *ctx, const char *name)
+{
+    struct str v = http_query(ctx, name);
+    return str_eq(v, STR_LIT("true")) || str_eq(v, STR_LIT("1"));
+}
+
+/* GET /api/v1/timelines/public */
+static int handle_public(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_page pg;
+    struct status_view v;
+    if (!api_auth_optional(ctx, "read:statuses", &who))
+        return HANDLER_DONE;
+    api_page_read(ctx, 20, 40, &pg);
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    struct walk w = {.v = &v, .pg = &pg, .arr = cJSON_CreateArray()};
+    bool local = flag(ctx, "local");
+    w.remote_only = !local && flag(ctx, "remote");
+    w.media_only = flag(ctx, "only_media");
+    bool forward = pg.min_id && !pg.since_id;
+    index_each(who.txn, local ? T_PUBLIC_LOCAL : T_PUBLIC, STR_NULL, pg.max_id, api_page_floor(&pg),
+               forward, public_step, &w);
+    reply_page(ctx, &w, forward);
+    return HANDLER_DONE;
+}
+
+/* GET /api/v1/timelines/tag/:hashtag, with all[] and none[] as filters
+ * (any[] is not read yet). */
+static int handle_tag(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_page pg;
+    struct api_params p;
+    struct status_view v;
+    if (!api_auth_optional(ctx, "read:statuses", &who))
+        return HANDLER_DONE;
+    if (api_params_read(ctx, &p))
+        return http_reply_error(ctx, 400, "the request does not parse"), HANDLER_DONE;
+    struct str tag = route_param(&ctx->params, "hashtag"), decoded;
+    if (http_pct_decode(&ctx->arena, tag, &decoded) || !decoded.len || decoded.len > TAG_MAX_LEN)
+        return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
+    api_page_read(ctx, 20, 40, &pg);
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    struct walk w = {.v = &v, .pg = &pg, .arr = cJSON_CreateArray()};
+    bool local = flag(ctx, "local");
+    w.remote_only = !local && flag(ctx, "remote");
+    w.media_only = flag(ctx, "only_media");
+    for (struct str t; w.nall < TAGS_MAX && (t = api_param_at(&p, "all", w.nall)).len;)
+        w.all[w.nall++] = t;
+    for (struct str t; w.nnone < TAGS_MAX && (t = api_param_at(&p, "none", w.nnone)).len;)
+        w.none[w.nnone++] = t;
+    w.local_only = local;
+    bool forward = pg.min_id && !pg.since_id;
+    tag_each(who.txn, decoded, pg.max_id, api_page_floor(&pg), forward, public_step, &w);
+    reply_page(ctx, &w, forward);
+    return HANDLER_DONE;
+}
+
+const struct route timeline_routes[3] = {
+    {"GET", "/api/v1/timelines/home", handle_home, 0},
+    {"GET", "/api/v1/timelines/public", handle_public, 0},
+    {"GET", "/api/v1/timelines/tag/{hashtag}", handle_tag, 0},
+};
