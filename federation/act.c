@@ -21,7 +21,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 struct sync_fetch {
     bool done;
     int err, status;
@@ -194,9 +193,8 @@ static int apply_follow_out(struct kv_txn *txn, void *arg)
         if (rc)
             return rc;
     }
-    struct fed_write w = {.kind = op->undo ? FW_UNFOLLOW : FW_FOLLOW,
-                          .user_id = op->user.id,
-                          .target_id = remote_id};
+    struct fed_write w = {
+        .kind = op->undo ? FW_UNFOLLOW : FW_FOLLOW, .user_id = op->user.id, .target_id = remote_id};
     rc = federation_write(txn, op->f, &w);
     if (rc)
         snprintf(op->msg, sizeof(op->msg), "%s", w.msg);

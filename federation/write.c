@@ -488,14 +488,14 @@ static int follow_local(struct kv_txn *txn, struct ctx *x, bool undo, bool group
         }
         if (had && (m.role >= MEMBER_MEMBER || m.banned)) {
             w->noop = true; /* a member already (or banned: stays out) */
-            return m.banned ? refuse(w, 403, "you are banned from '%s'",
-                                     arena_str(x->a, c.name).ptr)
-                            : KITH_OK;
+            return m.banned
+                       ? refuse(w, 403, "you are banned from '%s'", arena_str(x->a, c.name).ptr)
+                       : KITH_OK;
         }
         m = (struct membership){.community_id = tid,
                                 .account_id = x->user.id,
-                                .role = c.join_mode == JOIN_APPROVAL ? MEMBER_PENDING
-                                                                      : MEMBER_MEMBER,
+                                .role =
+                                    c.join_mode == JOIN_APPROVAL ? MEMBER_PENDING : MEMBER_MEMBER,
                                 .created_at = now,
                                 .updated_at = now};
         rc = membership_put(txn, &m);
@@ -635,7 +635,8 @@ static int w_follow(struct kv_txn *txn, struct ctx *x, bool undo)
     if (community_get(txn, tid, x->a, &c) == KITH_OK) {
         if (!c.uri.len)
             return follow_local(txn, x, undo, true, tid);
-        return follow_remote(txn, x, undo, true, tid, c.uri, c.inbox.len ? c.inbox : c.shared_inbox);
+        return follow_remote(txn, x, undo, true, tid, c.uri,
+                             c.inbox.len ? c.inbox : c.shared_inbox);
     }
     if (account_get(txn, tid, x->a, &t) || t.state == ACCOUNT_PENDING)
         return refuse(x->w, 404, "Record not found");
