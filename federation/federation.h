@@ -48,6 +48,8 @@ enum fed_write_kind {
     FW_UNREBLOG, /* take one's boost of target_id back */
     FW_FOLLOW,   /* follow the person or join the community target_id (local or remote) */
     FW_UNFOLLOW, /* unfollow or leave it */
+    FW_ANSWER,   /* accept (vote 1) or reject (vote 0) target_id's follow request: of the
+                    user, or of community_id when set (the user moderates it) */
 };
 
 #define FED_MAX_MENTIONS 32

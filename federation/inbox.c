@@ -478,6 +478,24 @@ static struct str url_host(struct arena *a, const char *url)
     return url ? arena_str(a, str_url_authority(str_from(url))) : STR_NULL;
 }
 
+/* The URL of an actor's icon or image: a string, an Image object, or the
+ * first of an array of them; http(s) only; NULL otherwise. */
+static const char *image_url(cJSON *v)
+{
+    if (cJSON_IsArray(v))
+        v = v->child;
+    if (cJSON_IsObject(v))
+        v = cJSON_GetObjectItemCaseSensitive(v, "url");
+    if (cJSON_IsArray(v))
+        v = v->child;
+    if (cJSON_IsObject(v)) /* a Link */
+        v = cJSON_GetObjectItemCaseSensitive(v, "href");
+    if (!cJSON_IsString(v) || strlen(v->valuestring) > 2000 ||
+        (strncmp(v->valuestring, "https://", 8) != 0 && strncmp(v->valuestring, "http://", 7) != 0))
+        return NULL;
+    return v->valuestring;
+}
+
 /* Reads an actor document fetched from fetched_url into an account or a
  * community (strings in a): it must come from the host it names and carry a
  * publicKey owned by it. Shared with kithctl act (act.c). */
@@ -554,6 +572,8 @@ int remote_actor_read(cJSON *doc, const char *fetched_url, struct core *core, st
         acct->bot = strcmp(type, "Service") == 0 || strcmp(type, "Application") == 0;
         acct->created_at = acct->updated_at = acct->fetched_at = now;
         acct->actor_json = rawdoc;
+        acct->avatar = S(image_url(cJSON_GetObjectItemCaseSensitive(doc, "icon")));
+        acct->header = S(image_url(cJSON_GetObjectItemCaseSensitive(doc, "image")));
     }
 #undef S
     return KITH_OK;

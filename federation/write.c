@@ -295,6 +295,11 @@ static int w_vote(struct kv_txn *txn, struct ctx *x)
             cJSON_AddStringToObject(undo, "audience", curl);
         }
         rc = kv_del(txn, T_VOTES, KEY16(k));
+        if (rc == KITH_OK && old.fav_id) {
+            struct key16 fk = key_pair(x->user.id, old.fav_id);
+            rc = kv_del(txn, T_FAVOURITES, KEY16(fk));
+            rc = rc == KITH_ENOTFOUND ? KITH_OK : rc;
+        }
         if (rc == KITH_OK)
             rc = c.id ? outbox_send(txn, x->core, x->a, undo, aid, x->user.id, &t, false)
                       : send_to_author(txn, x, undo, aid, &t);
@@ -313,10 +318,18 @@ static int w_vote(struct kv_txn *txn, struct ctx *x)
                          .value = w->vote,
                          .created_at = wall_seconds(),
                          .uri = str_from(cJSON_GetObjectItem(act, "id")->valuestring)};
-        if (w->vote > 0)
+        if (w->vote > 0) { /* a favourite: listed in the person's favourites */
+            v.fav_id = idgen_next(store_ids(x->core->st));
+            struct key16 fk = key_pair(x->user.id, v.fav_id);
+            struct key8 pv = key_id(t.id);
+            if ((rc = kv_put(txn, T_FAVOURITES, KEY16(fk), KEY8(pv), 0))) {
+                cJSON_Delete(act);
+                return rc;
+            }
             t.upvotes++;
-        else
+        } else {
             t.downvotes++;
+        }
         rc = rec_put(txn, T_VOTES, KEY16(k), &vote_desc, &v, 0);
         if (rc == KITH_OK && w->vote > 0 && post_is_local(&t))
             rc = notify_add(txn, x->core, t.author_id, "favourite", x->user.id, t.id);
@@ -627,6 +640,88 @@ static int follow_remote(struct kv_txn *txn, struct ctx *x, bool undo, bool grou
     return rc;
 }
 
+/* Tells a remote follower its Follow was accepted or rejected. */
+static int send_answer(struct kv_txn *txn, struct ctx *x, const char *type, const char *from,
+                       uint64_t sender, const struct account *follower, struct str follow_uri,
+                       const char *object)
+{
+    struct str inbox = follower->inbox.len ? follower->inbox : follower->shared_inbox;
+    if (!follower->uri.len || !inbox.len)
+        return KITH_OK;
+    const char *furl = arena_str(x->a, follower->uri).ptr;
+    uint64_t aid;
+    cJSON *act = activity_new(x->core, x->a, type, from, &aid);
+    cJSON *to = cJSON_AddArrayToObject(act, "to");
+    cJSON_AddItemToArray(to, cJSON_CreateString(furl));
+    cJSON *f = cJSON_AddObjectToObject(act, "object");
+    if (follow_uri.len)
+        cJSON_AddStringToObject(f, "id", arena_str(x->a, follow_uri).ptr);
+    cJSON_AddStringToObject(f, "type", "Follow");
+    cJSON_AddStringToObject(f, "actor", furl);
+    cJSON_AddStringToObject(f, "object", object);
+    int rc = delivery_schedule(txn, x->core, act, aid, sender, inbox);
+    cJSON_Delete(act);
+    return rc;
+}
+
+static int w_answer(struct kv_txn *txn, struct ctx *x)
+{
+    struct fed_write *w = x->w;
+    bool accept = w->vote > 0;
+    struct account follower;
+    int rc;
+    if (account_get(txn, w->target_id, x->a, &follower))
+        return refuse(w, 404, "Record not found");
+    if (w->community_id) {
+        struct community c;
+        struct membership m, mine;
+        if (community_get(txn, w->community_id, x->a, &c) || c.uri.len)
+            return refuse(w, 404, "Record not found");
+        if (membership_get(txn, c.id, x->user.id, x->a, &mine) || mine.role < MEMBER_MODERATOR)
+            return refuse(w, 403, "only moderators answer requests to join '%s'",
+                          arena_str(x->a, c.name).ptr);
+        if (membership_get(txn, c.id, follower.id, x->a, &m) || m.role != MEMBER_PENDING) {
+            w->noop = true;
+            return KITH_OK;
+        }
+        if (accept) {
+            m.role = MEMBER_MEMBER;
+            m.updated_at = wall_seconds();
+            rc = membership_put(txn, &m);
+            if (rc == KITH_OK && !follower.uri.len)
+                rc = home_merge(txn, follower.id, SENDER_COMMUNITY(c.id), 40);
+        } else {
+            struct key16 k = key_pair(c.id, follower.id), r = key_pair(follower.id, c.id);
+            rc = kv_del(txn, T_MEMBERS, KEY16(k));
+            if (rc == KITH_OK)
+                rc = kv_del(txn, T_MEMBER_OF, KEY16(r));
+        }
+        const char *curl = community_url(x->a, x->core, &c);
+        return rc ? rc
+                  : send_answer(txn, x, accept ? "Accept" : "Reject", curl, SENDER_COMMUNITY(c.id),
+                                &follower, m.follow_uri, curl);
+    }
+    struct key16 k = key_pair(follower.id, x->user.id), r = key_pair(x->user.id, follower.id);
+    struct follow f;
+    if (rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, x->a, &f) || f.state != FOLLOW_PENDING) {
+        w->noop = true;
+        return KITH_OK;
+    }
+    if (accept) {
+        f.state = FOLLOW_ACCEPTED;
+        rc = rec_put(txn, T_FOLLOWS, KEY16(k), &follow_desc, &f, 0);
+        if (rc == KITH_OK && !follower.uri.len)
+            rc = home_merge(txn, follower.id, x->user.id, 40);
+    } else {
+        rc = kv_del(txn, T_FOLLOWS, KEY16(k));
+        if (rc == KITH_OK)
+            rc = kv_del(txn, T_FOLLOWERS, KEY16(r));
+    }
+    return rc ? rc
+              : send_answer(txn, x, accept ? "Accept" : "Reject", x->actor, x->user.id, &follower,
+                            f.uri, x->actor);
+}
+
 static int w_follow(struct kv_txn *txn, struct ctx *x, bool undo)
 {
     uint64_t tid = x->w->target_id;
@@ -679,6 +774,9 @@ int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
     case FW_FOLLOW:
     case FW_UNFOLLOW:
         rc = w_follow(txn, &x, w->kind == FW_UNFOLLOW);
+        break;
+    case FW_ANSWER:
+        rc = w_answer(txn, &x);
         break;
     default:
         rc = refuse(w, 422, "unknown kind of write");

@@ -50,6 +50,15 @@ const char *const store_table_names[T_COUNT] = {
     [T_PUBLIC] = "public",
     [T_PUBLIC_LOCAL] = "public_local",
     [T_TAGS] = "tags",
+    [T_MARKERS] = "markers",
+    [T_FAVOURITES] = "favourites",
+    [T_LISTS] = "lists",
+    [T_ACCOUNT_LISTS] = "account_lists",
+    [T_LIST_MEMBERS] = "list_members",
+    [T_FOLLOWED_TAGS] = "followed_tags",
+    [T_TAG_FOLLOWERS] = "tag_followers",
+    [T_BLOCKS] = "blocks",
+    [T_MUTES] = "mutes",
 };
 
 #define F(tag, type, st, m)         \
@@ -85,6 +94,13 @@ static const struct field_desc account_fields[] = {
     F(20, FT_I64, account, fetched_at),
     F(21, FT_STR, account, actor_json),
     F(22, FT_STR, account, key_id),
+    F(23, FT_U8, account, default_visibility),
+    F(24, FT_BOOL, account, default_sensitive),
+    F(25, FT_STR, account, default_language),
+    F(26, FT_STR, account, note_source),
+    F(27, FT_STR, account, fields_json),
+    F(28, FT_STR, account, avatar),
+    F(29, FT_STR, account, header),
 };
 
 static const struct field_desc community_fields[] = {
@@ -147,7 +163,12 @@ static const struct field_desc reblog_fields[] = {
 
 static const struct field_desc vote_fields[] = {
     F(1, FT_U64, vote, post_id),    F(2, FT_U64, vote, account_id), F(3, FT_I64, vote, value),
-    F(4, FT_I64, vote, created_at), F(5, FT_STR, vote, uri),
+    F(4, FT_I64, vote, created_at), F(5, FT_STR, vote, uri),        F(6, FT_U64, vote, fav_id),
+};
+
+static const struct field_desc list_fields[] = {
+    F(1, FT_U64, list, id),     F(2, FT_U64, list, account_id), F(3, FT_STR, list, title),
+    F(4, FT_U8, list, replies), F(5, FT_BOOL, list, exclusive), F(6, FT_I64, list, created_at),
 };
 
 static const struct field_desc follow_fields[] = {
@@ -216,6 +237,7 @@ const struct record_desc activity_desc = DESC(activity, REC_ACTIVITY, 1, activit
 const struct record_desc delivery_desc = DESC(delivery, REC_DELIVERY, 1, delivery_fields);
 const struct record_desc host_desc = DESC(host, REC_HOST, 1, host_fields);
 const struct record_desc reblog_desc = DESC(reblog, REC_REBLOG, 1, reblog_fields);
+const struct record_desc list_desc = DESC(list, REC_LIST, 1, list_fields);
 
 /* ---- generic helpers ---- */
 

@@ -32,6 +32,7 @@ enum rec_kind {
     REC_DELIVERY = 11,
     REC_HOST = 12,
     REC_REBLOG = 13,
+    REC_LIST = 14,
 };
 
 enum account_role { ROLE_USER = 0, ROLE_MODERATOR = 1, ROLE_ADMIN = 2 };
@@ -57,9 +58,16 @@ struct account {
     bool locked;        /* manually approves followers */
     int64_t created_at; /* Unix seconds */
     int64_t updated_at;
-    int64_t fetched_at;    /* remote: when the actor document was fetched */
-    struct str actor_json; /* remote: the fetched actor document */
-    struct str key_id;     /* remote: publicKey.id (indexed in actor_uris) */
+    int64_t fetched_at;          /* remote: when the actor document was fetched */
+    struct str actor_json;       /* remote: the fetched actor document */
+    struct str key_id;           /* remote: publicKey.id (indexed in actor_uris) */
+    uint8_t default_visibility;  /* local: enum visibility of new statuses */
+    bool default_sensitive;      /* local: new statuses marked sensitive */
+    struct str default_language; /* local: ISO 639-1, or empty */
+    struct str note_source;      /* local: the bio as written (note is its HTML) */
+    struct str fields_json;      /* profile fields: JSON array of {name, value} */
+    struct str avatar;           /* a URL (remote: the actor's icon), empty: default */
+    struct str header;           /* a URL (remote: the actor's image), empty: default */
 };
 
 enum community_join { JOIN_OPEN = 0, JOIN_APPROVAL = 1 };
@@ -153,7 +161,20 @@ struct vote {
     uint64_t account_id;
     int64_t value; /* +1 or -1 */
     int64_t created_at;
-    struct str uri; /* Like/Dislike activity id */
+    struct str uri;  /* Like/Dislike activity id */
+    uint64_t fav_id; /* an up vote: its key in table favourites */
+};
+
+enum list_replies { LIST_REPLIES_LIST = 0, LIST_REPLIES_FOLLOWED = 1, LIST_REPLIES_NONE = 2 };
+
+/* A person's list of accounts (Mastodon's lists). */
+struct list {
+    uint64_t id;
+    uint64_t account_id;
+    struct str title;
+    uint8_t replies; /* enum list_replies */
+    bool exclusive;  /* its members' statuses stay out of the home timeline */
+    int64_t created_at;
 };
 
 enum follow_state { FOLLOW_PENDING = 0, FOLLOW_ACCEPTED = 1 };
@@ -246,7 +267,7 @@ struct host {
 
 extern const struct record_desc account_desc, community_desc, membership_desc, post_desc, vote_desc,
     follow_desc, notification_desc, oauth_app_desc, oauth_token_desc, activity_desc, delivery_desc,
-    host_desc, reblog_desc;
+    host_desc, reblog_desc, list_desc;
 
 /* ---- generic helpers ---- */
 

@@ -59,8 +59,19 @@
  *                                                         public timeline: public posts that are
  *                                                         not replies to others
  * public_local        post id (8)                         empty; the local public timeline
- * tags                lowercase tag (utf-8) + 0x00 +      empty; the tag timelines (public posts)
- *                     post id (8)
+ * tags                lowercase tag (utf-8) + 0x00 +      origin (1); the tag timelines (public
+ *                     post id (8)                         posts)
+ * markers             account id (8) + timeline name      last read id (8) + version (8) +
+ *                     ("home", "notifications")           updated at (i64, Unix secs)
+ * favourites          account id (8) + favourite id (8)   post id (8); the vote's fav_id
+ * lists               list id (8)                         rec list
+ * account_lists       account id (8) + list id (8)        empty; a person's lists
+ * list_members        list id (8) + account id (8)        empty
+ * followed_tags       account id (8) + lowercase tag      followed at (i64)
+ * tag_followers       lowercase tag + 0x00 + account (8)  empty; who follows a tag
+ * blocks              account id (8) + blocked id (8)     blocked at (i64)
+ * mutes               account id (8) + muted id (8)       notifications too (1) + expires at
+ *                                                         (i64, 0 = never)
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -129,6 +140,15 @@ enum store_table {
     T_PUBLIC,
     T_PUBLIC_LOCAL,
     T_TAGS,
+    T_MARKERS,
+    T_FAVOURITES,
+    T_LISTS,
+    T_ACCOUNT_LISTS,
+    T_LIST_MEMBERS,
+    T_FOLLOWED_TAGS,
+    T_TAG_FOLLOWERS,
+    T_BLOCKS,
+    T_MUTES,
     T_COUNT /* number of tables */
 };
 

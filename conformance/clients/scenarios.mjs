@@ -1,12 +1,21 @@
 // The Mastodon-client scenarios: masto.js and megalodon, two independent
-// Mastodon API client libraries, against a running kithd started by
-// conformance/run, which passes what they need in the environment:
+// Mastodon API client libraries, against two running kithd started by
+// conformance/run, "A" and "B", which federate with each other; run passes
+// what they need in the environment:
 //
-//   KITH_URL      kith's public_url (http://127.0.0.1:PORT)
-//   KITH_CONF     its config file, for kithctl -c
+//   KITH_URL      A's public_url (http://127.0.0.1:PORT)
+//   KITH_CONF     A's config file, for kithctl -c
 //   KITHCTL       the kithctl binary
-//   KITHD_LOG     kithd's stderr (its tail is printed with a failure)
-//   KITHD_PID     kithd's pid (to notice an early exit)
+//   KITHD_LOG     A's kithd stderr (its tail is printed with a failure)
+//   KITHD_PID     A's kithd pid (to notice an early exit)
+//   KITH_B_URL, KITH_B_PORT, KITH_B_CONF, KITHD_B_LOG, KITHD_B_PID
+//                 the same for B
+//
+// On A the person is alice; on B the person bob and the community cats
+// (owner admin). Scenarios 1 to 4 use A alone; 5 to 8 post, read
+// timelines, search, follow across the two servers and read notifications,
+// and build on one another in that order (alice's status of 6 is the one bob
+// answers in 7).
 //
 // The person signs in as a browser would: the sign-in form of
 // /oauth/authorize, its session cookie, the consent page with its CSRF field,
@@ -36,10 +45,20 @@ const CONF = env("KITH_CONF");
 const KITHCTL = env("KITHCTL");
 const KITHD_LOG = env("KITHD_LOG");
 const KITHD_PID = Number(env("KITHD_PID"));
+const KITH_B = env("KITH_B_URL");
+const KITH_B_PORT = env("KITH_B_PORT");
+const CONF_B = env("KITH_B_CONF");
+const KITHD_B_LOG = env("KITHD_B_LOG");
+const KITHD_B_PID = Number(env("KITHD_B_PID"));
+const HOST_A = new URL(KITH).host;
+const HOST_B = new URL(KITH_B).host;
 const VERBOSE = !!process.env.VERBOSE;
 
 const USER = "alice";
 const PASSWORD = randomBytes(12).toString("base64url");
+const ALICE = { base: KITH, user: USER, password: PASSWORD };
+const BOB = { base: KITH_B, user: "bob", password: randomBytes(12).toString("base64url") };
+const COMMUNITY = "cats"; // on B
 const VERSION_PREFIX = "4.2.0 (compatible; kith ";
 
 // ---- helpers ------------------------------------------------------------------
@@ -58,18 +77,19 @@ function alive(pid) {
   }
 }
 
-function kithdLogTail(n = 15) {
+function kithdLogTail(n = 15, log = KITHD_LOG) {
   try {
-    return readFileSync(KITHD_LOG, "utf8").trimEnd().split("\n").slice(-n).join("\n");
+    return readFileSync(log, "utf8").trimEnd().split("\n").slice(-n).join("\n");
   } catch {
     return "(no kithd log)";
   }
 }
 
-// kithctl -c CONF ARGS..., with `input` on its standard input.
-function ctl(args, input = "") {
+// kithctl -c CONF ARGS..., with `input` on its standard input (conf: A's
+// config unless told).
+function ctl(args, input = "", conf = CONF) {
   return new Promise((resolve, reject) => {
-    const child = spawn(KITHCTL, ["-c", CONF, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(KITHCTL, ["-c", conf, ...args], { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
@@ -243,22 +263,23 @@ class Browser {
   }
 }
 
-// A person signs in through kith's /oauth/authorize and approves a new app:
-// opens `authorizeUrl`, fills in the sign-in form, approves on the consent
-// page, and follows the redirect to the app's callback. Returns the query
-// the callback got ({code, state}) and the 302's Location.
-async function browserSignIn(authorizeUrl, redirectUri) {
+// A person (`who`: alice on A unless told) signs in through kith's
+// /oauth/authorize and approves a new app: opens `authorizeUrl`, fills in
+// the sign-in form, approves on the consent page, and follows the redirect
+// to the app's callback. Returns the query the callback got ({code, state})
+// and the 302's Location.
+async function browserSignIn(authorizeUrl, redirectUri, who = ALICE) {
   const b = new Browser();
   const trail = () => `\n       pages: ${b.visited.join("\n              ")}`;
   try {
     let page = await b.get(authorizeUrl);
     assert(page.status === 200, `GET ${authorizeUrl}: ${pageSummary(page)}`);
     assert(/type="password"/.test(page.text), "the authorize page shows no password field");
-    page = await b.submit(page, { username: USER, password: PASSWORD });
+    page = await b.submit(page, { username: who.user, password: who.password });
     // A new app: the consent page, a form with its CSRF field and an
     // approve button, under the session cookie just set.
     assert(page.status === 200, `signing in answered ${pageSummary(page)}, expected the consent page`);
-    assert(b.cookieHeader(KITH)?.includes("kith_session="), "signing in set no kith_session cookie");
+    assert(b.cookieHeader(authorizeUrl)?.includes("kith_session="), "signing in set no kith_session cookie");
     const [consent] = forms(page.text);
     assert(consent, `no consent form after signing in: ${pageSummary(page)}`);
     assert(consent.fields.some((f) => f.name === "csrf" && f.value.length >= 32),
@@ -280,18 +301,101 @@ async function browserSignIn(authorizeUrl, redirectUri) {
 }
 
 // ---- set-up -------------------------------------------------------------------
-async function setup() {
+async function waitHealthy(base, pid, name) {
   const deadline = Date.now() + 20000;
   for (;;) {
     try {
-      if ((await fetch(`${KITH}/health`)).status === 200) break;
+      if ((await fetch(`${base}/health`)).status === 200) return;
     } catch {}
-    if (!alive(KITHD_PID)) throw new Error(`kithd (pid ${KITHD_PID}) is no longer running`);
-    if (Date.now() > deadline) throw new Error("kithd did not answer /health within 20 s");
+    if (!alive(pid)) throw new Error(`kithd ${name} (pid ${pid}) is no longer running`);
+    if (Date.now() > deadline) throw new Error(`kithd ${name} did not answer /health within 20 s`);
     await sleep(100);
   }
-  const r = await ctl(["user", "add", USER, "--password-stdin"], PASSWORD + "\n");
-  if (r.code !== 0) throw new Error(`kithctl user add ${USER} --password-stdin exited ${r.code}: ${(r.stderr || r.stdout).trim()}`);
+}
+
+async function ctlOk(args, input, conf, what) {
+  const r = await ctl(args, input, conf);
+  if (r.code !== 0) throw new Error(`${what}: kithctl ${args.join(" ")} exited ${r.code}: ${(r.stderr || r.stdout).trim()}`);
+  return r;
+}
+
+async function setup() {
+  await waitHealthy(KITH, KITHD_PID, "A");
+  await waitHealthy(KITH_B, KITHD_B_PID, "B");
+  await ctlOk(["user", "add", USER, "--password-stdin"], PASSWORD + "\n", CONF, "on A");
+  await ctlOk(["user", "add", BOB.user, "--password-stdin"], BOB.password + "\n", CONF_B, "on B");
+  await ctlOk(["community", "add", COMMUNITY, "--owner", "admin", "--title", "Cats"], "", CONF_B, "on B");
+}
+
+// ---- sessions for the scenarios that use the API --------------------------------
+// A masto.js client signed in as `who` on `who.base`: an app of its own, the
+// browser sign-in with PKCE S256, the token.
+async function mastoSession(who, label) {
+  const redirectUri = `${CALLBACK_BASE}/${label}/callback`;
+  const scope = "read write";
+  const rest = createRestAPIClient({ url: who.base, timeout: 10000 });
+  const app = await call(`masto v1.apps.create on ${who.base}`, () =>
+    rest.v1.apps.create({ clientName: `kith conformance (${label})`, redirectUris: redirectUri, scopes: scope }),
+  );
+  const { verifier, challenge } = pkce();
+  const authorize = new URL("/oauth/authorize", who.base);
+  authorize.search = new URLSearchParams({
+    response_type: "code", client_id: app.clientId, redirect_uri: redirectUri, scope,
+    code_challenge: challenge, code_challenge_method: "S256",
+  }).toString();
+  const back = await browserSignIn(authorize.href, redirectUri, who);
+  const oauth = createOAuthAPIClient({ url: who.base, timeout: 10000 });
+  const token = await call(`masto oauth.token.create on ${who.base}`, () =>
+    oauth.token.create({ grantType: "authorization_code", clientId: app.clientId, clientSecret: app.clientSecret, redirectUri, code: back.code, codeVerifier: verifier, scope }),
+  );
+  const masto = createRestAPIClient({ url: who.base, accessToken: token.accessToken, timeout: 10000 });
+  const me = await call(`masto v1.accounts.verifyCredentials on ${who.base}`, () => masto.v1.accounts.verifyCredentials());
+  assert(me.username === who.user, `verifyCredentials on ${who.base}: ${me.username}, expected ${who.user}`);
+  return { masto, me };
+}
+
+// A megalodon client signed in as `who`: registerApp, the browser sign-in
+// with megalodon's own authorize URL, fetchAccessToken.
+async function megalodonSession(who, label) {
+  const redirectUri = `${CALLBACK_BASE}/${label}/callback`;
+  const client = generator("mastodon", who.base);
+  const app = await call(`megalodon registerApp on ${who.base}`, () =>
+    client.registerApp(`kith conformance (${label})`, { scopes: ["read", "write"], redirect_uris: redirectUri }),
+  );
+  const back = await browserSignIn(await app.url, redirectUri, who);
+  const token = await call(`megalodon fetchAccessToken on ${who.base}`, () =>
+    client.fetchAccessToken(app.client_id, app.client_secret, back.code, redirectUri),
+  );
+  const mega = generator("mastodon", who.base, token.access_token);
+  const me = await call(`megalodon verifyAccountCredentials on ${who.base}`, () => mega.verifyAccountCredentials());
+  assert(me.data.username === who.user, `verifyAccountCredentials on ${who.base}: ${me.data.username}, expected ${who.user}`);
+  return { mega, me: me.data };
+}
+
+// Polls `fn` until it returns a truthy value, every 200 ms, for at most
+// `ms`; then fails naming `what` and the last thing `fn` saw (its `last`).
+async function waitFor(what, fn, ms = 20000) {
+  const deadline = Date.now() + ms;
+  let last = "";
+  for (;;) {
+    const got = await fn((seen) => (last = seen));
+    if (got) return got;
+    if (!alive(KITHD_PID)) throw new Error(`waiting for ${what}: kithd A (pid ${KITHD_PID}) is no longer running`);
+    if (!alive(KITHD_B_PID)) throw new Error(`waiting for ${what}: kithd B (pid ${KITHD_B_PID}) is no longer running`);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s${last ? `; last seen: ${last}` : ""}`);
+    await sleep(200);
+  }
+}
+
+const isId = (id) => typeof id === "string" && /^[0-9]+$/.test(id);
+const nonce = () => randomBytes(4).toString("hex");
+const brief = (list) => JSON.stringify(list.map((s) => ({ id: s.id, uri: s.reblog ? `reblog of ${s.reblog.uri}` : s.uri, by: s.account?.acct })));
+
+// What scenarios 5 to 8 hand on to one another.
+const shared = {};
+function needs(key, scenario) {
+  assert(shared[key], `needs what scenario ${scenario} makes (${key}), and it failed`);
+  return shared[key];
 }
 
 // ---- scenarios ----------------------------------------------------------------

@@ -432,7 +432,176 @@ static int handle_following(struct http_ctx *ctx)
     return follow_list(ctx, false);
 }
 
-const struct route account_routes[9] = {
+/* ---- follow requests: to the person, and to join communities they moderate ---- */
+
+/* The local communities the person moderates (owner included). */
+static size_t moderated(struct http_ctx *ctx, struct kv_txn *txn, uint64_t me, uint64_t *out,
+                        size_t max)
+{
+    struct idx x;
+    size_t n = 0;
+    for (idx_open(&x, txn, T_MEMBER_OF, me, 0); x.item && n < max; idx_next(&x)) {
+        struct membership m;
+        struct community c;
+        if (membership_get(txn, x.item, me, &ctx->arena, &m) == KITH_OK &&
+            m.role >= MEMBER_MODERATOR && community_get(txn, x.item, &ctx->arena, &c) == KITH_OK &&
+            !c.uri.len)
+            out[n++] = x.item;
+    }
+    idx_close(&x);
+    return n;
+}
+
+static bool pending_to(struct http_ctx *ctx, struct kv_txn *txn, uint64_t me, uint64_t who)
+{
+    struct key16 k = key_pair(who, me);
+    struct follow f;
+    return rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, &ctx->arena, &f) == KITH_OK &&
+           f.state == FOLLOW_PENDING;
+}
+
+/* GET /api/v1/follow_requests */
+static int handle_follow_requests(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_page pg;
+    if (!api_auth(ctx, "read:follows", true, &who))
+        return HANDLER_DONE;
+    api_page_read(ctx, 40, 80, &pg);
+    uint64_t comms[64];
+    size_t nc = moderated(ctx, who.txn, who.acct.id, comms, 64);
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *arr = cJSON_CreateArray();
+    uint64_t seen[200];
+    size_t ns = 0, n = 0;
+    uint64_t newest = 0, oldest = 0, floor = api_page_floor(&pg);
+    /* Requesters in id order, newest first, from every source, once each. */
+    struct idx src[65];
+    size_t nsrc = 0;
+    idx_open(&src[nsrc++], who.txn, T_FOLLOWERS, who.acct.id, pg.max_id);
+    for (size_t i = 0; i < nc; i++)
+        idx_open(&src[nsrc++], who.txn, T_MEMBERS, comms[i], pg.max_id);
+    while (n < pg.limit && ns < 200) {
+        struct idx *best = NULL;
+        for (size_t i = 0; i < nsrc; i++)
+            if (src[i].item && (!best || src[i].item > best->item))
+                best = &src[i];
+        if (!best || best->item <= floor)
+            break;
+        uint64_t id = best->item;
+        bool ok;
+        if (best == &src[0]) {
+            ok = pending_to(ctx, who.txn, who.acct.id, id);
+        } else {
+            struct membership m;
+            ok = membership_get(who.txn, best->prefix, id, &ctx->arena, &m) == KITH_OK &&
+                 m.role == MEMBER_PENDING;
+        }
+        idx_next(best);
+        for (size_t i = 0; i < ns && ok; i++)
+            ok = seen[i] != id;
+        if (!ok)
+            continue;
+        seen[ns++] = id;
+        cJSON *acct = api_actor(&v, id);
+        if (!acct)
+            continue;
+        cJSON_AddItemToArray(arr, acct);
+        newest = newest > id ? newest : id;
+        oldest = !oldest || id < oldest ? id : oldest;
+        n++;
+    }
+    for (size_t i = 0; i < nsrc; i++)
+        idx_close(&src[i]);
+    status_view_done(&v);
+    if (n)
+        api_page_link(ctx, newest, oldest);
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+struct answer_req {
+    void *fed;
+    uint64_t me, requester;
+    bool accept;
+    size_t nc;
+    uint64_t comms[64];
+    bool sent;
+    struct fed_write w;
+};
+
+static int apply_answer(struct kv_txn *txn, void *arg)
+{
+    struct answer_req *r = arg;
+    for (size_t i = 0; i <= r->nc; i++) {
+        r->w = (struct fed_write){.kind = FW_ANSWER,
+                                  .user_id = r->me,
+                                  .target_id = r->requester,
+                                  .community_id = i < r->nc ? r->comms[i] : 0,
+                                  .vote = r->accept};
+        int rc = federation_write(txn, r->fed, &r->w);
+        if (rc)
+            return rc;
+        r->sent |= !r->w.noop;
+    }
+    return KITH_OK;
+}
+
+static void answered(struct http_ctx *ctx, int rc, void *arg)
+{
+    struct answer_req *r = arg;
+    struct kv_txn *txn;
+    if (rc == KITH_EINVAL && r->w.msg[0])
+        return http_reply_error(ctx, r->w.status ? r->w.status : 422, "%s", r->w.msg);
+    if (rc)
+        return http_reply_error(ctx, 500, "the answer could not be stored: %s", kith_strerror(rc));
+    if (r->sent)
+        federation_kick(r->fed);
+    if (http_read_txn_fresh(ctx, &txn))
+        return http_reply_error(ctx, 503, "database unavailable");
+    http_reply_json(ctx, 200, relationship(ctx, txn, r->me, r->requester));
+}
+
+static int answer(struct http_ctx *ctx, bool accept)
+{
+    struct api_who who;
+    uint64_t id;
+    if (!api_auth(ctx, "write:follows", true, &who) || !api_id_param(ctx, "id", &id))
+        return HANDLER_DONE;
+    struct answer_req *r = arena_zalloc(&ctx->arena, sizeof(*r));
+    r->fed = http_app(ctx);
+    r->me = who.acct.id;
+    r->requester = id;
+    r->accept = accept;
+    uint64_t comms[64];
+    size_t nc = moderated(ctx, who.txn, who.acct.id, comms, 64);
+    for (size_t i = 0; i < nc; i++) {
+        struct membership m;
+        if (membership_get(who.txn, comms[i], id, &ctx->arena, &m) == KITH_OK &&
+            m.role == MEMBER_PENDING)
+            r->comms[r->nc++] = comms[i];
+    }
+    if (!r->nc && !pending_to(ctx, who.txn, who.acct.id, id))
+        return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
+    if (http_write(ctx, apply_answer, r, answered, r))
+        return http_reply_error(ctx, 503, "the server is stopping"), HANDLER_DONE;
+    return HANDLER_ASYNC;
+}
+
+static int handle_authorize(struct http_ctx *ctx)
+{
+    return answer(ctx, true);
+}
+static int handle_reject(struct http_ctx *ctx)
+{
+    return answer(ctx, false);
+}
+
+const struct route account_routes[12] = {
+    {"GET", "/api/v1/follow_requests", handle_follow_requests, 0},
+    {"POST", "/api/v1/follow_requests/{id}/authorize", handle_authorize, 0},
+    {"POST", "/api/v1/follow_requests/{id}/reject", handle_reject, 0},
     {"GET", "/api/v1/accounts/lookup", handle_lookup, 0},
     {"GET", "/api/v1/accounts/verify_credentials", handle_verify_credentials, 0},
     {"GET", "/api/v1/accounts/relationships", handle_relationships, 0},

@@ -23,7 +23,7 @@ static void add_s(cJSON *o, struct arena *a, const char *k, struct str v)
 /* The fields persons and communities share. */
 static cJSON *account_base(struct http_ctx *ctx, uint64_t id, struct str name, struct str domain,
                            struct str display, struct str note, const char *url, const char *uri,
-                           int64_t created)
+                           int64_t created, struct str avatar_url, struct str header_url)
 {
     struct arena *a = &ctx->arena;
     cJSON *o = cJSON_CreateObject();
@@ -37,8 +37,10 @@ static cJSON *account_base(struct http_ctx *ctx, uint64_t id, struct str name, s
     add_s(o, a, "note", note);
     cJSON_AddStringToObject(o, "url", url);
     cJSON_AddStringToObject(o, "uri", uri);
-    const char *avatar = http_url(ctx, "/static/avatar.png");
-    const char *header = http_url(ctx, "/static/header.png");
+    const char *avatar =
+        avatar_url.len ? arena_str(a, avatar_url).ptr : http_url(ctx, "/static/avatar.png");
+    const char *header =
+        header_url.len ? arena_str(a, header_url).ptr : http_url(ctx, "/static/header.png");
     cJSON_AddStringToObject(o, "avatar", avatar);
     cJSON_AddStringToObject(o, "avatar_static", avatar);
     cJSON_AddStringToObject(o, "header", header);
@@ -62,7 +64,7 @@ cJSON *api_account(struct http_ctx *ctx, struct kv_txn *txn, const struct accoun
                             : arena_str(&ctx->arena, acct->uri).ptr;
     const char *url = local ? http_url(ctx, "/@%.*s", (int)acct->name.len, acct->name.ptr) : uri;
     cJSON *o = account_base(ctx, acct->id, acct->name, acct->domain, acct->display_name, acct->note,
-                            url, uri, acct->created_at);
+                            url, uri, acct->created_at, acct->avatar, acct->header);
     cJSON_AddBoolToObject(o, "locked", acct->locked);
     cJSON_AddBoolToObject(o, "bot", acct->bot);
     cJSON_AddFalseToObject(o, "group");
@@ -113,7 +115,7 @@ cJSON *api_group(struct http_ctx *ctx, struct kv_txn *txn, const struct communit
     const char *uri = local ? http_url(ctx, "/c/%.*s", (int)c->name.len, c->name.ptr)
                             : arena_str(&ctx->arena, c->uri).ptr;
     cJSON *o = account_base(ctx, c->id, c->name, c->domain, c->title, c->description, uri, uri,
-                            c->created_at);
+                            c->created_at, STR_NULL, STR_NULL);
     cJSON_AddBoolToObject(o, "locked", c->join_mode == JOIN_APPROVAL);
     cJSON_AddFalseToObject(o, "bot");
     cJSON_AddTrueToObject(o, "group");

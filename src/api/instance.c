@@ -3,6 +3,7 @@
  * (mastodon-api.md 0.2-0.3): the version says "4.2.0 (compatible; kith X)"
  * and nothing newer is claimed. */
 #include "api.h"
+#include "auth.h"
 #include "entities.h"
 
 #include "../base/err.h"
@@ -157,7 +158,28 @@ static int handle_v1(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
-const struct route instance_routes[2] = {
+/* GET /api/v1/custom_emojis: kith has no custom emoji (empty by design,
+ * docs/api.md); apps show their picker without them. */
+static int handle_emojis(struct http_ctx *ctx)
+{
+    http_reply_json(ctx, 200, cJSON_CreateArray());
+    return HANDLER_DONE;
+}
+
+/* GET /api/v1/announcements: instance announcements are not written in
+ * kith yet (empty by design until they are, docs/api.md). */
+static int handle_announcements(struct http_ctx *ctx)
+{
+    struct api_who who;
+    if (!api_auth(ctx, "read", true, &who))
+        return HANDLER_DONE;
+    http_reply_json(ctx, 200, cJSON_CreateArray());
+    return HANDLER_DONE;
+}
+
+const struct route instance_routes[4] = {
     {"GET", "/api/v1/instance", handle_v1, 0},
     {"GET", "/api/v2/instance", handle_v2, 0},
+    {"GET", "/api/v1/custom_emojis", handle_emojis, 0},
+    {"GET", "/api/v1/announcements", handle_announcements, 0},
 };

@@ -532,19 +532,21 @@ static const struct route oauth_routes[] = {
     {"GET", "/.well-known/oauth-authorization-server", handle_metadata, 0},
 };
 
-extern const struct route account_routes[9];  /* accounts.c */
-extern const struct route instance_routes[2]; /* instance.c */
-extern const struct route status_routes[18];
-extern const struct route timeline_routes[3]; /* timelines.c */ /* statuses.c */
-extern const struct route search_routes[1];                     /* search.c */
-extern const struct route notification_routes[4];               /* notifications.c */
+extern const struct route account_routes[12]; /* accounts.c */
+extern const struct route instance_routes[4]; /* instance.c */
+extern const struct route status_routes[19];
+extern const struct route timeline_routes[3];           /* timelines.c */
+extern const struct route pref_routes[3]; /* prefs.c */ /* statuses.c */
+extern const struct route search_routes[1];             /* search.c */
+extern const struct route notification_routes[4];       /* notifications.c */
 
 const struct route_table api_tables[] = {
     {oauth_routes, sizeof(oauth_routes) / sizeof(oauth_routes[0])},
-    {account_routes, 9},
-    {instance_routes, 2},
-    {status_routes, 18},
+    {account_routes, 12},
+    {instance_routes, 4},
+    {status_routes, 19},
     {timeline_routes, 3},
+    {pref_routes, 3},
     {search_routes, 1},
     {notification_routes, 4},
 };

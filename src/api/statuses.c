@@ -330,7 +330,11 @@ static int handle_create(struct http_ctx *ctx)
         r->w.parent_id = parent.id;
     }
     if (r->w.visibility < 0) /* the person's default (source.privacy), as Mastodon */
-        r->w.visibility = VIS_PUBLIC;
+        r->w.visibility = who.acct.default_visibility;
+    if (!api_param(&p, "sensitive").len)
+        r->w.sensitive = who.acct.default_sensitive;
+    if (!r->w.language && who.acct.default_language.len)
+        r->w.language = arena_str(&ctx->arena, who.acct.default_language).ptr;
     struct create_req *c = arena_zalloc(&ctx->arena, sizeof(*c));
     c->r = r;
     find_mentions(ctx, who.txn, str_from(r->w.body), &r->w, &c->community, &c->at, &c->len,
@@ -796,12 +800,13 @@ static int handle_reblogged_by(struct http_ctx *ctx)
 
 /* ---- bookmarks ---- */
 
-/* GET /api/v1/bookmarks: newest bookmark first, paged by bookmark id. */
-static int handle_bookmarks(struct http_ctx *ctx)
+/* GET /api/v1/bookmarks and /favourites: newest first, paged by the
+ * bookmark's or favourite's own id. */
+static int kept_list(struct http_ctx *ctx, const char *scope, unsigned table)
 {
     struct api_who who;
     struct api_page pg;
-    if (!api_auth(ctx, "read:bookmarks", true, &who))
+    if (!api_auth(ctx, scope, true, &who))
         return HANDLER_DONE;
     api_page_read(ctx, 20, 40, &pg);
     struct status_view v;
@@ -812,7 +817,7 @@ static int handle_bookmarks(struct http_ctx *ctx)
     struct key16 end = key_pair(who.acct.id, pg.max_id ? pg.max_id : UINT64_MAX);
     uint64_t newest = 0, oldest = 0;
     size_t n = 0;
-    if (kv_cursor_open(who.txn, T_BOOKMARK_LIST, &c) == KITH_OK) {
+    if (kv_cursor_open(who.txn, table, &c) == KITH_OK) {
         int rc = kv_cursor_seek(c, KEY16(end), &key, &val);
         rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
         for (; rc == KITH_OK && n < pg.limit; rc = kv_cursor_prev(c, &key, &val)) {
@@ -840,7 +845,18 @@ static int handle_bookmarks(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
-const struct route status_routes[18] = {
+static int handle_bookmarks(struct http_ctx *ctx)
+{
+    return kept_list(ctx, "read:bookmarks", T_BOOKMARK_LIST);
+}
+
+/* GET /api/v1/favourites: newest favourite first, paged by favourite id. */
+static int handle_favourites(struct http_ctx *ctx)
+{
+    return kept_list(ctx, "read:favourites", T_FAVOURITES);
+}
+
+const struct route status_routes[19] = {
     {"POST", "/api/v1/statuses", handle_create, 0},
     {"GET", "/api/v1/statuses/{id}", handle_get, 0},
     {"DELETE", "/api/v1/statuses/{id}", handle_delete, 0},
@@ -859,4 +875,5 @@ const struct route status_routes[18] = {
     {"POST", "/api/v1/statuses/{id}/pin", handle_pin, 0},
     {"POST", "/api/v1/statuses/{id}/unpin", handle_unpin, 0},
     {"GET", "/api/v1/bookmarks", handle_bookmarks, 0},
+    {"GET", "/api/v1/favourites", handle_favourites, 0},
 };

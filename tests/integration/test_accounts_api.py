@@ -145,3 +145,66 @@ def test_notifications_list_get_dismiss_clear(k):
     bob.req("POST", f"/api/v1/statuses/{s2['id']}/favourite")
     alice.req("DELETE", f"/api/v1/statuses/{s2['id']}")
     assert alice.req("GET", "/api/v1/notifications").json() == []
+
+
+def test_follow_requests_to_join_a_private_community(k):
+    carol = signup(k, "carol")
+    assert k.ctl("community", "add", "club", "--owner", "carol").returncode == 0
+    assert k.ctl("community", "private", "club", "on").returncode == 0
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    club = acct_id(alice, "club")
+    for c in (alice, bob):
+        assert c.req("POST", f"/api/v1/accounts/{club}/follow").json()["requested"] is True
+    r = carol.req("GET", "/api/v1/follow_requests")
+    assert r.status == 200
+    assert sorted(a["username"] for a in r.json()) == ["alice", "bob"]
+    for a in r.json():
+        check("Account", a)
+    # The owner hears of each request.
+    assert [n["type"] for n in carol.req("GET", "/api/v1/notifications").json()] == \
+        ["follow_request", "follow_request"]
+    alice_id, bob_id = acct_id(carol, "alice"), acct_id(carol, "bob")
+    assert carol.req("POST", f"/api/v1/follow_requests/{alice_id}/authorize").status == 200
+    assert carol.req("POST", f"/api/v1/follow_requests/{bob_id}/reject").status == 200
+    rel = lambda c: c.req("GET", f"/api/v1/accounts/relationships?id[]={club}").json()[0]
+    assert rel(alice)["following"] is True and rel(bob)["following"] is False
+    assert rel(bob)["requested"] is False
+    assert carol.req("GET", "/api/v1/follow_requests").json() == []
+    # Nothing waiting: 404; someone who moderates nothing sees nothing.
+    assert carol.req("POST", f"/api/v1/follow_requests/{bob_id}/authorize").status == 404
+    assert alice.req("GET", "/api/v1/follow_requests").json() == []
+    # Alice, now a member, posts there; bob may not.
+    assert alice.req("POST", "/api/v1/statuses", {"status": "@club Hello members"}).status == 200
+    r = bob.req("POST", "/api/v1/statuses", {"status": "@club Let me in"})
+    assert r.status == 403 and "private" in r.json()["error"]
+
+
+def test_preferences_markers_favourites_and_empty_lists(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    p = alice.req("GET", "/api/v1/preferences").json()
+    check("Preferences", p)
+    assert p["posting:default:visibility"] == "public"
+    assert alice.req("GET", "/api/v1/markers?timeline[]=home").json() == {}
+    r = alice.req("POST", "/api/v1/markers", {"home[last_read_id]": "123",
+                                               "notifications[last_read_id]": "456"})
+    assert r.status == 200, r
+    check("Marker", r.json()["home"])
+    r = alice.req("POST", "/api/v1/markers", {"home": {"last_read_id": "124"}}, as_json=True)
+    assert r.json()["home"]["last_read_id"] == "124" and r.json()["home"]["version"] == 2
+    m = alice.req("GET", "/api/v1/markers?timeline[]=home&timeline[]=notifications").json()
+    assert m["home"]["last_read_id"] == "124" and m["notifications"]["last_read_id"] == "456"
+    assert alice.req("POST", "/api/v1/markers", {}).status == 400
+    assert alice.req("POST", "/api/v1/markers", {"home[last_read_id]": "x"}).status == 422
+
+    s1, s2 = bob.post("one"), bob.post("two")
+    for s in (s1, s2):
+        alice.req("POST", f"/api/v1/statuses/{s['id']}/favourite")
+    favs = alice.req("GET", "/api/v1/favourites")
+    assert [s["id"] for s in favs.json()] == [s2["id"], s1["id"]]
+    r = alice.req("GET", "/api/v1/favourites?limit=1")
+    assert len(r.json()) == 1 and 'rel="next"' in (r.headers.get("link") or r.headers["Link"])
+    alice.req("POST", f"/api/v1/statuses/{s2['id']}/unfavourite")
+    assert [s["id"] for s in alice.req("GET", "/api/v1/favourites").json()] == [s1["id"]]
+
+    assert k.http("GET", "/api/v1/custom_emojis").json() == []
+    assert alice.req("GET", "/api/v1/announcements").json() == []
