@@ -186,6 +186,11 @@ int main(int argc, char **argv)
             memcpy(routes + at, mods[m].t[i].routes, mods[m].t[i].n * sizeof(*routes));
             at += mods[m].t[i].n;
         }
+    for (size_t i = 0; i < nroutes; i++)
+        if (!routes[i].handler || !routes[i].pattern) { /* a table's declared size too big */
+            fprintf(stderr, "kithd: route table entry %zu has no handler (a build error)\n", i);
+            goto out;
+        }
     struct http_server_opts opts = {.cfg = &cfg,
                                     .core = &core,
                                     .routes = routes,

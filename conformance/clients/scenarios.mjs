@@ -540,25 +540,255 @@ async function mastoRevokedToken() {
   if (VERBOSE) console.log(`     refused: ${describe(after)}`);
 }
 
+// ---- scenarios 5 to 8: statuses, timelines, search, notifications, A and B ----
+
+// The sessions of scenarios 5 to 8, each made once (a scenario that fails
+// before making one leaves it to the next that needs it).
+async function aliceMasto() {
+  return (shared.aliceMasto ??= await mastoSession(ALICE, "masto-alice"));
+}
+async function aliceMegalodon() {
+  return (shared.aliceMega ??= await megalodonSession(ALICE, "megalodon-alice"));
+}
+
+// A Link header (RFC 8288, as Mastodon writes it) as {rel: url}.
+function parseLink(header) {
+  const out = {};
+  for (const m of (header ?? "").matchAll(/<([^>]*)>\s*;\s*rel="?([^",;]+)"?/g)) out[m[2]] = m[1];
+  return out;
+}
+
+// 5. masto.js: alice posts a status with a visibility, a content warning and
+// a language, reads it back, favourites and bookmarks it, and finds it in
+// her home timeline and her bookmarks.
+async function mastoStatuses() {
+  const { masto, me } = await aliceMasto();
+  const n = nonce();
+  const text = `Hello from masto.js ${n}`;
+  const st = await call("masto v1.statuses.create", () =>
+    masto.v1.statuses.create({ status: text, visibility: "unlisted", spoilerText: `cw ${n}`, language: "en" }),
+  );
+  const what = (s) => JSON.stringify({ id: s.id, uri: s.uri, visibility: s.visibility, spoilerText: s.spoilerText, language: s.language, content: s.content });
+  assert(isId(st.id), `statuses.create: id ${JSON.stringify(st.id)}, expected a numeric string`);
+  assert(st.visibility === "unlisted", `statuses.create: visibility ${JSON.stringify(st.visibility)}, expected "unlisted": ${what(st)}`);
+  assert(st.spoilerText === `cw ${n}`, `statuses.create: spoilerText ${JSON.stringify(st.spoilerText)}, expected "cw ${n}"`);
+  assert(st.language === "en", `statuses.create: language ${JSON.stringify(st.language)}, expected "en"`);
+  assert(typeof st.content === "string" && st.content.includes(text), `statuses.create: content ${JSON.stringify(st.content)} lacks ${JSON.stringify(text)}`);
+  assert(st.account?.id === me.id && st.account?.acct === USER, `statuses.create: account ${st.account?.id} ${st.account?.acct}, expected ${me.id} ${USER}`);
+  assert(st.uri?.startsWith(`${KITH}/`), `statuses.create: uri ${st.uri}, expected one of ${KITH}`);
+  assert(!Number.isNaN(Date.parse(st.createdAt)), `statuses.create: createdAt ${JSON.stringify(st.createdAt)}`);
+  assert(st.inReplyToId === null && st.reblog === null, `statuses.create: inReplyToId ${st.inReplyToId}, reblog ${JSON.stringify(st.reblog)}, expected null`);
+  assert(st.favourited === false && st.bookmarked === false && st.favouritesCount === 0,
+    `statuses.create: favourited ${st.favourited}, bookmarked ${st.bookmarked}, favouritesCount ${st.favouritesCount}, expected false, false, 0`);
+  for (const k of ["mentions", "mediaAttachments", "tags", "emojis"])
+    assert(Array.isArray(st[k]), `statuses.create: ${k} is ${JSON.stringify(st[k])}, expected an array`);
+
+  const got = await call("masto v1.statuses.$select(id).fetch", () => masto.v1.statuses.$select(st.id).fetch());
+  assert(got.id === st.id && got.uri === st.uri && got.content === st.content, `statuses/${st.id} answered ${what(got)}, expected ${what(st)}`);
+  assert(got.visibility === "unlisted" && got.spoilerText === st.spoilerText && got.language === "en", `statuses/${st.id} answered ${what(got)}`);
+
+  const fav = await call("masto v1.statuses.$select(id).favourite", () => masto.v1.statuses.$select(st.id).favourite());
+  assert(fav.id === st.id, `favourite answered status ${fav.id}, expected ${st.id}`);
+  assert(fav.favourited === true && fav.favouritesCount === 1, `favourite: favourited ${fav.favourited}, favouritesCount ${fav.favouritesCount}, expected true, 1`);
+  const bm = await call("masto v1.statuses.$select(id).bookmark", () => masto.v1.statuses.$select(st.id).bookmark());
+  assert(bm.id === st.id && bm.bookmarked === true, `bookmark: status ${bm.id}, bookmarked ${bm.bookmarked}, expected ${st.id}, true`);
+  const again = await call("masto v1.statuses.$select(id).fetch (after)", () => masto.v1.statuses.$select(st.id).fetch());
+  assert(again.favourited === true && again.bookmarked === true && again.favouritesCount === 1,
+    `statuses/${st.id} after favourite and bookmark: favourited ${again.favourited}, bookmarked ${again.bookmarked}, favouritesCount ${again.favouritesCount}`);
+  const favBy = await call("masto v1.statuses.$select(id).favouritedBy.list", () => masto.v1.statuses.$select(st.id).favouritedBy.list());
+  assert(favBy.length === 1 && favBy[0].id === me.id, `favourited_by: ${JSON.stringify(favBy.map((a) => a.acct))}, expected [${USER}]`);
+
+  const home = await call("masto v1.timelines.home.list", () => masto.v1.timelines.home.list({ limit: 20 }));
+  assert(Array.isArray(home) && home.length >= 1, `home timeline: ${JSON.stringify(home)}`);
+  assert(home[0].id === st.id, `home timeline: newest is ${home[0].id}, expected the new status ${st.id}: ${brief(home)}`);
+  assert(home[0].favourited === true && home[0].bookmarked === true, `home timeline: the status has favourited ${home[0].favourited}, bookmarked ${home[0].bookmarked}`);
+  const marks = await call("masto v1.bookmarks.list", () => masto.v1.bookmarks.list());
+  assert(marks.some((s) => s.id === st.id), `bookmarks: ${brief(marks)} lack ${st.id}`);
+  shared.status5 = st;
+  if (VERBOSE) console.log(`     status ${st.id} ${st.uri}`);
+}
+
+// 6. masto.js across servers: bob joins cats on B; alice finds
+// @cats@B with search (resolve, WebFinger), follows it until B accepts,
+// and posts into it; B holds the post (kithctl federation object) and bob
+// sees the community's boost of it in his home timeline.
+async function mastoCommunity() {
+  const { masto: bob } = await mastoSession(BOB, "masto-bob");
+  const local = await call("masto v1.accounts.lookup (cats, on B)", () => bob.v1.accounts.lookup({ acct: COMMUNITY }));
+  assert(local.group === true && local.username === COMMUNITY, `accounts/lookup?acct=${COMMUNITY} on B: group ${local.group}, username ${local.username}`);
+  const joined = await call("masto v1.accounts.$select(cats).follow (bob, on B)", () => bob.v1.accounts.$select(local.id).follow());
+  assert(joined.id === local.id && joined.following === true && joined.requested === false,
+    `bob's follow of the public local community: ${JSON.stringify(joined)}, expected following true at once`);
+
+  const { masto: alice } = await aliceMasto();
+  const q = `@${COMMUNITY}@${HOST_B}`;
+  const found = await call(`masto v2.search.list (${q}, resolve)`, () => alice.v2.search.list({ q, resolve: true }));
+  const acct = `${COMMUNITY}@${HOST_B}`;
+  const cats = found.accounts?.find((a) => a.acct === acct);
+  assert(cats, `search ${q} (resolve) found no account ${acct}: ${JSON.stringify(found.accounts?.map((a) => a.acct))}`);
+  assert(cats.group === true, `search ${q}: group ${cats.group}, expected true`);
+  assert(isId(cats.id), `search ${q}: id ${JSON.stringify(cats.id)}`);
+  assert(cats.url?.startsWith(`${KITH_B}/`), `search ${q}: url ${cats.url}, expected a page of B (${KITH_B})`);
+  const rel = await call("masto v1.accounts.$select(cats@B).follow", () => alice.v1.accounts.$select(cats.id).follow());
+  assert(rel.id === cats.id && (rel.following || rel.requested), `follow of ${acct}: ${JSON.stringify(rel)}, expected following or requested`);
+  await waitFor(`B's Accept of alice's follow of ${acct} (relationships: following)`, async (seen) => {
+    const [r] = await call("masto v1.accounts.relationships.fetch", () => alice.v1.accounts.relationships.fetch({ id: [cats.id] }));
+    seen(JSON.stringify(r));
+    return r?.id === cats.id && r.following === true;
+  });
+
+  const n = nonce();
+  const title = `Kittens of the week ${n}`;
+  const st = await call("masto v1.statuses.create (into cats@B)", () =>
+    alice.v1.statuses.create({ status: `${title}\n\n@${acct} three of them in the garden today.`, visibility: "public" }),
+  );
+  assert(isId(st.id) && st.uri?.startsWith(`${KITH}/`), `statuses.create: id ${st.id}, uri ${st.uri}`);
+  assert(st.content?.includes(n), `statuses.create: content ${JSON.stringify(st.content)} lacks ${n}`);
+  shared.status6 = st;
+
+  await waitFor(`alice's post ${st.uri} on B (kithctl federation object, with its title)`, async (seen) => {
+    const r = await ctl(["federation", "object", st.uri], "", CONF_B);
+    seen(`exit ${r.code}: ${(r.stdout || r.stderr).trim().slice(0, 400)}`);
+    return r.code === 0 && r.stdout.includes(title);
+  });
+  const boost = await waitFor("the community's boost of alice's post in bob's home timeline on B", async (seen) => {
+    const home = await call("masto v1.timelines.home.list (bob, on B)", () => bob.v1.timelines.home.list({ limit: 40 }));
+    seen(brief(home));
+    return home.find((s) => s.reblog?.uri === st.uri);
+  });
+  assert(boost.account?.acct === COMMUNITY && boost.account?.group === true,
+    `bob's home: the boost is by ${boost.account?.acct} (group ${boost.account?.group}), expected the community ${COMMUNITY}`);
+  assert(boost.reblog.account?.acct === `${USER}@${HOST_A}`, `bob's home: the boosted post is by ${boost.reblog.account?.acct}, expected ${USER}@${HOST_A}`);
+  assert(boost.reblog.content?.includes(n), `bob's home: the boosted post's content ${JSON.stringify(boost.reblog.content)} lacks ${n}`);
+  if (VERBOSE) console.log(`     ${st.uri} in ${acct}; bob's home has boost ${boost.id}`);
+}
+
+// 7. megalodon: bob on B finds alice's post by its URI (search, resolve)
+// and replies to it; alice on A gets a mention notification of the reply.
+async function megalodonReply() {
+  const st = needs("status6", 6);
+  const { mega: bob } = await megalodonSession(BOB, "megalodon-bob");
+  const found = await call(`megalodon search (${st.uri}, resolve) on B`, () => bob.search(st.uri, { resolve: true }));
+  assert(found.status === 200, `search on B: status ${found.status}`);
+  const onB = found.data.statuses?.find((s) => s.uri === st.uri);
+  assert(onB, `search ${st.uri} on B found no such status: ${JSON.stringify(found.data.statuses?.map((s) => s.uri))}`);
+  assert(isId(onB.id) && onB.account?.acct === `${USER}@${HOST_A}`, `search on B: id ${onB.id}, account ${onB.account?.acct}`);
+
+  const n = nonce();
+  const posted = await call("megalodon postStatus (reply, on B)", () =>
+    bob.postStatus(`@${USER}@${HOST_A} so many kittens! (${n})`, { in_reply_to_id: onB.id }),
+  );
+  assert(posted.status === 200, `postStatus on B: status ${posted.status}`);
+  const reply = posted.data;
+  assert(isId(reply.id) && reply.uri?.startsWith(`${KITH_B}/`), `postStatus on B: id ${reply.id}, uri ${reply.uri}`);
+  assert(reply.in_reply_to_id === onB.id, `postStatus on B: in_reply_to_id ${reply.in_reply_to_id}, expected ${onB.id}`);
+
+  const { mega: alice } = await aliceMegalodon();
+  const note = await waitFor("alice's mention notification of bob's reply on A", async (seen) => {
+    const res = await call("megalodon getNotifications (alice, on A)", () => alice.getNotifications({ limit: 40 }));
+    seen(JSON.stringify(res.data.map((x) => ({ type: x.type, by: x.account?.acct, status: x.status?.uri }))));
+    return res.data.find((x) => x.type === "mention" && x.status?.uri === reply.uri);
+  });
+  assert(isId(note.id), `notification id ${JSON.stringify(note.id)}`);
+  assert(note.account?.acct === `bob@${HOST_B}`, `the notification's account is ${note.account?.acct}, expected bob@${HOST_B}`);
+  assert(note.status.account?.acct === `bob@${HOST_B}`, `the notification's status is by ${note.status.account?.acct}, expected bob@${HOST_B}`);
+  assert(note.status.in_reply_to_id === st.id, `the notification's status answers ${note.status.in_reply_to_id}, expected alice's status ${st.id}`);
+  assert(note.status.content?.includes(n), `the notification's status content ${JSON.stringify(note.status.content)} lacks ${n}`);
+  const thread = await call("megalodon getStatusContext (alice, on A)", () => alice.getStatusContext(st.id));
+  assert(thread.data.descendants?.some((s) => s.uri === reply.uri),
+    `statuses/${st.id}/context on A: descendants ${JSON.stringify(thread.data.descendants?.map((s) => s.uri))} lack bob's reply ${reply.uri}`);
+}
+
+// 8. megalodon: the home timeline paged two at a time by max_id from the
+// Link header is newest first, without duplicates, and the same as one
+// big page; min_id and since_id pages; masto.js's paginator agrees.
+async function megalodonHomePaging() {
+  const { mega: alice } = await aliceMegalodon();
+  const n = nonce();
+  const posted = [];
+  for (let i = 1; i <= 5; i++) {
+    const r = await call(`megalodon postStatus (${i} of 5)`, () => alice.postStatus(`paging ${i} of 5 (${n})`, { visibility: "private" }));
+    assert(r.status === 200 && isId(r.data.id), `postStatus: status ${r.status}, id ${JSON.stringify(r.data?.id)}`);
+    posted.push(r.data.id);
+  }
+  const home = async (opts, what) => {
+    const r = await call(`megalodon getHomeTimeline ${what}`, () => alice.getHomeTimeline(opts));
+    assert(r.status === 200, `getHomeTimeline ${what}: status ${r.status}`);
+    return r;
+  };
+  const { masto } = await aliceMasto();
+  for (let attempt = 1; ; attempt++) {
+    const whole = (await home({ limit: 40 }, "(limit 40)")).data.map((s) => s.id);
+    const pages = [];
+    let maxId = null;
+    for (let i = 1; ; i++) {
+      assert(i <= 40, `getHomeTimeline paging did not end after 40 pages: ${pages.join(" ")}`);
+      const what = `(page ${i}: limit 2${maxId ? `, max_id ${maxId}` : ""})`;
+      const r = await home(maxId ? { limit: 2, max_id: maxId } : { limit: 2 }, what);
+      const ids = r.data.map((s) => s.id);
+      assert(ids.length <= 2, `getHomeTimeline ${what}: ${ids.length} statuses`);
+      if (!ids.length) break;
+      const link = parseLink(r.headers.link);
+      assert(link.next && link.prev, `getHomeTimeline ${what}: Link ${JSON.stringify(r.headers.link)}, expected rel="next" and rel="prev"`);
+      const next = new URL(link.next);
+      const prev = new URL(link.prev);
+      assert(`${next.origin}${next.pathname}` === `${KITH}/api/v1/timelines/home`, `getHomeTimeline ${what}: next is ${link.next}`);
+      assert(next.searchParams.get("max_id") === ids.at(-1), `getHomeTimeline ${what}: next ${link.next}, expected max_id=${ids.at(-1)} (the page's oldest)`);
+      assert(next.searchParams.get("limit") === "2", `getHomeTimeline ${what}: next ${link.next} drops limit=2`);
+      assert(prev.searchParams.get("min_id") === ids[0], `getHomeTimeline ${what}: prev ${link.prev}, expected min_id=${ids[0]} (the page's newest)`);
+      pages.push(...ids);
+      maxId = next.searchParams.get("max_id");
+    }
+    const viaMasto = [];
+    for await (const page of masto.v1.timelines.home.list({ limit: 2 })) {
+      viaMasto.push(...page.map((s) => s.id));
+      assert(viaMasto.length <= 200, "masto.js's home timeline paginator did not end");
+    }
+    const after = (await home({ limit: 40 }, "(limit 40, again)")).data.map((s) => s.id);
+    // Federation may still bring something in while paging: look again.
+    if (whole.join() !== after.join() && attempt < 3) continue;
+    assert(whole.join() === after.join(), `the home timeline kept changing while paging: ${whole.join(" ")} then ${after.join(" ")}`);
+    assert(new Set(pages).size === pages.length, `duplicates across pages: ${pages.join(" ")}`);
+    for (let i = 1; i < pages.length; i++)
+      assert(BigInt(pages[i]) < BigInt(pages[i - 1]), `not newest first: ${pages[i - 1]} then ${pages[i]} (pages: ${pages.join(" ")})`);
+    assert(pages.join() === whole.join(), `pages of 2: ${pages.join(" ")}; one page of 40: ${whole.join(" ")}`);
+    assert(viaMasto.join() === whole.join(), `masto.js's paginator (limit 2): ${viaMasto.join(" ")}; one page of 40: ${whole.join(" ")}`);
+    const newestFirst = [...posted].reverse();
+    const at = newestFirst.map((id) => pages.indexOf(id));
+    assert(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])), `the 5 new statuses ${newestFirst.join(" ")} are not all in the pages, newest first: ${pages.join(" ")}`);
+    assert(pages.length >= 7, `only ${pages.length} statuses in alice's home: ${pages.join(" ")}`);
+    const m = (await home({ limit: 2, min_id: pages[3] }, `(limit 2, min_id ${pages[3]})`)).data.map((s) => s.id);
+    assert(m.join() === [pages[1], pages[2]].join(), `min_id=${pages[3]}&limit=2 gave ${m.join(" ")}, expected ${pages[1]} ${pages[2]} (the two just newer, newest first)`);
+    const since = (await home({ limit: 2, since_id: pages[3] }, `(limit 2, since_id ${pages[3]})`)).data.map((s) => s.id);
+    assert(since.join() === [pages[0], pages[1]].join(), `since_id=${pages[3]}&limit=2 gave ${since.join(" ")}, expected ${pages[0]} ${pages[1]} (the newest two)`);
+    if (VERBOSE) console.log(`     ${pages.length} statuses in ${Math.ceil(pages.length / 2)} pages`);
+    break;
+  }
+}
+
 // ---- main ---------------------------------------------------------------------
 const scenarios = [
   ["1 masto-sign-in: masto.js registers an app, the person signs in and consents in the browser (PKCE S256), token, verifyCredentials, instance v1 and v2", mastoSignIn],
   ["2 megalodon-sign-in: megalodon registerApp, browser sign-in, fetchAccessToken, verifyAccountCredentials, getInstance", megalodonSignIn],
   ["3 megalodon-detector: detector(kith) answers mastodon", megalodonDetector],
   ["4 masto-revoked-token: after /oauth/revoke, masto.js raises a 401 MastoHttpError on verifyCredentials", mastoRevokedToken],
+  ["5 masto-statuses: masto.js posts (visibility, spoiler, language), fetches, favourites and bookmarks a status; home timeline and bookmarks", mastoStatuses],
+  ["6 masto-community: masto.js on A finds @cats@B (search, resolve), follows it until accepted, posts into it; B holds the post, bob sees the community's boost", mastoCommunity],
+  ["7 megalodon-reply: bob on B finds alice's post by URI and replies (megalodon); alice on A gets the mention notification", megalodonReply],
+  ["8 megalodon-home-paging: megalodon pages the home timeline by the Link header (max_id; min_id, since_id): newest first, no duplicates; masto.js's paginator agrees", megalodonHomePaging],
 ];
 
 const overall = setTimeout(() => {
-  console.log("FAIL: the client scenarios took longer than 120 s");
+  console.log("FAIL: the client scenarios took longer than 180 s");
   process.exit(1);
-}, 120000);
+}, 180000);
 
 let passed = 0;
 let failed = 0;
 try {
   await setup();
 } catch (e) {
-  console.log(`FAIL set-up: ${e.message}\n--- kithd log (tail)\n${kithdLogTail()}`);
+  console.log(`FAIL set-up: ${e.message}\n--- kithd A log (tail)\n${kithdLogTail()}\n--- kithd B log (tail)\n${kithdLogTail(15, KITHD_B_LOG)}`);
   process.exit(1);
 }
 for (const [name, fn] of scenarios) {
@@ -568,7 +798,8 @@ for (const [name, fn] of scenarios) {
   } catch (e) {
     err = e;
   }
-  if (!err && !alive(KITHD_PID)) err = new Error(`kithd (pid ${KITHD_PID}) is no longer running`);
+  if (!err && !alive(KITHD_PID)) err = new Error(`kithd A (pid ${KITHD_PID}) is no longer running`);
+  if (!err && !alive(KITHD_B_PID)) err = new Error(`kithd B (pid ${KITHD_B_PID}) is no longer running`);
   if (!err) {
     passed++;
     console.log(`PASS ${name}`);
@@ -577,7 +808,8 @@ for (const [name, fn] of scenarios) {
     const cause = err.cause?.message && !err.message.includes(err.cause.message) ? ` (cause: ${err.cause.message})` : "";
     console.log(`FAIL ${name}\n     ${err.message}${cause}`);
     if (VERBOSE && err.cause?.stack) console.log(err.cause.stack.replace(/^/gm, "     "));
-    console.log(`     --- kithd log (tail)\n${kithdLogTail().replace(/^/gm, "     ")}`);
+    console.log(`     --- kithd A log (tail)\n${kithdLogTail().replace(/^/gm, "     ")}`);
+    console.log(`     --- kithd B log (tail)\n${kithdLogTail(15, KITHD_B_LOG).replace(/^/gm, "     ")}`);
   }
 }
 clearTimeout(overall);

@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "entities.h"
 #include "page.h"
+#include "routes.h"
 
 #include "../base/err.h"
 #include "../core/posts.h"
@@ -598,7 +599,7 @@ static int handle_reject(struct http_ctx *ctx)
     return answer(ctx, false);
 }
 
-const struct route account_routes[12] = {
+const struct route account_routes[] = {
     {"GET", "/api/v1/follow_requests", handle_follow_requests, 0},
     {"POST", "/api/v1/follow_requests/{id}/authorize", handle_authorize, 0},
     {"POST", "/api/v1/follow_requests/{id}/reject", handle_reject, 0},

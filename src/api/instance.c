@@ -5,6 +5,7 @@
 #include "api.h"
 #include "auth.h"
 #include "entities.h"
+#include "routes.h"
 
 #include "../base/err.h"
 #include "../base/version.h"
@@ -177,7 +178,7 @@ static int handle_announcements(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
-const struct route instance_routes[4] = {
+const struct route instance_routes[] = {
     {"GET", "/api/v1/instance", handle_v1, 0},
     {"GET", "/api/v2/instance", handle_v2, 0},
     {"GET", "/api/v1/custom_emojis", handle_emojis, 0},

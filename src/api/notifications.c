@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "entities.h"
 #include "page.h"
+#include "routes.h"
 
 #include "../base/err.h"
 #include "../core/posts.h"
@@ -235,7 +236,7 @@ static int handle_clear(struct http_ctx *ctx)
     return dismiss(ctx, true);
 }
 
-const struct route notification_routes[4] = {
+const struct route notification_routes[] = {
     {"GET", "/api/v1/notifications", handle_list, 0},
     {"GET", "/api/v1/notifications/{id}", handle_get, 0},
     {"POST", "/api/v1/notifications/{id}/dismiss", handle_dismiss, 0},

@@ -2,6 +2,7 @@
  * token endpoint, revocation and the server's metadata. */
 #include "../http/params.h"
 #include "api.h"
+#include "routes.h"
 
 #include "../base/err.h"
 #include "../core/oauth.h"
@@ -524,30 +525,10 @@ static int handle_metadata(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
-static const struct route oauth_routes[] = {
+const struct route oauth_routes[] = {
     {"POST", "/api/v1/apps", handle_apps, 0},
     {"GET", "/api/v1/apps/verify_credentials", handle_app_verify, 0},
     {"POST", "/oauth/token", handle_token, 0},
     {"POST", "/oauth/revoke", handle_revoke, 0},
     {"GET", "/.well-known/oauth-authorization-server", handle_metadata, 0},
 };
-
-extern const struct route account_routes[12]; /* accounts.c */
-extern const struct route instance_routes[4]; /* instance.c */
-extern const struct route status_routes[19];
-extern const struct route timeline_routes[3];           /* timelines.c */
-extern const struct route pref_routes[3]; /* prefs.c */ /* statuses.c */
-extern const struct route search_routes[1];             /* search.c */
-extern const struct route notification_routes[4];       /* notifications.c */
-
-const struct route_table api_tables[] = {
-    {oauth_routes, sizeof(oauth_routes) / sizeof(oauth_routes[0])},
-    {account_routes, 12},
-    {instance_routes, 4},
-    {status_routes, 19},
-    {timeline_routes, 3},
-    {pref_routes, 3},
-    {search_routes, 1},
-    {notification_routes, 4},
-};
-const size_t api_ntables = sizeof(api_tables) / sizeof(api_tables[0]);

@@ -5,6 +5,7 @@
 #include "api.h"
 #include "auth.h"
 #include "entities.h"
+#include "routes.h"
 
 #include "../base/clock.h"
 #include "../base/err.h"
@@ -166,7 +167,7 @@ static int handle_set_markers(struct http_ctx *ctx)
     return HANDLER_ASYNC;
 }
 
-const struct route pref_routes[3] = {
+const struct route pref_routes[] = {
     {"GET", "/api/v1/preferences", handle_preferences, 0},
     {"GET", "/api/v1/markers", handle_markers, 0},
     {"POST", "/api/v1/markers", handle_set_markers, 0},

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "auth.h"
 #include "entities.h"
+#include "routes.h"
 
 #include "../base/err.h"
 #include "../core/posts.h"
@@ -216,6 +217,6 @@ static int handle_search(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
-const struct route search_routes[1] = {
+const struct route search_routes[] = {
     {"GET", "/api/v2/search", handle_search, 0},
 };

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "entities.h"
 #include "page.h"
+#include "routes.h"
 
 #include "../base/err.h"
 #include "../core/feeds.h"
@@ -856,7 +857,7 @@ static int handle_favourites(struct http_ctx *ctx)
     return kept_list(ctx, "read:favourites", T_FAVOURITES);
 }
 
-const struct route status_routes[19] = {
+const struct route status_routes[] = {
     {"POST", "/api/v1/statuses", handle_create, 0},
     {"GET", "/api/v1/statuses/{id}", handle_get, 0},
     {"DELETE", "/api/v1/statuses/{id}", handle_delete, 0},

@@ -5,7 +5,9 @@
 #include "api.h"
 #include "auth.h"
 #include "entities.h"
+#include "lists.h"
 #include "page.h"
+#include "routes.h"
 
 #include "../base/err.h"
 #include "../core/feeds.h"
@@ -21,6 +23,9 @@ struct walk {
     uint64_t newest, oldest;
     /* public and tag timelines */
     bool remote_only, local_only, media_only; /* by the index's origin byte */
+    /* home: the exclusive lists, whose members stay out */
+    size_t nexclusive;
+    uint64_t exclusive[16];
     size_t nall, nnone;
     struct str all[TAGS_MAX], none[TAGS_MAX];
 };
@@ -68,8 +73,11 @@ static void reply_page(struct http_ctx *ctx, struct walk *w, bool forward)
 
 static int home_step(uint64_t status_id, uint64_t post_id, void *arg)
 {
-    (void)post_id;
-    return add(arg, status_id);
+    struct walk *w = arg;
+    if (w->nexclusive && list_excludes(w->v->txn, w->exclusive, w->nexclusive, status_id, post_id,
+                                       &w->v->ctx->arena))
+        return 0;
+    return add(w, status_id);
 }
 
 /* GET /api/v1/timelines/home */
@@ -83,6 +91,7 @@ static int handle_home(struct http_ctx *ctx)
     api_page_read(ctx, 20, 40, &pg);
     status_view_init(&v, ctx, who.txn, &who.acct);
     struct walk w = {.v = &v, .pg = &pg, .arr = cJSON_CreateArray()};
+    w.nexclusive = list_exclusive(who.txn, who.acct.id, &ctx->arena, w.exclusive, 16);
     bool forward = pg.min_id && !pg.since_id;
     home_each(who.txn, who.acct.id, pg.max_id, api_page_floor(&pg), forward, home_step, &w);
     reply_page(ctx, &w, forward);
@@ -178,7 +187,7 @@ static int handle_tag(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
-const struct route timeline_routes[3] = {
+const struct route timeline_routes[] = {
     {"GET", "/api/v1/timelines/home", handle_home, 0},
     {"GET", "/api/v1/timelines/public", handle_public, 0},
     {"GET", "/api/v1/timelines/tag/{hashtag}", handle_tag, 0},

@@ -208,3 +208,47 @@ def test_preferences_markers_favourites_and_empty_lists(k):
 
     assert k.http("GET", "/api/v1/custom_emojis").json() == []
     assert alice.req("GET", "/api/v1/announcements").json() == []
+
+
+def test_lists_and_their_timelines(k):
+    alice, bob, carol = signup(k, "alice"), signup(k, "bob"), signup(k, "carol")
+    bob_id, carol_id = acct_id(alice, "bob"), acct_id(alice, "carol")
+    r = alice.req("POST", "/api/v1/lists", {"title": "Friends"})
+    assert r.status == 200, r
+    lst = r.json()
+    check("UserList", lst)
+    assert lst["title"] == "Friends" and lst["replies_policy"] == "list"
+    # Only followed accounts join a list.
+    r = alice.req("POST", f"/api/v1/lists/{lst['id']}/accounts", {"account_ids[]": bob_id})
+    assert r.status == 422 and r.json()["error"]
+    for i in (bob_id, carol_id):
+        alice.req("POST", f"/api/v1/accounts/{i}/follow")
+    r = alice.req("POST", f"/api/v1/lists/{lst['id']}/accounts", {"account_ids[]": bob_id})
+    assert r.status == 200, r
+    members = alice.req("GET", f"/api/v1/lists/{lst['id']}/accounts").json()
+    assert [a["username"] for a in members] == ["bob"]
+    assert [x["id"] for x in alice.req("GET", f"/api/v1/accounts/{bob_id}/lists").json()] == \
+        [lst["id"]]
+    b = bob.post("from bob")
+    c = carol.post("from carol")
+    tl = [s["id"] for s in alice.req("GET", f"/api/v1/timelines/list/{lst['id']}").json()]
+    assert tl == [b["id"]]
+    # Exclusive: bob's statuses leave the home timeline.
+    home = lambda: [s["id"] for s in alice.req("GET", "/api/v1/timelines/home").json()]
+    assert b["id"] in home()
+    r = alice.req("PUT", f"/api/v1/lists/{lst['id']}", {"exclusive": "true",
+                                                        "replies_policy": "none"})
+    assert r.status == 200 and r.json()["exclusive"] is True
+    assert b["id"] not in home() and c["id"] in home()
+    assert [x["title"] for x in alice.req("GET", "/api/v1/lists").json()] == ["Friends"]
+    # Others cannot see it; bad input is refused.
+    assert bob.req("GET", f"/api/v1/lists/{lst['id']}").status == 404
+    assert alice.req("POST", "/api/v1/lists", {"title": ""}).status == 422
+    assert alice.req("PUT", f"/api/v1/lists/{lst['id']}",
+                     {"replies_policy": "all"}).status == 422
+    r = alice.req("DELETE", f"/api/v1/lists/{lst['id']}/accounts", {"account_ids[]": bob_id})
+    assert r.status == 200
+    assert alice.req("GET", f"/api/v1/lists/{lst['id']}/accounts").json() == []
+    assert alice.req("DELETE", f"/api/v1/lists/{lst['id']}").status == 200
+    assert alice.req("GET", "/api/v1/lists").json() == []
+    assert alice.req("GET", f"/api/v1/timelines/list/{lst['id']}").status == 404

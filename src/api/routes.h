@@ -1,0 +1,20 @@
+/* src/api/routes.h: each module's route table, gathered into api_tables
+ * by routes.c (private to src/api). A module defines its table with [] and
+ * includes this header: more entries than declared here is a compile
+ * error, fewer leaves empty entries that kithd refuses at start. */
+#ifndef KITH_API_ROUTES_H
+#define KITH_API_ROUTES_H
+
+#include "../http/router.h"
+
+extern const struct route oauth_routes[5];        /* oauth.c */
+extern const struct route account_routes[12];     /* accounts.c */
+extern const struct route instance_routes[4];     /* instance.c */
+extern const struct route list_routes[10];        /* lists.c */
+extern const struct route notification_routes[4]; /* notifications.c */
+extern const struct route pref_routes[3];         /* prefs.c */
+extern const struct route search_routes[1];       /* search.c */
+extern const struct route status_routes[19];      /* statuses.c */
+extern const struct route timeline_routes[3];     /* timelines.c */
+
+#endif
