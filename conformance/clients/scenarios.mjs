@@ -646,11 +646,17 @@ async function mastoCommunity() {
   assert(st.content?.includes(n), `statuses.create: content ${JSON.stringify(st.content)} lacks ${n}`);
   shared.status6 = st;
 
-  await waitFor(`alice's post ${st.uri} on B (kithctl federation object, with its title)`, async (seen) => {
+  // kithctl federation object prints "field: value" lines.
+  const held = await waitFor(`alice's post ${st.uri} on B (kithctl federation object, with its title)`, async (seen) => {
     const r = await ctl(["federation", "object", st.uri], "", CONF_B);
     seen(`exit ${r.code}: ${(r.stdout || r.stderr).trim().slice(0, 400)}`);
-    return r.code === 0 && r.stdout.includes(title);
+    return r.code === 0 && r.stdout.includes(title) ? r.stdout : null;
   });
+  const line = (k) => held.match(new RegExp(`^${k}: (.*)$`, "m"))?.[1];
+  assert(line("title") === title, `kithctl federation object on B: title ${JSON.stringify(line("title"))}, expected ${JSON.stringify(title)}`);
+  assert(line("kind") === "post", `kithctl federation object on B: kind ${JSON.stringify(line("kind"))}, expected "post"`);
+  assert(line("community") === `${KITH_B}/c/${COMMUNITY}`, `kithctl federation object on B: community ${JSON.stringify(line("community"))}, expected ${KITH_B}/c/${COMMUNITY}`);
+  assert(line("author") === `${KITH}/u/${USER}`, `kithctl federation object on B: author ${JSON.stringify(line("author"))}, expected ${KITH}/u/${USER}`);
   const boost = await waitFor("the community's boost of alice's post in bob's home timeline on B", async (seen) => {
     const home = await call("masto v1.timelines.home.list (bob, on B)", () => bob.v1.timelines.home.list({ limit: 40 }));
     seen(brief(home));
@@ -682,8 +688,10 @@ async function megalodonReply() {
   const reply = posted.data;
   assert(isId(reply.id) && reply.uri?.startsWith(`${KITH_B}/`), `postStatus on B: id ${reply.id}, uri ${reply.uri}`);
   assert(reply.in_reply_to_id === onB.id, `postStatus on B: in_reply_to_id ${reply.in_reply_to_id}, expected ${onB.id}`);
+  assert(reply.mentions?.some((m) => m.acct === `${USER}@${HOST_A}`),
+    `postStatus on B: mentions ${JSON.stringify(reply.mentions)}, expected ${USER}@${HOST_A}`);
 
-  const { mega: alice } = await aliceMegalodon();
+  const { mega: alice, me: aliceMe } = await aliceMegalodon();
   const note = await waitFor("alice's mention notification of bob's reply on A", async (seen) => {
     const res = await call("megalodon getNotifications (alice, on A)", () => alice.getNotifications({ limit: 40 }));
     seen(JSON.stringify(res.data.map((x) => ({ type: x.type, by: x.account?.acct, status: x.status?.uri }))));
@@ -697,6 +705,11 @@ async function megalodonReply() {
   const thread = await call("megalodon getStatusContext (alice, on A)", () => alice.getStatusContext(st.id));
   assert(thread.data.descendants?.some((s) => s.uri === reply.uri),
     `statuses/${st.id}/context on A: descendants ${JSON.stringify(thread.data.descendants?.map((s) => s.uri))} lack bob's reply ${reply.uri}`);
+  // The reply names alice (its object has a Mention of her): as on Mastodon,
+  // the status of her mention notification lists her in mentions.
+  assert(note.status.mentions?.some((m) => m.id === aliceMe.id && m.acct === USER),
+    `the notification's status (${note.status.uri}, in_reply_to_id ${note.status.in_reply_to_id}) has mentions ` +
+      `${JSON.stringify(note.status.mentions)}, expected alice (id ${aliceMe.id}, acct ${USER}); its content: ${note.status.content}`);
 }
 
 // 8. megalodon: the home timeline paged two at a time by max_id from the

@@ -299,6 +299,8 @@ static size_t tag_prefix(struct str tag, unsigned char *out)
     return n + 1;
 }
 
+static int tag_fanout(struct kv_txn *txn, struct str prefix, const struct post *p);
+
 int public_index(struct kv_txn *txn, const struct post *p)
 {
     bool self_reply = !p->parent_id || p->reply_to_author == p->author_id;
@@ -319,8 +321,64 @@ int public_index(struct kv_txn *txn, const struct post *p)
         size_t pl = tag_prefix(tags[i], key);
         be64_put(key + pl, p->id);
         rc = kv_put(txn, T_TAGS, str_make(key, pl + 8), str_make(&origin, 1), 0);
+        if (rc == KITH_OK) /* the people who follow the tag get it at home */
+            rc = tag_fanout(txn, str_make(key, pl), p);
     }
     return rc;
+}
+
+/* p into the home of every local person following the tag (prefix as in
+ * table tag_followers). */
+static int tag_fanout(struct kv_txn *txn, struct str prefix, const struct post *p)
+{
+    struct kv_cursor *c;
+    struct str key;
+    uint64_t ids[512];
+    size_t n = 0;
+    int rc = kv_cursor_open(txn, T_TAG_FOLLOWERS, &c);
+    if (rc)
+        return rc;
+    for (rc = kv_cursor_seek(c, prefix, &key, NULL);
+         rc == KITH_OK && n < 512 && key.len == prefix.len + 8 &&
+         memcmp(key.ptr, prefix.ptr, prefix.len) == 0;
+         rc = kv_cursor_next(c, &key, NULL))
+        ids[n++] = be64_get((const unsigned char *)key.ptr + prefix.len);
+    kv_cursor_close(c);
+    rc = KITH_OK;
+    for (size_t i = 0; i < n && rc == KITH_OK; i++)
+        if (ids[i] != p->author_id)
+            rc = home_add(txn, ids[i], p->id, p->id);
+    return rc;
+}
+
+bool tag_followed(struct kv_txn *txn, uint64_t account_id, struct str tag)
+{
+    unsigned char k[8 + TAG_MAX_LEN + 1];
+    struct str v;
+    be64_put(k, account_id);
+    size_t pl = tag_prefix(tag, k + 8);
+    return kv_get(txn, T_FOLLOWED_TAGS, str_make(k, 8 + pl - 1), &v) == KITH_OK;
+}
+
+int tag_follow(struct kv_txn *txn, uint64_t account_id, struct str tag, bool on)
+{
+    unsigned char k[8 + TAG_MAX_LEN + 1], r[TAG_MAX_LEN + 1 + 8];
+    be64_put(k, account_id);
+    size_t pl = tag_prefix(tag, k + 8);
+    memcpy(r, k + 8, pl);
+    be64_put(r + pl, account_id);
+    struct str fk = str_make(k, 8 + pl - 1), rk = str_make(r, pl + 8);
+    int rc;
+    if (on) {
+        unsigned char t[8];
+        be64_put(t, (uint64_t)wall_seconds());
+        rc = kv_put(txn, T_FOLLOWED_TAGS, fk, str_make(t, 8), 0);
+        return rc ? rc : kv_put(txn, T_TAG_FOLLOWERS, rk, STR_LIT(""), 0);
+    }
+    rc = kv_del(txn, T_FOLLOWED_TAGS, fk);
+    if (rc == KITH_OK || rc == KITH_ENOTFOUND)
+        rc = kv_del(txn, T_TAG_FOLLOWERS, rk);
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
 
 int tag_each(struct kv_txn *txn, struct str tag, uint64_t max_id, uint64_t min_id, bool ascending,

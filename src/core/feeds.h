@@ -53,6 +53,10 @@ int public_index(struct kv_txn *txn, const struct post *p);
 int tag_each(struct kv_txn *txn, struct str tag, uint64_t max_id, uint64_t min_id, bool ascending,
              index_fn *fn, void *arg);
 
+/* Following a tag: its public posts come into the home timeline. */
+bool tag_followed(struct kv_txn *txn, uint64_t account_id, struct str tag);
+int tag_follow(struct kv_txn *txn, uint64_t account_id, struct str tag, bool on);
+
 /* ---- boosts ---- */
 
 /* The booster key of table post_reblogs: a person's id, or a community's

@@ -300,3 +300,20 @@ def test_public_and_tag_timelines(k):
     # A deleted post leaves.
     alice.req("DELETE", f"/api/v1/statuses/{a1['id']}")
     assert ids("/api/v1/timelines/public") == [b1["id"]]
+
+
+def test_followed_tags_fill_the_home_timeline(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    r = alice.req("GET", "/api/v1/tags/Kith")
+    assert r.status == 200 and r.json()["following"] is False
+    check("Tag", r.json())
+    r = alice.req("POST", "/api/v1/tags/Kith/follow")
+    assert r.status == 200 and r.json()["following"] is True
+    s = bob.post("news about #kith")
+    other = bob.post("news about #other")
+    home = [x["id"] for x in alice.req("GET", "/api/v1/timelines/home").json()]
+    assert s["id"] in home and other["id"] not in home
+    assert [t["name"] for t in alice.req("GET", "/api/v1/followed_tags").json()] == ["kith"]
+    assert alice.req("POST", "/api/v1/tags/kith/unfollow").json()["following"] is False
+    assert alice.req("GET", "/api/v1/followed_tags").json() == []
+    assert alice.req("GET", "/api/v1/tags/bad%20tag").status == 404
