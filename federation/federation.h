@@ -50,6 +50,8 @@ enum fed_write_kind {
     FW_UNFOLLOW, /* unfollow or leave it */
     FW_ANSWER,   /* accept (vote 1) or reject (vote 0) target_id's follow request: of the
                     user, or of community_id when set (the user moderates it) */
+    FW_BLOCK,    /* block target_id: follows both ways end; a remote one gets a Block */
+    FW_UNBLOCK,
 };
 
 #define FED_MAX_MENTIONS 32

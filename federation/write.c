@@ -740,6 +740,66 @@ static int w_follow(struct kv_txn *txn, struct ctx *x, bool undo)
     return follow_remote(txn, x, undo, false, tid, t.uri, t.inbox.len ? t.inbox : t.shared_inbox);
 }
 
+/* ---- blocks ---- */
+
+static int w_block(struct kv_txn *txn, struct ctx *x, bool undo)
+{
+    struct fed_write *w = x->w;
+    uint64_t tid = w->target_id;
+    struct account t;
+    struct community c;
+    bool group = community_get(txn, tid, x->a, &c) == KITH_OK;
+    if (!group && (account_get(txn, tid, x->a, &t) || t.state == ACCOUNT_PENDING))
+        return refuse(w, 404, "Record not found");
+    if (tid == x->user.id)
+        return refuse(w, 422, "you cannot block yourself");
+    bool had = block_has(txn, x->user.id, tid);
+    if (had != undo) { /* blocking twice, or unblocking what is not blocked */
+        w->noop = true;
+        return KITH_OK;
+    }
+    int rc = block_set(txn, x->user.id, tid, !undo);
+    if (rc)
+        return rc;
+    if (!undo) { /* follows end both ways */
+        struct fed_write saved = *w;
+        w->kind = FW_UNFOLLOW;
+        rc = w_follow(txn, x, true);
+        *w = saved;
+        if (rc)
+            return rc;
+        if (!group) {
+            struct key16 k = key_pair(tid, x->user.id), r = key_pair(x->user.id, tid);
+            rc = kv_del(txn, T_FOLLOWS, KEY16(k));
+            if (rc == KITH_OK)
+                rc = kv_del(txn, T_FOLLOWERS, KEY16(r));
+            if (rc != KITH_OK && rc != KITH_ENOTFOUND)
+                return rc;
+            rc = KITH_OK;
+        }
+    }
+    if (group || !t.uri.len)
+        return KITH_OK; /* local, or a community: kept here */
+    struct str inbox = t.inbox.len ? t.inbox : t.shared_inbox;
+    if (!inbox.len)
+        return KITH_OK;
+    const char *turl = arena_str(x->a, t.uri).ptr;
+    uint64_t aid;
+    cJSON *block = activity_new(x->core, x->a, "Block", x->actor, &aid);
+    cJSON_AddStringToObject(block, "object", turl);
+    cJSON *act = block;
+    if (undo) {
+        cJSON_DeleteItemFromObjectCaseSensitive(block, "@context");
+        act = activity_new(x->core, x->a, "Undo", x->actor, &aid);
+        cJSON_AddItemToObject(act, "object", block);
+    }
+    cJSON *to = cJSON_AddArrayToObject(act, "to");
+    cJSON_AddItemToArray(to, cJSON_CreateString(turl));
+    rc = delivery_schedule(txn, x->core, act, aid, x->user.id, inbox);
+    cJSON_Delete(act);
+    return rc;
+}
+
 int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
 {
     struct federation *f = fp;
@@ -777,6 +837,10 @@ int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
         break;
     case FW_ANSWER:
         rc = w_answer(txn, &x);
+        break;
+    case FW_BLOCK:
+    case FW_UNBLOCK:
+        rc = w_block(txn, &x, w->kind == FW_UNBLOCK);
         break;
     default:
         rc = refuse(w, 422, "unknown kind of write");

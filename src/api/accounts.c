@@ -7,7 +7,9 @@
 #include "page.h"
 #include "routes.h"
 
+#include "../base/clock.h"
 #include "../base/err.h"
+#include "../core/feeds.h"
 #include "../core/posts.h"
 
 #include <stdio.h>
@@ -263,10 +265,12 @@ static cJSON *relationship(struct http_ctx *ctx, struct kv_txn *txn, uint64_t me
     cJSON_AddFalseToObject(o, "notifying");
     cJSON_AddNullToObject(o, "languages");
     cJSON_AddBoolToObject(o, "followed_by", followed_by);
-    cJSON_AddFalseToObject(o, "blocking");
-    cJSON_AddFalseToObject(o, "blocked_by");
-    cJSON_AddFalseToObject(o, "muting");
-    cJSON_AddFalseToObject(o, "muting_notifications");
+    bool mute_notes = false;
+    bool muting = mute_has(txn, me, id, &mute_notes);
+    cJSON_AddBoolToObject(o, "blocking", block_has(txn, me, id));
+    cJSON_AddBoolToObject(o, "blocked_by", block_has(txn, id, me));
+    cJSON_AddBoolToObject(o, "muting", muting);
+    cJSON_AddBoolToObject(o, "muting_notifications", muting && mute_notes);
     cJSON_AddBoolToObject(o, "requested", requested);
     cJSON_AddBoolToObject(o, "requested_by", requested_by);
     cJSON_AddFalseToObject(o, "domain_blocking");
@@ -328,16 +332,18 @@ static void follow_done(struct http_ctx *ctx, int rc, void *arg)
     http_reply_json(ctx, 200, relationship(ctx, txn, r->w.user_id, r->w.target_id));
 }
 
-static int follow(struct http_ctx *ctx, bool undo)
+static int relate(struct http_ctx *ctx, const char *scope, int kind)
 {
     struct api_who who;
     uint64_t id;
     bool group;
-    if (!api_auth(ctx, "write:follows", true, &who) || !actor_param(ctx, &who, &id, &group))
+    if (!api_auth(ctx, scope, true, &who) || !actor_param(ctx, &who, &id, &group))
         return HANDLER_DONE;
+    if (kind == FW_FOLLOW && block_has(who.txn, id, who.acct.id))
+        return http_reply_error(ctx, 403, "This action is not allowed"), HANDLER_DONE;
     struct follow_req *r = arena_zalloc(&ctx->arena, sizeof(*r));
     r->fed = http_app(ctx);
-    r->w.kind = undo ? FW_UNFOLLOW : FW_FOLLOW;
+    r->w.kind = kind;
     r->w.user_id = who.acct.id;
     r->w.target_id = id;
     if (http_write(ctx, apply_follow, r, follow_done, r))
@@ -347,11 +353,126 @@ static int follow(struct http_ctx *ctx, bool undo)
 
 static int handle_follow(struct http_ctx *ctx)
 {
-    return follow(ctx, false);
+    return relate(ctx, "write:follows", FW_FOLLOW);
 }
 static int handle_unfollow(struct http_ctx *ctx)
 {
-    return follow(ctx, true);
+    return relate(ctx, "write:follows", FW_UNFOLLOW);
+}
+static int handle_block(struct http_ctx *ctx)
+{
+    return relate(ctx, "write:blocks", FW_BLOCK);
+}
+static int handle_unblock(struct http_ctx *ctx)
+{
+    return relate(ctx, "write:blocks", FW_UNBLOCK);
+}
+
+/* ---- mutes: one's own, never federated ---- */
+
+struct mute_req {
+    uint64_t me, id;
+    bool on, notifications;
+    int64_t expires;
+};
+
+static int apply_mute(struct kv_txn *txn, void *arg)
+{
+    struct mute_req *m = arg;
+    return mute_set(txn, m->me, m->id, m->on, m->notifications, m->expires);
+}
+
+static void muted(struct http_ctx *ctx, int rc, void *arg)
+{
+    struct mute_req *m = arg;
+    struct kv_txn *txn;
+    if (rc)
+        return http_reply_error(ctx, 500, "the change could not be stored: %s", kith_strerror(rc));
+    if (http_read_txn_fresh(ctx, &txn))
+        return http_reply_error(ctx, 503, "database unavailable");
+    http_reply_json(ctx, 200, relationship(ctx, txn, m->me, m->id));
+}
+
+static int mute(struct http_ctx *ctx, bool on)
+{
+    struct api_who who;
+    struct api_params p;
+    uint64_t id;
+    bool group;
+    if (!api_auth(ctx, "write:mutes", true, &who) || !actor_param(ctx, &who, &id, &group))
+        return HANDLER_DONE;
+    if (api_params_read(ctx, &p))
+        return http_reply_error(ctx, 400, "the request body does not parse"), HANDLER_DONE;
+    struct mute_req *m = arena_zalloc(&ctx->arena, sizeof(*m));
+    *m = (struct mute_req){.me = who.acct.id, .id = id, .on = on, .notifications = true};
+    struct str notes = api_param(&p, "notifications"), dur = api_param(&p, "duration");
+    if (notes.len)
+        m->notifications = !(str_eq(notes, STR_LIT("false")) || str_eq(notes, STR_LIT("0")));
+    if (dur.len) {
+        char num[24], *end;
+        snprintf(num, sizeof(num), "%.*s", (int)(dur.len < 23 ? dur.len : 23), dur.ptr);
+        long long secs = strtoll(num, &end, 10);
+        if (*end || secs < 0 || secs > 100LL * 365 * 86400)
+            return http_reply_error(ctx, 422, "duration is a number of seconds"), HANDLER_DONE;
+        m->expires = secs ? wall_seconds() + secs : 0;
+    }
+    if (id == who.acct.id)
+        return http_reply_error(ctx, 422, "you cannot mute yourself"), HANDLER_DONE;
+    if (http_write(ctx, apply_mute, m, muted, m))
+        return http_reply_error(ctx, 503, "the server is stopping"), HANDLER_DONE;
+    return HANDLER_ASYNC;
+}
+
+static int handle_mute(struct http_ctx *ctx)
+{
+    return mute(ctx, true);
+}
+static int handle_unmute(struct http_ctx *ctx)
+{
+    return mute(ctx, false);
+}
+
+/* GET /api/v1/blocks and /api/v1/mutes: accounts, paged by account id. */
+static int blocked_list(struct http_ctx *ctx, bool mutes)
+{
+    struct api_who who;
+    struct api_page pg;
+    if (!api_auth(ctx, mutes ? "read:mutes" : "read:blocks", true, &who))
+        return HANDLER_DONE;
+    api_page_read(ctx, 40, 80, &pg);
+    struct status_view v;
+    status_view_init(&v, ctx, who.txn, &who.acct);
+    cJSON *arr = cJSON_CreateArray();
+    struct idx x;
+    uint64_t newest = 0, oldest = 0, floor = api_page_floor(&pg);
+    size_t n = 0;
+    for (idx_open(&x, who.txn, mutes ? T_MUTES : T_BLOCKS, who.acct.id, pg.max_id);
+         n < pg.limit && x.item && x.item > floor; idx_next(&x)) {
+        if (mutes && !mute_has(who.txn, who.acct.id, x.item, NULL))
+            continue; /* expired */
+        cJSON *acct = api_actor(&v, x.item);
+        if (!acct)
+            continue;
+        cJSON_AddItemToArray(arr, acct);
+        newest = newest > x.item ? newest : x.item;
+        oldest = !oldest || x.item < oldest ? x.item : oldest;
+        n++;
+    }
+    idx_close(&x);
+    status_view_done(&v);
+    if (n)
+        api_page_link(ctx, newest, oldest);
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+static int handle_blocks(struct http_ctx *ctx)
+{
+    return blocked_list(ctx, false);
+}
+static int handle_mutes(struct http_ctx *ctx)
+{
+    return blocked_list(ctx, true);
 }
 
 /* ---- followers, following ---- */
@@ -612,4 +733,10 @@ const struct route account_routes[] = {
     {"GET", "/api/v1/accounts/{id}/following", handle_following, 0},
     {"POST", "/api/v1/accounts/{id}/follow", handle_follow, 0},
     {"POST", "/api/v1/accounts/{id}/unfollow", handle_unfollow, 0},
+    {"POST", "/api/v1/accounts/{id}/block", handle_block, 0},
+    {"POST", "/api/v1/accounts/{id}/unblock", handle_unblock, 0},
+    {"POST", "/api/v1/accounts/{id}/mute", handle_mute, 0},
+    {"POST", "/api/v1/accounts/{id}/unmute", handle_unmute, 0},
+    {"GET", "/api/v1/blocks", handle_blocks, 0},
+    {"GET", "/api/v1/mutes", handle_mutes, 0},
 };

@@ -187,10 +187,31 @@ cJSON *api_actor(struct status_view *v, uint64_t id)
     return o;
 }
 
+bool api_muted(struct status_view *v, uint64_t id)
+{
+    return v->viewer && (block_has(v->txn, v->viewer, id) || mute_has(v->txn, v->viewer, id, NULL));
+}
+
+bool api_hidden(struct status_view *v, uint64_t status_id)
+{
+    struct post p;
+    struct reblog r;
+    if (!v->viewer)
+        return false;
+    if (reblog_get(v->txn, status_id, &v->ctx->arena, &r) == KITH_OK) {
+        if (api_muted(v, r.community_id ? r.community_id : r.account_id))
+            return true;
+        status_id = r.post_id;
+    }
+    return post_get(v->txn, status_id, &v->ctx->arena, &p) == KITH_OK && api_muted(v, p.author_id);
+}
+
 bool api_can_see(struct status_view *v, const struct post *p)
 {
     if (p->deleted_at)
         return false;
+    if (v->viewer && block_has(v->txn, p->author_id, v->viewer))
+        return false; /* the author blocked the viewer */
     if (p->visibility <= VIS_UNLISTED && !p->community_id)
         return true;
     if (v->viewer && p->author_id == v->viewer)

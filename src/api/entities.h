@@ -40,6 +40,11 @@ void status_view_done(struct status_view *v);
  * the author, followers, members and the people named; direct: the author
  * and the people named. Deleted posts: nobody. */
 bool api_can_see(struct status_view *v, const struct post *p);
+/* Has the viewer blocked or muted account id? */
+bool api_muted(struct status_view *v, uint64_t id);
+/* Is status_id (or the post it boosts) by someone the viewer blocked or
+ * muted? Timelines leave those out; a status asked for by id still shows. */
+bool api_hidden(struct status_view *v, uint64_t status_id);
 /* The Status for status_id (a post, or a boost of one, rendered as
  * Mastodon's reblog wrapper); NULL when there is none the viewer may see. */
 cJSON *api_status(struct status_view *v, uint64_t status_id);

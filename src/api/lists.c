@@ -253,7 +253,7 @@ static int list_step(uint64_t status_id, uint64_t post_id, void *arg)
             !follows(txn, a, w->v->viewer, p.reply_to_author))
             return 0;
     }
-    cJSON *s = api_status(w->v, status_id);
+    cJSON *s = api_hidden(w->v, status_id) ? NULL : api_status(w->v, status_id);
     if (!s)
         return 0;
     cJSON_AddItemToArray(w->arr, s);

@@ -11,6 +11,7 @@
 #include "routes.h"
 
 #include "../base/err.h"
+#include "../core/feeds.h"
 #include "../core/posts.h"
 
 #include <stdio.h>
@@ -49,8 +50,12 @@ struct filter {
     uint64_t account_id;
 };
 
-static bool wanted(const struct filter *f, const struct notification *n)
+static bool wanted(struct status_view *v, const struct filter *f, const struct notification *n)
 {
+    bool notes = false;
+    if (block_has(v->txn, v->viewer, n->from_account_id) ||
+        (mute_has(v->txn, v->viewer, n->from_account_id, &notes) && notes))
+        return false;
     if (f->account_id && n->from_account_id != f->account_id)
         return false;
     for (size_t i = 0; i < f->nexclude; i++)
@@ -115,8 +120,8 @@ static int handle_list(struct http_ctx *ctx)
             looked++;
             struct notification note;
             cJSON *o;
-            if (record_decode(&notification_desc, val, &ctx->arena, &note) || !wanted(&f, &note) ||
-                !(o = notification_json(&v, &note)))
+            if (record_decode(&notification_desc, val, &ctx->arena, &note) ||
+                !wanted(&v, &f, &note) || !(o = notification_json(&v, &note)))
                 continue;
             cJSON_AddItemToArray(arr, o);
             newest = newest > id ? newest : id;

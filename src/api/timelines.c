@@ -35,6 +35,8 @@ static int add(struct walk *w, uint64_t status_id)
 {
     if (++w->looked > 20 * w->pg->limit + 200)
         return 1; /* mostly deleted or hidden: stop looking */
+    if (api_hidden(w->v, status_id))
+        return 0;
     cJSON *s = api_status(w->v, status_id);
     if (!s)
         return 0;

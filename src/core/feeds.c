@@ -522,6 +522,54 @@ uint64_t pin_count(struct kv_txn *txn, uint64_t account_id)
     return prefix_count(txn, T_PINS, account_id);
 }
 
+/* ---- blocks and mutes ---- */
+
+bool block_has(struct kv_txn *txn, uint64_t account_id, uint64_t target)
+{
+    struct key16 k = key_pair(account_id, target);
+    struct str v;
+    return kv_get(txn, T_BLOCKS, KEY16(k), &v) == KITH_OK;
+}
+
+int block_set(struct kv_txn *txn, uint64_t account_id, uint64_t target, bool on)
+{
+    struct key16 k = key_pair(account_id, target);
+    if (on) {
+        struct key8 t = key_id((uint64_t)wall_seconds());
+        return kv_put(txn, T_BLOCKS, KEY16(k), KEY8(t), 0);
+    }
+    int rc = kv_del(txn, T_BLOCKS, KEY16(k));
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+}
+
+bool mute_has(struct kv_txn *txn, uint64_t account_id, uint64_t target, bool *notifications)
+{
+    struct key16 k = key_pair(account_id, target);
+    struct str v;
+    if (kv_get(txn, T_MUTES, KEY16(k), &v) != KITH_OK || v.len != 9)
+        return false;
+    int64_t expires = (int64_t)be64_get((const unsigned char *)v.ptr + 1);
+    if (expires && expires <= wall_seconds())
+        return false;
+    if (notifications)
+        *notifications = v.ptr[0] != 0;
+    return true;
+}
+
+int mute_set(struct kv_txn *txn, uint64_t account_id, uint64_t target, bool on, bool notifications,
+             int64_t expires_at)
+{
+    struct key16 k = key_pair(account_id, target);
+    if (!on) {
+        int rc = kv_del(txn, T_MUTES, KEY16(k));
+        return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+    }
+    unsigned char v[9];
+    v[0] = notifications ? 1 : 0;
+    be64_put(v + 1, (uint64_t)expires_at);
+    return kv_put(txn, T_MUTES, KEY16(k), str_make(v, 9), 0);
+}
+
 /* ---- idempotency ---- */
 
 static void idem_key(uint64_t account_id, struct str key, unsigned char out[40])

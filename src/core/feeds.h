@@ -57,6 +57,16 @@ int tag_each(struct kv_txn *txn, struct str tag, uint64_t max_id, uint64_t min_i
 bool tag_followed(struct kv_txn *txn, uint64_t account_id, struct str tag);
 int tag_follow(struct kv_txn *txn, uint64_t account_id, struct str tag, bool on);
 
+/* ---- blocks and mutes (a person's own) ---- */
+
+bool block_has(struct kv_txn *txn, uint64_t account_id, uint64_t target);
+int block_set(struct kv_txn *txn, uint64_t account_id, uint64_t target, bool on);
+/* A mute in force (expired ones are not); *notifications: muted there too. */
+bool mute_has(struct kv_txn *txn, uint64_t account_id, uint64_t target, bool *notifications);
+/* on: mutes (expires_at 0: for good); off: unmutes. */
+int mute_set(struct kv_txn *txn, uint64_t account_id, uint64_t target, bool on, bool notifications,
+             int64_t expires_at);
+
 /* ---- boosts ---- */
 
 /* The booster key of table post_reblogs: a person's id, or a community's

@@ -252,3 +252,53 @@ def test_lists_and_their_timelines(k):
     assert alice.req("DELETE", f"/api/v1/lists/{lst['id']}").status == 200
     assert alice.req("GET", "/api/v1/lists").json() == []
     assert alice.req("GET", f"/api/v1/timelines/list/{lst['id']}").status == 404
+
+
+def test_blocks_and_mutes(k):
+    alice, bob, carol = signup(k, "alice"), signup(k, "bob"), signup(k, "carol")
+    bob_id, carol_id = acct_id(alice, "bob"), acct_id(alice, "carol")
+    alice_id = acct_id(bob, "alice")
+    for i in (bob_id, carol_id):
+        alice.req("POST", f"/api/v1/accounts/{i}/follow")
+    bob.req("POST", f"/api/v1/accounts/{alice_id}/follow")
+    b = bob.post("bob speaks")
+    c = carol.post("carol speaks")
+    home = lambda: [s["id"] for s in alice.req("GET", "/api/v1/timelines/home").json()]
+    assert b["id"] in home() and c["id"] in home()
+
+    # Mute carol: her statuses leave alice's timelines, not the status page.
+    r = alice.req("POST", f"/api/v1/accounts/{carol_id}/mute", {"notifications": "false"})
+    assert r.status == 200, r
+    assert r.json()["muting"] is True and r.json()["muting_notifications"] is False
+    assert c["id"] not in home() and b["id"] in home()
+    assert c["id"] not in [s["id"] for s in alice.req("GET", "/api/v1/timelines/public").json()]
+    assert alice.req("GET", f"/api/v1/statuses/{c['id']}").status == 200
+    assert [a["username"] for a in alice.req("GET", "/api/v1/mutes").json()] == ["carol"]
+    # Notifications stay (notifications=false), then go with a full mute.
+    carol.req("POST", "/api/v1/statuses", {"status": "@alice hey"})
+    assert any(n["account"]["username"] == "carol"
+               for n in alice.req("GET", "/api/v1/notifications").json())
+    alice.req("POST", f"/api/v1/accounts/{carol_id}/mute")
+    assert not any(n["account"]["username"] == "carol"
+                   for n in alice.req("GET", "/api/v1/notifications").json())
+    r = alice.req("POST", f"/api/v1/accounts/{carol_id}/unmute")
+    assert r.json()["muting"] is False and c["id"] in home()
+    assert alice.req("POST", f"/api/v1/accounts/{carol_id}/mute",
+                     {"duration": "soon"}).status == 422
+
+    # Block bob: follows end both ways; he can no longer see or follow alice.
+    a = alice.post("alice speaks")
+    r = alice.req("POST", f"/api/v1/accounts/{bob_id}/block")
+    assert r.status == 200, r
+    rel = r.json()
+    check("Relationship", rel)
+    assert rel["blocking"] is True and rel["following"] is False and rel["followed_by"] is False
+    assert b["id"] not in home()
+    assert bob.req("GET", f"/api/v1/statuses/{a['id']}").status == 404
+    assert bob.req("POST", f"/api/v1/accounts/{alice_id}/follow").status == 403
+    assert bob.req("GET", f"/api/v1/accounts/relationships?id[]={alice_id}"
+                   ).json()[0]["blocked_by"] is True
+    assert [x["username"] for x in alice.req("GET", "/api/v1/blocks").json()] == ["bob"]
+    assert alice.req("POST", f"/api/v1/accounts/{bob_id}/unblock").json()["blocking"] is False
+    assert alice.req("GET", "/api/v1/blocks").json() == []
+    assert bob.req("GET", f"/api/v1/statuses/{a['id']}").status == 200
