@@ -125,17 +125,20 @@ static bool redirect_browser(struct http_ctx *ctx, const char *page)
     return true;
 }
 
-static int handle_person(struct http_ctx *ctx)
+static void add_image(cJSON *o, const char *key, struct str url, struct arena *a)
 {
-    struct account acct;
-    struct kv_txn *txn;
-    int rc = find_actor(ctx, NAME_ACCOUNT, &acct, NULL, &txn);
-    if (rc)
-        return actor_error(ctx, rc);
-    struct arena *a = &ctx->arena;
-    const char *id = http_url(ctx, "/u/%.*s", (int)acct.name.len, acct.name.ptr);
-    if (redirect_browser(ctx, http_url(ctx, "/@%.*s", (int)acct.name.len, acct.name.ptr)))
-        return HANDLER_DONE;
+    if (!url.len)
+        return;
+    cJSON *img = cJSON_AddObjectToObject(o, key);
+    cJSON_AddStringToObject(img, "type", "Image");
+    add_str(img, "url", url, a);
+}
+
+cJSON *person_json(struct core *core, struct arena *a, const struct account *acct_p)
+{
+    const struct account acct = *acct_p;
+    const char *base = core->cfg->public_url;
+    const char *id = arena_printf(a, "%s/u/%.*s", base, (int)acct.name.len, acct.name.ptr);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddStringToObject(o, "type", acct.bot ? "Service" : "Person");
@@ -145,19 +148,53 @@ static int handle_person(struct http_ctx *ctx)
     cJSON *src = cJSON_AddObjectToObject(o, "source");
     add_str(src, "content", acct.note, a);
     cJSON_AddStringToObject(src, "mediaType", "text/markdown");
-    cJSON_AddStringToObject(o, "url", http_url(ctx, "/@%.*s", (int)acct.name.len, acct.name.ptr));
+    cJSON_AddStringToObject(o, "url",
+                            arena_printf(a, "%s/@%.*s", base, (int)acct.name.len, acct.name.ptr));
     cJSON_AddStringToObject(o, "inbox", arena_printf(a, "%s/inbox", id));
     cJSON_AddStringToObject(o, "outbox", arena_printf(a, "%s/outbox", id));
     cJSON_AddStringToObject(o, "followers", arena_printf(a, "%s/followers", id));
     cJSON_AddStringToObject(o, "following", arena_printf(a, "%s/following", id));
     cJSON_AddStringToObject(o, "featured", arena_printf(a, "%s/featured", id));
     cJSON *ep = cJSON_AddObjectToObject(o, "endpoints");
-    cJSON_AddStringToObject(ep, "sharedInbox", http_url(ctx, "/inbox"));
+    cJSON_AddStringToObject(ep, "sharedInbox", arena_printf(a, "%s/inbox", base));
     cJSON_AddBoolToObject(o, "manuallyApprovesFollowers", acct.locked);
     cJSON_AddBoolToObject(o, "discoverable", true);
     cJSON_AddStringToObject(o, "published", ap_time(a, acct.created_at));
+    if (acct.updated_at > acct.created_at)
+        cJSON_AddStringToObject(o, "updated", ap_time(a, acct.updated_at));
+    add_image(o, "icon", acct.avatar, a);
+    add_image(o, "image", acct.header, a);
+    cJSON *fields = acct.fields_json.len
+                        ? cJSON_ParseWithLength(acct.fields_json.ptr, acct.fields_json.len)
+                        : NULL;
+    if (cJSON_IsArray(fields) && cJSON_GetArraySize(fields) > 0) { /* Mastodon's PropertyValue */
+        cJSON *att = cJSON_AddArrayToObject(o, "attachment");
+        for (cJSON *f = fields->child; f; f = f->next) {
+            cJSON *n = cJSON_GetObjectItem(f, "name"), *v = cJSON_GetObjectItem(f, "value");
+            if (!cJSON_IsString(n) || !cJSON_IsString(v))
+                continue;
+            cJSON *pv = cJSON_CreateObject();
+            cJSON_AddStringToObject(pv, "type", "PropertyValue");
+            cJSON_AddStringToObject(pv, "name", n->valuestring);
+            cJSON_AddStringToObject(pv, "value", v->valuestring);
+            cJSON_AddItemToArray(att, pv);
+        }
+    }
+    cJSON_Delete(fields);
     add_public_key(o, id, acct.public_key, a);
-    ap_reply(ctx, 200, o);
+    return o;
+}
+
+static int handle_person(struct http_ctx *ctx)
+{
+    struct account acct;
+    struct kv_txn *txn;
+    int rc = find_actor(ctx, NAME_ACCOUNT, &acct, NULL, &txn);
+    if (rc)
+        return actor_error(ctx, rc);
+    if (redirect_browser(ctx, http_url(ctx, "/@%.*s", (int)acct.name.len, acct.name.ptr)))
+        return HANDLER_DONE;
+    ap_reply(ctx, 200, person_json(http_core(ctx), &ctx->arena, &acct));
     return HANDLER_DONE;
 }
 

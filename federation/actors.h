@@ -18,6 +18,10 @@
 bool ap_wanted(struct http_ctx *ctx);
 /* Sends root (consumed) as application/activity+json, adding @context first. */
 void ap_reply(struct http_ctx *ctx, int status, cJSON *root);
+/* A local person's actor document (without @context; ap_reply adds it). */
+struct core;
+struct account;
+cJSON *person_json(struct core *core, struct arena *a, const struct account *acct);
 /* The @context array kith puts on actors (ActivityStreams, security, and
  * the extension terms it uses). */
 cJSON *ap_context(void);

@@ -52,6 +52,7 @@ enum fed_write_kind {
                     user, or of community_id when set (the user moderates it) */
     FW_BLOCK,    /* block target_id: follows both ways end; a remote one gets a Block */
     FW_UNBLOCK,
+    FW_PROFILE, /* the user's profile changed (already stored): Update to followers */
 };
 
 #define FED_MAX_MENTIONS 32

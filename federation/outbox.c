@@ -17,8 +17,8 @@ static void add_string(cJSON *arr, const char *s)
 }
 
 /* Mention tags for the post's recipients, and their URIs in arr. */
-static void add_mentions(struct kv_txn *txn, struct arena *a, const struct post *p, cJSON *o,
-                         cJSON *arr)
+static void add_mentions(struct kv_txn *txn, struct core *core, struct arena *a,
+                         const struct post *p, cJSON *o, cJSON *arr)
 {
     cJSON *tags = NULL;
     const char *s = p->recipients.ptr, *end = s + p->recipients.len;
@@ -29,20 +29,39 @@ static void add_mentions(struct kv_txn *txn, struct arena *a, const struct post 
         if (!uri.len)
             continue;
         const char *u = arena_str(a, uri).ptr;
-        add_string(arr, u);
+        bool addressed = false; /* in to or cc already (a comment's parent author) */
+        static const char *const keys[] = {"to", "cc"};
+        for (size_t k = 0; k < 2 && !addressed; k++) {
+            cJSON *list = cJSON_GetObjectItemCaseSensitive(o, keys[k]);
+            for (cJSON *e = list ? list->child : NULL; e && !addressed; e = e->next)
+                addressed = cJSON_IsString(e) && strcmp(e->valuestring, u) == 0;
+        }
+        if (!addressed)
+            add_string(arr, u);
         if (!tags)
             tags = cJSON_AddArrayToObject(o, "tag");
         cJSON *t = cJSON_CreateObject();
         cJSON_AddStringToObject(t, "type", "Mention");
         cJSON_AddStringToObject(t, "href", u);
-        uint8_t kind;
+        uint8_t kind = 0;
         uint64_t id;
         struct account acct;
+        struct community cm;
+        size_t base = strlen(core->cfg->public_url);
         if (actor_uri_lookup(txn, uri, &kind, &id) == KITH_OK && kind == NAME_ACCOUNT &&
             account_get(txn, id, a, &acct) == KITH_OK)
             cJSON_AddStringToObject(t, "name",
                                     arena_printf(a, "@%.*s@%.*s", (int)acct.name.len, acct.name.ptr,
                                                  (int)acct.domain.len, acct.domain.ptr));
+        else if (kind == NAME_COMMUNITY && community_get(txn, id, a, &cm) == KITH_OK)
+            cJSON_AddStringToObject(t, "name",
+                                    arena_printf(a, "@%.*s@%.*s", (int)cm.name.len, cm.name.ptr,
+                                                 (int)cm.domain.len, cm.domain.ptr));
+        else if (uri.len > base + 3 && memcmp(uri.ptr, core->cfg->public_url, base) == 0 &&
+                 (memcmp(uri.ptr + base, "/u/", 3) == 0 || memcmp(uri.ptr + base, "/c/", 3) == 0))
+            cJSON_AddStringToObject(t, "name",
+                                    arena_printf(a, "@%.*s@%s", (int)(uri.len - base - 3),
+                                                 uri.ptr + base + 3, core->cfg->domain));
         cJSON_AddItemToArray(tags, t);
     }
 }
@@ -88,26 +107,26 @@ cJSON *object_json(struct kv_txn *txn, struct core *core, struct arena *a, const
             if (pa && (!author || strcmp(pa, author) != 0))
                 add_string(cc, pa);
         }
-        add_mentions(txn, a, p, o, cc);
+        add_mentions(txn, core, a, p, o, cc);
     } else {
         const char *followers = author ? arena_printf(a, "%s/followers", author) : NULL;
         switch (p->visibility) {
         case VIS_PUBLIC:
             add_string(to, AS_PUBLIC);
             add_string(cc, followers);
-            add_mentions(txn, a, p, o, cc);
+            add_mentions(txn, core, a, p, o, cc);
             break;
         case VIS_UNLISTED:
             add_string(to, followers);
             add_string(cc, AS_PUBLIC);
-            add_mentions(txn, a, p, o, cc);
+            add_mentions(txn, core, a, p, o, cc);
             break;
         case VIS_FOLLOWERS:
             add_string(to, followers);
-            add_mentions(txn, a, p, o, cc);
+            add_mentions(txn, core, a, p, o, cc);
             break;
         default:
-            add_mentions(txn, a, p, o, to);
+            add_mentions(txn, core, a, p, o, to);
         }
     }
     if (page && p->title.len)

@@ -656,6 +656,27 @@ static struct str recipients_of(struct arena *a, cJSON *obj)
     return out;
 }
 
+/* recipients (newline-separated) without uri. */
+static struct str recipients_without(struct arena *a, struct str recipients, struct str uri)
+{
+    struct buf b;
+    buf_init(&b, recipients.len + 1);
+    const char *s = recipients.ptr, *end = s + recipients.len;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        struct str u = str_make(s, (size_t)((nl ? nl : end) - s));
+        s = nl ? nl + 1 : end;
+        if (!u.len || str_eq(u, uri))
+            continue;
+        if (b.len)
+            buf_add_byte(&b, '\n');
+        buf_add_str(&b, u);
+    }
+    struct str out = arena_str(a, buf_str(&b));
+    buf_free(&b);
+    return out;
+}
+
 /* A note from outside: kept when a local person follows its author, is
  * addressed or mentioned by it, or wrote the post it replies to. */
 static int apply_note(struct kv_txn *txn, struct apply *ap, cJSON *obj, const char *oid,
@@ -787,11 +808,21 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
     read_object(ap->a, obj, &p, !has_parent);
     p.visibility = local ? (c.join_mode == JOIN_APPROVAL ? VIS_FOLLOWERS : VIS_PUBLIC)
                          : visibility_of(obj, ap->doc);
+    /* The people it names (the community itself is where it is, not named). */
+    p.recipients = recipients_without(ap->a, recipients_of(ap->a, obj),
+                                      str_from(community_url(ap->a, ap->core, &c)));
     if ((rc = post_insert(txn, ap->core, &p)))
         return rc;
     if (has_parent &&
         (rc = notify_add(txn, ap->core, parent.author_id, "mention", author_id, p.id)))
         return rc;
+    uint64_t locals[64];
+    size_t nlocals = 0;
+    local_people(txn, ap, obj, locals, &nlocals, 64);
+    for (size_t i = 0; i < nlocals; i++)
+        if ((!has_parent || locals[i] != parent.author_id) &&
+            (rc = notify_add(txn, ap->core, locals[i], "mention", author_id, p.id)))
+            return rc;
     if (!local)
         return KITH_OK;
     /* A new post also goes to microblogs as a plain Announce of the object. */

@@ -211,6 +211,14 @@ static int w_create(struct kv_txn *txn, struct ctx *x)
     }
     if ((rc = named_people(txn, x, &rcpt, links, &nlinks)))
         goto out;
+    if (c.id && !w->parent_id && nlinks < FED_MAX_MENTIONS) {
+        /* The community is named too: its mention is a link, as Mastodon writes one. */
+        const char *curl = community_url(x->a, x->core, &c);
+        if (!recipients_has(buf_str(&rcpt), str_from(curl)))
+            buf_printf(&rcpt, "%s%s", rcpt.len ? "\n" : "", curl);
+        links[nlinks++] =
+            (struct mention_link){arena_str(x->a, c.name), arena_str(x->a, c.domain), curl};
+    }
     if (!c.id && p.visibility == VIS_DIRECT && !rcpt.len) {
         rc = refuse(w, 422, "a direct message needs someone to mention");
         goto out;
@@ -800,6 +808,20 @@ static int w_block(struct kv_txn *txn, struct ctx *x, bool undo)
     return rc;
 }
 
+static int w_profile(struct kv_txn *txn, struct ctx *x)
+{
+    uint64_t aid;
+    cJSON *act = activity_new(x->core, x->a, "Update", x->actor, &aid);
+    cJSON *to = cJSON_AddArrayToObject(act, "to");
+    cJSON_AddItemToArray(to, cJSON_CreateString(AS_PUBLIC));
+    cJSON *cc = cJSON_AddArrayToObject(act, "cc");
+    cJSON_AddItemToArray(cc, cJSON_CreateString(arena_printf(x->a, "%s/followers", x->actor)));
+    cJSON_AddItemToObject(act, "object", person_json(x->core, x->a, &x->user));
+    int rc = outbox_send_followers(txn, x->core, x->a, act, aid, x->user.id, 0);
+    cJSON_Delete(act);
+    return rc;
+}
+
 int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
 {
     struct federation *f = fp;
@@ -841,6 +863,9 @@ int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
     case FW_BLOCK:
     case FW_UNBLOCK:
         rc = w_block(txn, &x, w->kind == FW_UNBLOCK);
+        break;
+    case FW_PROFILE:
+        rc = w_profile(txn, &x);
         break;
     default:
         rc = refuse(w, 422, "unknown kind of write");

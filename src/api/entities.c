@@ -250,17 +250,25 @@ static cJSON *mentions_json(struct status_view *v, const struct post *p)
         struct str uri = str_make(s, (size_t)((nl ? nl : end) - s));
         s = nl ? nl + 1 : end;
         struct account acct;
-        uint8_t kind;
+        struct community c;
+        uint8_t kind = 0;
         uint64_t id;
         int rc = KITH_ENOTFOUND;
-        if (uri.len > base + 3 && memcmp(uri.ptr, cfg->public_url, base) == 0 &&
-            memcmp(uri.ptr + base, "/u/", 3) == 0)
-            rc = account_get_local(v->txn, str_make(uri.ptr + base + 3, uri.len - base - 3), a,
-                                   &acct);
-        else if (actor_uri_lookup(v->txn, uri, &kind, &id) == KITH_OK && kind == NAME_ACCOUNT)
-            rc = account_get(v->txn, id, a, &acct);
+        bool local = uri.len > base + 3 && memcmp(uri.ptr, cfg->public_url, base) == 0;
+        struct str tail = local ? str_make(uri.ptr + base + 3, uri.len - base - 3) : STR_NULL;
+        if (local && memcmp(uri.ptr + base, "/u/", 3) == 0)
+            rc = account_get_local(v->txn, tail, a, &acct);
+        else if (local && memcmp(uri.ptr + base, "/c/", 3) == 0)
+            rc = community_get_local(v->txn, tail, a, &c);
+        else if (actor_uri_lookup(v->txn, uri, &kind, &id) == KITH_OK)
+            rc = kind == NAME_ACCOUNT ? account_get(v->txn, id, a, &acct)
+                                      : community_get(v->txn, id, a, &c);
         if (rc)
             continue;
+        if ((local && memcmp(uri.ptr + base, "/c/", 3) == 0) || kind == NAME_COMMUNITY) {
+            /* A community named: listed as the group account it is. */
+            acct = (struct account){.id = c.id, .name = c.name, .domain = c.domain, .uri = c.uri};
+        }
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "id", id_str(a, acct.id));
         add_s(m, a, "username", acct.name);
@@ -269,9 +277,11 @@ static cJSON *mentions_json(struct status_view *v, const struct post *p)
                                                                acct.name.ptr, (int)acct.domain.len,
                                                                acct.domain.ptr)
                                                 : arena_str(a, acct.name).ptr);
+        bool group = kind == NAME_COMMUNITY || (local && memcmp(uri.ptr + base, "/c/", 3) == 0);
         cJSON_AddStringToObject(
             m, "url",
             acct.uri.len ? arena_str(a, acct.uri).ptr
+            : group      ? arena_str(a, uri).ptr
                          : http_url(v->ctx, "/@%.*s", (int)acct.name.len, acct.name.ptr));
         cJSON_AddItemToArray(arr, m);
     }
@@ -356,6 +366,24 @@ static cJSON *tags_json(struct status_view *v, const struct post *p)
     return arr;
 }
 
+/* Does the text of html (tags left out) hold title near its start? */
+static bool title_in_text(struct str title, struct str html)
+{
+    char text[1024];
+    size_t n = 0;
+    bool in_tag = false;
+    for (size_t i = 0; i < html.len && n < sizeof(text) - 1 && n < 2 * title.len + 200; i++) {
+        char ch = html.ptr[i];
+        if (ch == '<')
+            in_tag = true;
+        else if (ch == '>')
+            in_tag = false;
+        else if (!in_tag)
+            text[n++] = ch;
+    }
+    return title.len && memmem(text, n, title.ptr, title.len) != NULL;
+}
+
 cJSON *api_status_post(struct status_view *v, const struct post *p)
 {
     struct arena *a = &v->ctx->arena;
@@ -378,7 +406,9 @@ cJSON *api_status_post(struct status_view *v, const struct post *p)
         cJSON_AddNullToObject(o, "in_reply_to_account_id");
     }
     cJSON_AddNullToObject(o, "reblog");
-    if (p->title.len) { /* a community post: its title first, then its link */
+    if (p->title.len && !title_in_text(p->title, p->content)) {
+        /* A community post: its title first, then its link (unless the text
+         * already begins with it, as a post made from a Mastodon app does). */
         struct buf b;
         buf_init(&b, 4u << 20);
         buf_add_cstr(&b, "<p><strong>");

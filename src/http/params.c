@@ -4,6 +4,7 @@
 #include "../base/err.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -23,7 +24,7 @@ static int add(struct http_ctx *ctx, struct api_params *p, struct str name, stru
     }
     if (name.len > 2 && memcmp(name.ptr + name.len - 2, "[]", 2) == 0)
         name.len -= 2;
-    p->v[p->n++] = (struct api_param){name, value};
+    p->v[p->n++] = (struct api_param){name, value, STR_NULL, STR_NULL};
     return KITH_OK;
 }
 
@@ -113,6 +114,89 @@ static int json_value(struct http_ctx *ctx, struct api_params *p, struct str nam
     return KITH_OK; /* null */
 }
 
+/* The value of attribute attr (name="...") in a header's value. */
+static struct str header_attr(struct str h, const char *attr)
+{
+    size_t n = strlen(attr);
+    for (size_t i = 0; i + n + 1 < h.len; i++) {
+        if ((i == 0 || h.ptr[i - 1] == ' ' || h.ptr[i - 1] == ';') &&
+            strncasecmp(h.ptr + i, attr, n) == 0 && h.ptr[i + n] == '=') {
+            const char *v = h.ptr + i + n + 1, *end = h.ptr + h.len;
+            if (v < end && *v == '"') {
+                const char *q = memchr(v + 1, '"', (size_t)(end - v - 1));
+                return q ? str_make(v + 1, (size_t)(q - v - 1)) : STR_NULL;
+            }
+            const char *e = v;
+            while (e < end && *e != ';' && *e != ' ')
+                e++;
+            return str_make(v, (size_t)(e - v));
+        }
+    }
+    return STR_NULL;
+}
+
+/* multipart/form-data (RFC 7578): each part's name, filename, type and bytes. */
+static int read_multipart(struct http_ctx *ctx, struct str ct, struct api_params *p)
+{
+    struct str boundary = header_attr(ct, "boundary");
+    if (!boundary.len || boundary.len > 200)
+        return KITH_EINVAL;
+    char delim[210];
+    int dl = snprintf(delim, sizeof(delim), "--%.*s", (int)boundary.len, boundary.ptr);
+    const char *s = ctx->body.ptr, *end = s + ctx->body.len;
+    const char *at = memmem(s, (size_t)(end - s), delim, (size_t)dl);
+    if (!at)
+        return KITH_EINVAL;
+    for (;;) {
+        s = at + dl;
+        if (end - s >= 2 && s[0] == '-' && s[1] == '-')
+            return KITH_OK; /* the closing delimiter */
+        if (end - s < 2 || s[0] != '\r' || s[1] != '\n')
+            return KITH_EINVAL;
+        s += 2;
+        const char *hend = memmem(s, (size_t)(end - s), "\r\n\r\n", 4);
+        if (!hend)
+            return KITH_EINVAL;
+        struct str disp = STR_NULL, type = STR_NULL;
+        for (const char *line = s; line < hend;) {
+            const char *le = memmem(line, (size_t)(hend + 2 - line), "\r\n", 2);
+            if (!le)
+                le = hend;
+            struct str l = str_make(line, (size_t)(le - line));
+            if (l.len > 20 && strncasecmp(l.ptr, "Content-Disposition:", 20) == 0)
+                disp = str_trim(str_make(l.ptr + 20, l.len - 20));
+            else if (l.len > 13 && strncasecmp(l.ptr, "Content-Type:", 13) == 0)
+                type = str_trim(str_make(l.ptr + 13, l.len - 13));
+            line = le + 2;
+        }
+        const char *body = hend + 4;
+        char next[214];
+        int nl = snprintf(next, sizeof(next), "\r\n%s", delim);
+        const char *bend = memmem(body, (size_t)(end - body), next, (size_t)nl);
+        if (!bend)
+            return KITH_EINVAL;
+        struct str name = header_attr(disp, "name");
+        if (name.len) {
+            int rc =
+                add(ctx, p, arena_str(&ctx->arena, name), str_make(body, (size_t)(bend - body)));
+            if (rc)
+                return rc;
+            struct api_param *e = &p->v[p->n - 1];
+            e->filename = header_attr(disp, "filename");
+            e->content_type = type;
+        }
+        at = bend + 2;
+    }
+}
+
+const struct api_param *api_param_entry(const struct api_params *p, const char *name)
+{
+    for (size_t k = 0; k < p->n; k++)
+        if (str_eq_cstr(p->v[k].name, name))
+            return &p->v[k];
+    return NULL;
+}
+
 int api_params_read(struct http_ctx *ctx, struct api_params *out)
 {
     memset(out, 0, sizeof(*out));
@@ -134,7 +218,9 @@ int api_params_read(struct http_ctx *ctx, struct api_params *out)
     if (!ct.len ||
         (ct.len >= 33 && strncasecmp(ct.ptr, "application/x-www-form-urlencoded", 33) == 0))
         return read_urlencoded(ctx, ctx->body, out);
-    return KITH_OK; /* multipart (media) is read by its own route */
+    if (ct.len >= 19 && strncasecmp(ct.ptr, "multipart/form-data", 19) == 0)
+        return read_multipart(ctx, ct, out);
+    return KITH_OK; /* another type: only the query string counts */
 }
 
 struct str api_param_at(const struct api_params *p, const char *name, size_t i)

@@ -258,7 +258,9 @@ def test_status_mentioning_a_community_posts_into_it(k):
     assert k.ctl("community", "add", "cats", "--owner", "admin").returncode == 0, "community"
     alice, bob = signup(k, "alice"), signup(k, "bob")
     s = alice.post("@cats Look at my cat\nShe is very fluffy.")
-    assert "Look at my cat" in s["content"]
+    assert s["content"].count("Look at my cat") == 1, s["content"]
+    assert [m["acct"] for m in s["mentions"]] == ["cats"]
+    assert 'class="u-url mention">@<span>cats</span>' in s["content"]
     assert s["uri"].rsplit("/", 2)[-2] == "post"
     ctx_url = s["uri"]
     r = k.http("GET", urllib.parse.urlparse(ctx_url).path,
