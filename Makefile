@@ -14,14 +14,18 @@ WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
             -Wformat=2 -Wvla -Wwrite-strings -Wpointer-arith
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -MMD -MP -I/usr/include/libxml2
 LIBS      = -levent_openssl -levent_pthreads -levent -lssl -lcrypto -llmdb -lcjson -largon2 -lxml2 \
-            -lpthread
+            $(VIPS_LIBS) -lm -lpthread
+# libvips decodes and re-encodes images (docs/decisions.md); only src/core/media.c sees its
+# headers (glib's), as system headers.
+VIPS_CFLAGS = $(shell pkg-config --cflags vips 2>/dev/null | sed 's/-I/-isystem /g')
+VIPS_LIBS   = $(shell pkg-config --libs vips 2>/dev/null)
 PYTHON    = /usr/bin/python3
 BUILD    ?= build
 
 # Debian packages the build, the tests and `make run` need.
 DEB_PKGS  = gcc libc6-dev make pkg-config libevent-dev libssl-dev liblmdb-dev libcjson-dev \
-            libargon2-dev libxml2-dev libcmocka-dev python3 python3-pytest python3-httpsig clang-format strace openssl \
-            lmdb-utils $(NPM_PKG)
+            libargon2-dev libxml2-dev libcmocka-dev libvips-dev python3 python3-pytest python3-httpsig \
+            python3-blurhash python3-pil clang-format strace openssl lmdb-utils $(NPM_PKG)
 # npm only fetches the pinned conformance packages (they bring their own node
 # 22): Debian's npm when the machine has none (a node from elsewhere ships its own).
 NPM_PKG   = $(if $(shell command -v npm 2>/dev/null),,npm)
@@ -44,6 +48,8 @@ all: $(BUILD)/kithd $(BUILD)/kithctl
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/src/core/media.o: CFLAGS += $(VIPS_CFLAGS)
 
 $(BUILD)/libkith.a: $(LIB_OBJ)
 	@rm -f $@

@@ -56,6 +56,7 @@ enum fed_write_kind {
 };
 
 #define FED_MAX_MENTIONS 32
+#define FED_MAX_MEDIA    4
 
 struct fed_write {
     int kind;         /* enum fed_write_kind */
@@ -69,6 +70,8 @@ struct fed_write {
     int visibility; /* enum visibility; -1: as the parent (replies) */
     size_t nto;     /* people named (local, or remote ones already stored) */
     uint64_t to[FED_MAX_MENTIONS];
+    size_t nmedia; /* FW_CREATE, FW_EDIT: the user's uploads attached (table media) */
+    uint64_t media[FED_MAX_MEDIA];
     /* FW_VOTE, FW_EDIT, FW_DELETE, FW_REBLOG, FW_UNREBLOG */
     uint64_t target_id;
     int vote;

@@ -136,6 +136,65 @@ static struct str body_html(struct ctx *x, const struct mention_link *links, siz
     return body;
 }
 
+/* The uploads w names become p's attachments (ActivityPub Documents, and
+ * their ids for the API); each is marked as attached to p. */
+static int attach_media(struct kv_txn *txn, struct ctx *x, struct post *p)
+{
+    struct fed_write *w = x->w;
+    if (!w->nmedia) {
+        p->attachments = p->media_ids = STR_NULL;
+        p->nattachments = 0;
+        return KITH_OK;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    struct buf ids;
+    buf_init(&ids, 256);
+    int rc = KITH_OK;
+    for (size_t i = 0; i < w->nmedia && rc == KITH_OK; i++) {
+        struct key8 k = key_id(w->media[i]);
+        struct media_rec m;
+        if (rec_get(txn, T_MEDIA, KEY8(k), &media_desc, x->a, &m) || m.account_id != x->user.id ||
+            (m.post_id && m.post_id != p->id)) {
+            rc = refuse(w, 422, "Validation failed: media %llu is not yours to attach",
+                        (unsigned long long)w->media[i]);
+            break;
+        }
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "type", "Document");
+        cJSON_AddStringToObject(d, "mediaType", arena_str(x->a, m.mime).ptr);
+        cJSON_AddStringToObject(d, "url",
+                                arena_printf(x->a, "%s/media/%.*s", x->core->cfg->public_url,
+                                             (int)m.file.len, m.file.ptr));
+        if (m.description.len)
+            cJSON_AddStringToObject(d, "name", arena_str(x->a, m.description).ptr);
+        else
+            cJSON_AddNullToObject(d, "name");
+        if (m.blurhash.len)
+            cJSON_AddStringToObject(d, "blurhash", arena_str(x->a, m.blurhash).ptr);
+        if (m.width && m.height) {
+            cJSON_AddNumberToObject(d, "width", m.width);
+            cJSON_AddNumberToObject(d, "height", m.height);
+            cJSON *fp = cJSON_AddArrayToObject(d, "focalPoint");
+            cJSON_AddItemToArray(fp, cJSON_CreateNumber(m.focus_x / 1e6));
+            cJSON_AddItemToArray(fp, cJSON_CreateNumber(m.focus_y / 1e6));
+        }
+        cJSON_AddItemToArray(arr, d);
+        buf_printf(&ids, "%s%llu", ids.len ? "," : "", (unsigned long long)m.id);
+        m.post_id = p->id;
+        rc = rec_put(txn, T_MEDIA, KEY8(k), &media_desc, &m, 0);
+    }
+    if (rc == KITH_OK) {
+        char *text = cJSON_PrintUnformatted(arr);
+        p->attachments = arena_str(x->a, str_from(text ? text : "[]"));
+        free(text);
+        p->media_ids = arena_str(x->a, buf_str(&ids));
+        p->nattachments = (uint32_t)w->nmedia;
+    }
+    cJSON_Delete(arr);
+    buf_free(&ids);
+    return rc;
+}
+
 static int w_create(struct kv_txn *txn, struct ctx *x)
 {
     struct fed_write *w = x->w;
@@ -225,6 +284,8 @@ static int w_create(struct kv_txn *txn, struct ctx *x)
     }
     p.content = body_html(x, links, nlinks);
     p.recipients = arena_str(x->a, buf_str(&rcpt));
+    if ((rc = attach_media(txn, x, &p)))
+        goto out;
     if ((rc = create_and_send(txn, x, &p)))
         goto out;
     /* Local people named, and a local parent's author, hear of it. */
@@ -383,6 +444,8 @@ static int w_edit_delete(struct kv_txn *txn, struct ctx *x, bool del)
             return rc;
         t.content = body_html(x, links, nlinks);
         t.source = str_from(w->body);
+        if ((rc = attach_media(txn, x, &t)))
+            return rc;
         if (w->summary)
             t.summary = str_from(w->summary);
         t.sensitive = w->sensitive || t.summary.len;

@@ -19,6 +19,7 @@
 #include "base/version.h"
 #include "core/admin.h"
 #include "core/core.h"
+#include "core/media.h"
 #include "http/adminsock.h"
 #include "http/server.h"
 
@@ -73,6 +74,7 @@ static int first_start(struct core *core)
 
 int main(int argc, char **argv)
 {
+    bool media_started = false;
     const char *config_path = NULL;
     struct kith_config cfg;
     char err[512];
@@ -129,6 +131,11 @@ int main(int argc, char **argv)
                 strerror(errno));
         goto out;
     }
+    if (media_init(argv[0])) {
+        fprintf(stderr, "kithd: cannot start libvips (image decoding)\n");
+        goto out;
+    }
+    media_started = true;
     if ((rc = lockfile_acquire(cfg.data_dir, &lock))) {
         fprintf(stderr, "kithd: %s\n",
                 rc == KITH_EAGAIN ? "another kithd is running with this data directory"
@@ -229,6 +236,8 @@ out:
     free(routes);
     if (status == 0)
         log_info("stopped cleanly");
+    if (media_started)
+        media_shutdown();
     config_free(&cfg);
     return status;
 }

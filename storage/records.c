@@ -59,6 +59,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_TAG_FOLLOWERS] = "tag_followers",
     [T_BLOCKS] = "blocks",
     [T_MUTES] = "mutes",
+    [T_MEDIA] = "media",
 };
 
 #define F(tag, type, st, m)         \
@@ -153,6 +154,7 @@ static const struct field_desc post_fields[] = {
     F(25, FT_STR, post, attachments), F(26, FT_STR, post, recipients),
     F(27, FT_STR, post, reply_uri),   F(28, FT_U32, post, nattachments),
     F(29, FT_STR, post, summary),     F(30, FT_U64, post, boost_id),
+    F(31, FT_STR, post, media_ids),
 };
 
 static const struct field_desc reblog_fields[] = {
@@ -238,6 +240,19 @@ const struct record_desc delivery_desc = DESC(delivery, REC_DELIVERY, 1, deliver
 const struct record_desc host_desc = DESC(host, REC_HOST, 1, host_fields);
 const struct record_desc reblog_desc = DESC(reblog, REC_REBLOG, 1, reblog_fields);
 const struct record_desc list_desc = DESC(list, REC_LIST, 1, list_fields);
+
+static const struct field_desc media_fields[] = {
+    F(1, FT_U64, media_rec, id),          F(2, FT_U64, media_rec, account_id),
+    F(3, FT_U8, media_rec, kind),         F(4, FT_STR, media_rec, mime),
+    F(5, FT_STR, media_rec, file),        F(6, FT_STR, media_rec, preview),
+    F(7, FT_U32, media_rec, width),       F(8, FT_U32, media_rec, height),
+    F(9, FT_U32, media_rec, small_width), F(10, FT_U32, media_rec, small_height),
+    F(11, FT_STR, media_rec, blurhash),   F(12, FT_STR, media_rec, description),
+    F(13, FT_I64, media_rec, focus_x),    F(14, FT_I64, media_rec, focus_y),
+    F(15, FT_U64, media_rec, size),       F(16, FT_U64, media_rec, post_id),
+    F(17, FT_I64, media_rec, created_at),
+};
+const struct record_desc media_desc = DESC(media_rec, REC_MEDIA, 1, media_fields);
 
 /* ---- generic helpers ---- */
 

@@ -33,6 +33,7 @@ enum rec_kind {
     REC_HOST = 12,
     REC_REBLOG = 13,
     REC_LIST = 14,
+    REC_MEDIA = 15,
 };
 
 enum account_role { ROLE_USER = 0, ROLE_MODERATOR = 1, ROLE_ADMIN = 2 };
@@ -143,6 +144,24 @@ struct post {
     struct str summary;       /* content warning (Mastodon's spoiler_text) */
     uint64_t boost_id;        /* a community post: the status id of the community's
                                  boost of it (table reblogs), made with the post */
+    struct str media_ids;     /* a local post: its uploads' ids (table media), comma-separated */
+};
+
+/* An uploaded file (table media); focus in millionths, -1e6..1e6. */
+struct media_rec {
+    uint64_t id;
+    uint64_t account_id;
+    uint8_t kind; /* enum media_kind (core/media.h) */
+    struct str mime;
+    struct str file;    /* name under data_dir/media */
+    struct str preview; /* the preview's name, or empty */
+    uint32_t width, height, small_width, small_height;
+    struct str blurhash;
+    struct str description;
+    int64_t focus_x, focus_y;
+    uint64_t size;
+    uint64_t post_id; /* the status it is attached to, 0 until then */
+    int64_t created_at;
 };
 
 /* A boost: by a person (account_id) or by a community of its own post
@@ -267,7 +286,7 @@ struct host {
 
 extern const struct record_desc account_desc, community_desc, membership_desc, post_desc, vote_desc,
     follow_desc, notification_desc, oauth_app_desc, oauth_token_desc, activity_desc, delivery_desc,
-    host_desc, reblog_desc, list_desc;
+    host_desc, reblog_desc, list_desc, media_desc;
 
 /* ---- generic helpers ---- */
 

@@ -72,6 +72,8 @@
  * blocks              account id (8) + blocked id (8)     blocked at (i64)
  * mutes               account id (8) + muted id (8)       notifications too (1) + expires at
  *                                                         (i64, 0 = never)
+ * media               media id (8)                        rec media_rec (an upload; its files are
+ *                                                         data_dir/media/FILE and PREVIEW)
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -149,6 +151,7 @@ enum store_table {
     T_TAG_FOLLOWERS,
     T_BLOCKS,
     T_MUTES,
+    T_MEDIA,
     T_COUNT /* number of tables */
 };
 

@@ -398,10 +398,10 @@ static const struct route authorize_routes[] = {
     {"POST", "/oauth/authorize/", handle_post, 0},
 };
 
-extern const struct route static_routes[2]; /* static.c */
+extern const struct route static_routes[3]; /* static.c */
 
 const struct route_table web_tables[] = {
     {authorize_routes, sizeof(authorize_routes) / sizeof(authorize_routes[0])},
-    {static_routes, 2},
+    {static_routes, sizeof(static_routes) / sizeof(static_routes[0])},
 };
 const size_t web_ntables = sizeof(web_tables) / sizeof(web_tables[0]);

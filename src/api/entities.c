@@ -293,6 +293,21 @@ static cJSON *media_json(struct status_view *v, const struct post *p)
 {
     struct arena *a = &v->ctx->arena;
     cJSON *arr = cJSON_CreateArray();
+    if (p->media_ids.len) { /* uploads made here */
+        const char *s = p->media_ids.ptr, *end = s + p->media_ids.len;
+        while (s < end) {
+            const char *comma = memchr(s, ',', (size_t)(end - s));
+            uint64_t id = 0;
+            for (const char *c = s; c < (comma ? comma : end); c++)
+                id = id * 10 + (uint64_t)(*c - '0');
+            s = comma ? comma + 1 : end;
+            struct key8 k = key_id(id);
+            struct media_rec m;
+            if (rec_get(v->txn, T_MEDIA, KEY8(k), &media_desc, a, &m) == KITH_OK)
+                cJSON_AddItemToArray(arr, api_media(v->ctx, &m));
+        }
+        return arr;
+    }
     cJSON *att =
         p->attachments.len ? cJSON_ParseWithLength(p->attachments.ptr, p->attachments.len) : NULL;
     int i = 0;
@@ -320,7 +335,6 @@ static cJSON *media_json(struct status_view *v, const struct post *p)
         cJSON_AddStringToObject(m, "preview_url", url->valuestring);
         cJSON_AddStringToObject(m, "remote_url", url->valuestring);
         cJSON_AddNullToObject(m, "preview_remote_url");
-        cJSON_AddNullToObject(m, "text_url");
         cJSON *meta = cJSON_AddObjectToObject(m, "meta");
         cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "width");
         cJSON *h = cJSON_GetObjectItemCaseSensitive(e, "height");
@@ -524,5 +538,52 @@ cJSON *api_status(struct status_view *v, uint64_t status_id)
         cJSON_AddArrayToObject(o, "filtered");
     }
     cJSON_AddItemToObject(o, "reblog", inner);
+    return o;
+}
+
+/* ---- media ---- */
+
+static cJSON *image_meta(struct arena *a, uint32_t w, uint32_t h)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "width", w);
+    cJSON_AddNumberToObject(o, "height", h);
+    cJSON_AddStringToObject(o, "size", arena_printf(a, "%ux%u", w, h));
+    cJSON_AddNumberToObject(o, "aspect", h ? (double)w / h : 1.0);
+    return o;
+}
+
+cJSON *api_media(struct http_ctx *ctx, const struct media_rec *m)
+{
+    static const char *const types[] = {"image", "gifv", "video", "audio"};
+    struct arena *a = &ctx->arena;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", arena_printf(a, "%llu", (unsigned long long)m->id));
+    cJSON_AddStringToObject(o, "type", m->kind < 4 ? types[m->kind] : "unknown");
+    cJSON_AddStringToObject(o, "url", http_url(ctx, "/media/%.*s", (int)m->file.len, m->file.ptr));
+    if (m->preview.len)
+        cJSON_AddStringToObject(o, "preview_url",
+                                http_url(ctx, "/media/%.*s", (int)m->preview.len, m->preview.ptr));
+    else
+        cJSON_AddNullToObject(o, "preview_url");
+    cJSON_AddNullToObject(o, "remote_url");
+    cJSON_AddNullToObject(o, "preview_remote_url");
+    cJSON *meta = cJSON_AddObjectToObject(o, "meta");
+    if (m->width && m->height) {
+        cJSON_AddItemToObject(meta, "original", image_meta(a, m->width, m->height));
+        if (m->small_width)
+            cJSON_AddItemToObject(meta, "small", image_meta(a, m->small_width, m->small_height));
+        cJSON *focus = cJSON_AddObjectToObject(meta, "focus");
+        cJSON_AddNumberToObject(focus, "x", m->focus_x / 1e6);
+        cJSON_AddNumberToObject(focus, "y", m->focus_y / 1e6);
+    }
+    if (m->description.len)
+        cJSON_AddStringToObject(o, "description", arena_str(a, m->description).ptr);
+    else
+        cJSON_AddNullToObject(o, "description");
+    if (m->blurhash.len)
+        cJSON_AddStringToObject(o, "blurhash", arena_str(a, m->blurhash).ptr);
+    else
+        cJSON_AddNullToObject(o, "blurhash"); /* audio and video: no picture to blur */
     return o;
 }

@@ -74,6 +74,7 @@ struct write_req {
     struct str idem_key; /* Idempotency-Key, or empty */
     bool reused;         /* the key's earlier post was found at apply */
     cJSON *prepared;     /* DELETE: the status as it was */
+    bool media_given;    /* media_ids was sent (an edit without it keeps them) */
     uint64_t reply_id;   /* the status to answer with; 0: by kind */
 };
 
@@ -255,17 +256,30 @@ static bool read_text(struct http_ctx *ctx, const struct api_params *p, struct w
     struct str text = api_param(p, "status");
     struct str spoiler = api_param(p, "spoiler_text");
     struct str lang = api_param(p, "language");
-    if (api_param(p, "media_ids").len)
-        return http_reply_error(ctx, 422,
-                                "Validation failed: media not found (uploads come "
-                                "with /api/v2/media)"),
-               false;
+    struct str mid;
+    for (size_t i = 0; (mid = api_param_at(p, "media_ids", i)).len; i++) {
+        char num[24], *end;
+        snprintf(num, sizeof(num), "%.*s", (int)(mid.len < 23 ? mid.len : 23), mid.ptr);
+        uint64_t id = strtoull(num, &end, 10);
+        if (!id || *end)
+            return http_reply_error(ctx, 422,
+                                    "Validation failed: media_ids holds '%.*s', not an "
+                                    "id",
+                                    (int)mid.len, mid.ptr),
+                   false;
+        if (r->w.nmedia == FED_MAX_MEDIA)
+            return http_reply_error(ctx, 422, "Validation failed: at most %d attachments",
+                                    FED_MAX_MEDIA),
+                   false;
+        r->w.media[r->w.nmedia++] = id;
+    }
+    r->media_given = api_param_entry(p, "media_ids") != NULL;
     if (api_param(p, "poll[options]").len || api_param(p, "poll").len)
         return http_reply_error(ctx, 422, "Validation failed: polls are not supported yet"), false;
     if (!edit && api_param(p, "scheduled_at").len)
         return http_reply_error(ctx, 422, "Validation failed: scheduled posts are not supported"),
                false;
-    if (!str_trim(text).len)
+    if (!str_trim(text).len && !r->w.nmedia)
         return http_reply_error(ctx, 422, "Validation failed: Text can't be blank"), false;
     if (utf8_chars(text) + utf8_chars(spoiler) > STATUS_MAX_CHARS)
         return http_reply_error(ctx, 422, "Validation failed: Text character limit of %d exceeded",
@@ -462,6 +476,14 @@ static int handle_edit(struct http_ctx *ctx)
     r->w.target_id = post.id;
     if (!read_text(ctx, &p, r, true))
         return HANDLER_DONE;
+    if (!r->media_given) { /* the attachments stay */
+        const char *s = post.media_ids.ptr, *end = s + post.media_ids.len;
+        while (s < end && r->w.nmedia < FED_MAX_MEDIA) {
+            r->w.media[r->w.nmedia++] = strtoull(s, NULL, 10);
+            const char *comma = memchr(s, ',', (size_t)(end - s));
+            s = comma ? comma + 1 : end;
+        }
+    }
     uint64_t community;
     size_t at = 0, len = 0;
     find_mentions(ctx, who.txn, str_from(r->w.body), &r->w, &community, &at, &len, NULL);

@@ -39,6 +39,9 @@ void config_defaults(struct kith_config *cfg)
     cfg->delivery_give_up_after_ms = 4ull * 24 * 3600 * 1000;
     cfg->delivery_dead_after_ms = 24ull * 3600 * 1000;
     cfg->actor_refresh_after_ms = 24ull * 3600 * 1000;
+    cfg->media_max_image_bytes = 16ull << 20;     /* Mastodon's image_size_limit */
+    cfg->media_max_video_bytes = 99ull << 20;     /* and its video_size_limit */
+    cfg->media_max_image_pixels = 8294400ull * 4; /* 7680 x 4320: 8K */
 }
 
 void config_free(struct kith_config *cfg)
@@ -379,6 +382,21 @@ static const char *set_key(struct kith_config *cfg, struct str k, struct str v, 
             cfg->max_body_bytes = n;
         else
             cfg->max_header_bytes = n;
+        return NULL;
+    }
+    if (str_eq_cstr(k, "media_max_image_bytes") || str_eq_cstr(k, "media_max_video_bytes")) {
+        if (config_parse_size(v, &n) || n < 1024 || n > (4ull << 30))
+            return "expected a size between 1K and 4G";
+        if (str_eq_cstr(k, "media_max_image_bytes"))
+            cfg->media_max_image_bytes = n;
+        else
+            cfg->media_max_video_bytes = n;
+        return NULL;
+    }
+    if (str_eq_cstr(k, "media_max_image_pixels")) {
+        if (parse_uint(v, 1ull << 30, &n) || n < 1)
+            return "media_max_image_pixels takes a pixel count (width x height) up to 2^30";
+        cfg->media_max_image_pixels = n;
         return NULL;
     }
     if (str_eq_cstr(k, "threads")) {

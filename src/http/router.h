@@ -26,8 +26,12 @@ struct route {
     const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
     const char *pattern; /* "/api/v1/accounts/{id}" */
     http_handler_fn *handler;
-    size_t body_limit; /* bytes; 0 = the server's max_body_bytes */
+    size_t body_limit; /* bytes; 0 = the server's max_body_bytes; ROUTE_BODY_UPLOAD = an upload */
 };
+
+/* A route taking a media upload: its body may be as large as the largest
+ * file the config takes (media_max_*_bytes), plus the form around it. */
+#define ROUTE_BODY_UPLOAD ((size_t)-1)
 
 /* A module's routes, for main.c to mount several tables as one. */
 struct route_table {

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -302,6 +303,32 @@ void http_reply_raw(struct http_ctx *ctx, int status, const char *content_type, 
     ctx->status = status;
     ctx->sent_bytes = body.len;
     evhttp_send_reply(ctx->req, status, reason(status), NULL);
+    finish(ctx);
+}
+
+void http_reply_file(struct http_ctx *ctx, const char *content_type, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        http_reply_error(ctx, 404, "not found");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(ctx->req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    if (ctx->thread->stopping)
+        evhttp_add_header(h, "Connection", "close");
+    struct evbuffer *out = evhttp_request_get_output_buffer(ctx->req);
+    bool head = str_eq(ctx->method, STR_LIT("HEAD"));
+    if (head || st.st_size == 0) {
+        close(fd);
+    } else if (evbuffer_add_file(out, fd, 0, st.st_size) != 0) { /* takes fd */
+        http_reply_error(ctx, 500, "cannot send the file");
+        return;
+    }
+    ctx->status = 200;
+    ctx->sent_bytes = head ? 0 : (size_t)st.st_size;
+    evhttp_send_reply(ctx->req, 200, "OK", NULL);
     finish(ctx);
 }
 
@@ -708,6 +735,28 @@ static const char *method_name(enum evhttp_cmd_type cmd)
     }
 }
 
+/* The body limit of an upload route. */
+static size_t upload_limit(const struct kith_config *cfg)
+{
+    uint64_t m = cfg->media_max_image_bytes > cfg->media_max_video_bytes
+                     ? cfg->media_max_image_bytes
+                     : cfg->media_max_video_bytes;
+    return (size_t)m + (1u << 20);
+}
+
+/* What evhttp lets in: the largest body any route takes (each route then
+ * checks its own limit). */
+static size_t largest_body(const struct http_server *s)
+{
+    size_t max = s->cfg->max_body_bytes;
+    for (size_t i = 0; i < s->opts.nroutes; i++) {
+        size_t l = s->opts.routes[i].body_limit == ROUTE_BODY_UPLOAD ? upload_limit(s->cfg)
+                                                                     : s->opts.routes[i].body_limit;
+        max = l > max ? l : max;
+    }
+    return max;
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     struct http_port *port = arg;
@@ -810,7 +859,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
     ctx->route = route;
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t blen = evbuffer_get_length(in);
-    size_t limit = route->body_limit ? route->body_limit : s->cfg->max_body_bytes;
+    size_t limit = route->body_limit == ROUTE_BODY_UPLOAD ? upload_limit(s->cfg)
+                   : route->body_limit                    ? route->body_limit
+                                                          : s->cfg->max_body_bytes;
     if (blen > limit) {
         http_reply_error(ctx, 413, "request body is larger than %zu bytes", limit);
         return;
@@ -1060,7 +1111,7 @@ static int setup_thread(struct http_server *s, struct http_thread *t, char *err,
         if (p->tls)
             evhttp_set_bevcb(p->http, make_tls_bev, p);
         evhttp_set_max_headers_size(p->http, (ev_ssize_t)cfg->max_header_bytes);
-        evhttp_set_max_body_size(p->http, (ev_ssize_t)cfg->max_body_bytes);
+        evhttp_set_max_body_size(p->http, (ev_ssize_t)largest_body(s));
         evhttp_set_timeout_tv(p->http, &tmo);
         evhttp_set_allowed_methods(p->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |

@@ -146,6 +146,9 @@ void http_reply_error(struct http_ctx *ctx, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Sends body as is with the given content type. */
 void http_reply_raw(struct http_ctx *ctx, int status, const char *content_type, struct str body);
+/* Sends the regular file fd (consumed: closed here) with status 200; a
+ * HEAD request gets the headers only. The kernel copies the bytes. */
+void http_reply_file(struct http_ctx *ctx, const char *content_type, int fd);
 /* Adds a response header before the reply. */
 void http_add_header(struct http_ctx *ctx, const char *name, const char *value);
 
