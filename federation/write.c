@@ -105,15 +105,16 @@ static int named_people(struct kv_txn *txn, struct ctx *x, struct buf *rcpt,
 }
 
 /* The body as HTML: mentions linked where the text names them, and the
- * ones it does not name put first (as Mastodon shows a reply's). */
-static struct str body_html(struct ctx *x, const struct mention_link *links, size_t n)
+ * first nlead (the people) put first when it does not (as Mastodon shows a
+ * reply's); a community is linked only where the text names it. */
+static struct str body_html(struct ctx *x, const struct mention_link *links, size_t n, size_t nlead)
 {
     const struct kith_config *cfg = x->core->cfg;
     struct str text = str_from(x->w->body);
     struct str body = status_html(x->a, text, links, n, cfg->domain, cfg->public_url);
     struct buf lead;
     buf_init(&lead, 1 << 20);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < nlead; i++) {
         const char *needle = arena_printf(x->a, "@%.*s", (int)links[i].name.len, links[i].name.ptr);
         if (strstr(x->w->body, needle))
             continue;
@@ -270,6 +271,7 @@ static int w_create(struct kv_txn *txn, struct ctx *x)
     }
     if ((rc = named_people(txn, x, &rcpt, links, &nlinks)))
         goto out;
+    size_t npeople = nlinks;
     if (c.id && !w->parent_id && nlinks < FED_MAX_MENTIONS) {
         /* The community is named too: its mention is a link, as Mastodon writes one. */
         const char *curl = community_url(x->a, x->core, &c);
@@ -282,7 +284,7 @@ static int w_create(struct kv_txn *txn, struct ctx *x)
         rc = refuse(w, 422, "a direct message needs someone to mention");
         goto out;
     }
-    p.content = body_html(x, links, nlinks);
+    p.content = body_html(x, links, nlinks, npeople);
     p.recipients = arena_str(x->a, buf_str(&rcpt));
     if ((rc = attach_media(txn, x, &p)))
         goto out;
@@ -442,7 +444,7 @@ static int w_edit_delete(struct kv_txn *txn, struct ctx *x, bool del)
         buf_free(&rcpt);
         if (rc)
             return rc;
-        t.content = body_html(x, links, nlinks);
+        t.content = body_html(x, links, nlinks, nlinks);
         t.source = str_from(w->body);
         if ((rc = attach_media(txn, x, &t)))
             return rc;
