@@ -21,9 +21,36 @@ static void add_s(cJSON *o, struct arena *a, const char *k, struct str v)
 }
 
 /* The fields persons and communities share. */
+/* Profile fields (JSON [{name, value}]) as Mastodon's Field entities. */
+static cJSON *fields_of(struct arena *a, struct str fields_json, bool html)
+{
+    cJSON *arr = cJSON_CreateArray();
+    cJSON *in = fields_json.len ? cJSON_ParseWithLength(fields_json.ptr, fields_json.len) : NULL;
+    for (cJSON *f = cJSON_IsArray(in) ? in->child : NULL; f; f = f->next) {
+        cJSON *n = cJSON_GetObjectItem(f, "name"), *v = cJSON_GetObjectItem(f, "value");
+        if (!cJSON_IsString(n) || !cJSON_IsString(v))
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", n->valuestring);
+        struct buf b;
+        buf_init(&b, 8192);
+        if (html)
+            buf_add_html(&b, str_from(v->valuestring));
+        else
+            buf_add_cstr(&b, v->valuestring);
+        cJSON_AddStringToObject(o, "value", arena_str(a, buf_str(&b)).ptr);
+        buf_free(&b);
+        cJSON_AddNullToObject(o, "verified_at");
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON_Delete(in);
+    return arr;
+}
+
 static cJSON *account_base(struct http_ctx *ctx, uint64_t id, struct str name, struct str domain,
                            struct str display, struct str note, const char *url, const char *uri,
-                           int64_t created, struct str avatar_url, struct str header_url)
+                           int64_t created, struct str avatar_url, struct str header_url,
+                           struct str fields_json)
 {
     struct arena *a = &ctx->arena;
     cJSON *o = cJSON_CreateObject();
@@ -46,7 +73,7 @@ static cJSON *account_base(struct http_ctx *ctx, uint64_t id, struct str name, s
     cJSON_AddStringToObject(o, "header", header);
     cJSON_AddStringToObject(o, "header_static", header);
     cJSON_AddStringToObject(o, "created_at", api_time(a, created));
-    cJSON_AddArrayToObject(o, "fields");
+    cJSON_AddItemToObject(o, "fields", fields_of(a, fields_json, true));
     cJSON_AddArrayToObject(o, "emojis");
     cJSON_AddNullToObject(o, "last_status_at");
     cJSON_AddNullToObject(o, "mute_expires_at");
@@ -63,8 +90,9 @@ cJSON *api_account(struct http_ctx *ctx, struct kv_txn *txn, const struct accoun
     const char *uri = local ? http_url(ctx, "/u/%.*s", (int)acct->name.len, acct->name.ptr)
                             : arena_str(&ctx->arena, acct->uri).ptr;
     const char *url = local ? http_url(ctx, "/@%.*s", (int)acct->name.len, acct->name.ptr) : uri;
-    cJSON *o = account_base(ctx, acct->id, acct->name, acct->domain, acct->display_name, acct->note,
-                            url, uri, acct->created_at, acct->avatar, acct->header);
+    cJSON *o =
+        account_base(ctx, acct->id, acct->name, acct->domain, acct->display_name, acct->note, url,
+                     uri, acct->created_at, acct->avatar, acct->header, acct->fields_json);
     cJSON_AddBoolToObject(o, "locked", acct->locked);
     cJSON_AddBoolToObject(o, "bot", acct->bot);
     cJSON_AddFalseToObject(o, "group");
@@ -80,11 +108,14 @@ cJSON *api_account(struct http_ctx *ctx, struct kv_txn *txn, const struct accoun
                             (double)prefix_count(txn, T_AUTHOR_POSTS, acct->id));
     if (credential) {
         cJSON *src = cJSON_AddObjectToObject(o, "source");
-        cJSON_AddStringToObject(src, "privacy", "public");
-        cJSON_AddFalseToObject(src, "sensitive");
-        add_s(src, &ctx->arena, "note", STR_NULL); /* the bio's source: edited later */
-        cJSON_AddNullToObject(src, "language");
-        cJSON_AddArrayToObject(src, "fields");
+        cJSON_AddStringToObject(src, "privacy", api_visibility(acct->default_visibility));
+        cJSON_AddBoolToObject(src, "sensitive", acct->default_sensitive);
+        add_s(src, &ctx->arena, "note", acct->note_source);
+        if (acct->default_language.len)
+            add_s(src, &ctx->arena, "language", acct->default_language);
+        else
+            cJSON_AddNullToObject(src, "language");
+        cJSON_AddItemToObject(src, "fields", fields_of(&ctx->arena, acct->fields_json, false));
         uint64_t requests = 0; /* follows waiting for this locked person */
         struct kv_cursor *c;
         struct key8 k = key_id(acct->id);
@@ -115,7 +146,7 @@ cJSON *api_group(struct http_ctx *ctx, struct kv_txn *txn, const struct communit
     const char *uri = local ? http_url(ctx, "/c/%.*s", (int)c->name.len, c->name.ptr)
                             : arena_str(&ctx->arena, c->uri).ptr;
     cJSON *o = account_base(ctx, c->id, c->name, c->domain, c->title, c->description, uri, uri,
-                            c->created_at, STR_NULL, STR_NULL);
+                            c->created_at, STR_NULL, STR_NULL, STR_NULL);
     cJSON_AddBoolToObject(o, "locked", c->join_mode == JOIN_APPROVAL);
     cJSON_AddFalseToObject(o, "bot");
     cJSON_AddTrueToObject(o, "group");

@@ -9,8 +9,9 @@
  }
 
 const struct route_table api_tables[] = {
-    TABLE(oauth_routes),        TABLE(account_routes), TABLE(instance_routes), TABLE(status_routes),
-    TABLE(timeline_routes),     TABLE(pref_routes),    TABLE(list_routes),     TABLE(search_routes),
-    TABLE(notification_routes), TABLE(tag_routes),     TABLE(media_routes),
+    TABLE(oauth_routes),  TABLE(account_routes),  TABLE(instance_routes),
+    TABLE(status_routes), TABLE(timeline_routes), TABLE(pref_routes),
+    TABLE(list_routes),   TABLE(search_routes),   TABLE(notification_routes),
+    TABLE(tag_routes),    TABLE(media_routes),    TABLE(profile_routes),
 };
 const size_t api_ntables = sizeof(api_tables) / sizeof(api_tables[0]);

@@ -93,10 +93,15 @@ static int json_value(struct http_ctx *ctx, struct api_params *p, struct str nam
         return rc;
     }
     if (cJSON_IsArray(v)) {
-        for (cJSON *it = v->child; it; it = it->next) {
-            if (cJSON_IsArray(it) || cJSON_IsObject(it))
-                continue; /* nested structures: read where needed (polls, media) */
-            int rc = json_value(ctx, p, name, it);
+        int i = 0;
+        for (cJSON *it = v->child; it; it = it->next, i++) {
+            int rc = KITH_OK;
+            if (cJSON_IsObject(it)) { /* fields_attributes: [{name, value}] as name[i][key] */
+                const char *sub = arena_printf(&ctx->arena, "%.*s[%d]", (int)name.len, name.ptr, i);
+                rc = json_value(ctx, p, str_from(sub), it);
+            } else if (!cJSON_IsArray(it)) {
+                rc = json_value(ctx, p, name, it);
+            }
             if (rc)
                 return rc;
         }

@@ -179,3 +179,55 @@ def test_attachments_on_statuses_and_in_federation(k):
     r = alice.req("PUT", f"/api/v1/statuses/{s['id']}", {"status": "now with words"})
     assert [x["id"] for x in r.json()["media_attachments"]] == [m["id"]]
     assert alice.req("GET", "/api/v1/timelines/public?only_media=true").json()[0]["id"] == s["id"]
+
+
+def test_profile_edit_with_avatar_and_header(k):
+    alice = signup(k, "alice")
+    body, ct = multipart({"display_name": "Alice A.", "note": "I like cats\nand dogs",
+                          "locked": "true", "source[privacy]": "unlisted",
+                          "source[language]": "en",
+                          "fields_attributes[0][name]": "Web",
+                          "fields_attributes[0][value]": "https://example.org/<b>"},
+                         {"avatar": ("a.png", "image/png", picture("PNG", size=(800, 600))),
+                          "header": ("h.jpg", "image/jpeg", picture("JPEG", size=(300, 300),
+                                                                   exif=True))})
+    r = k.http("PATCH", "/api/v1/accounts/update_credentials", body=body, timeout=30,
+               headers={"Authorization": f"Bearer {alice.token}", "Content-Type": ct})
+    assert r.status == 200, r
+    me = r.json()
+    check("Account", me)
+    check("CredentialAccountSource", me["source"])
+    assert me["display_name"] == "Alice A." and me["locked"] is True
+    assert me["note"] == "<p>I like cats<br>and dogs</p>"
+    assert me["source"]["note"] == "I like cats\nand dogs"
+    assert me["source"]["privacy"] == "unlisted" and me["source"]["language"] == "en"
+    assert me["fields"][0]["name"] == "Web" and "&lt;b&gt;" in me["fields"][0]["value"]
+    assert me["source"]["fields"][0]["value"] == "https://example.org/<b>"
+    av = fetch(k, me["avatar"])
+    assert av.status == 200 and Image.open(io.BytesIO(av.body)).size == (400, 400)
+    hd = fetch(k, me["header"])
+    assert Image.open(io.BytesIO(hd.body)).size == (1500, 500) and b"SecretCam" not in hd.body
+    # The defaults apply to new statuses; preferences show them.
+    assert alice.post("quiet")["visibility"] == "unlisted"
+    assert alice.req("GET", "/api/v1/preferences").json()["posting:default:visibility"] == \
+        "unlisted"
+    # JSON bodies work too; the actor document carries the new profile.
+    r = alice.req("PATCH", "/api/v1/accounts/update_credentials",
+                  {"display_name": "Alice", "fields_attributes": [{"name": "Pronouns",
+                                                                  "value": "she/her"}]},
+                  as_json=True)
+    assert r.status == 200 and [f["name"] for f in r.json()["fields"]] == ["Pronouns"]
+    actor = k.http("GET", "/u/alice", headers={"Accept": AP}).json()
+    assert actor["name"] == "Alice" and actor["manuallyApprovesFollowers"] is True
+    assert actor["icon"]["url"] == me["avatar"] and actor["attachment"][0]["name"] == "Pronouns"
+    # Refusals; removing the avatar brings the default back.
+    r = alice.req("PATCH", "/api/v1/accounts/update_credentials", {"display_name": "x" * 31})
+    assert r.status == 422
+    r = alice.req("PATCH", "/api/v1/accounts/update_credentials", {"source[privacy]": "direct"})
+    assert r.status == 422
+    body, ct = multipart({}, {"avatar": ("a.png", "image/png", b"not an image at all")})
+    r = k.http("PATCH", "/api/v1/accounts/update_credentials", body=body,
+               headers={"Authorization": f"Bearer {alice.token}", "Content-Type": ct})
+    assert r.status == 422
+    r = alice.req("DELETE", "/api/v1/profile/avatar")
+    assert r.status == 200 and r.json()["avatar"].endswith("/static/avatar.png")
