@@ -166,6 +166,8 @@ static void signin_page(struct http_ctx *ctx, const struct authz *z, const char 
                      "<input type=\"password\" id=\"p\" name=\"password\" "
                      "autocomplete=\"current-password\" required>"
                      "<button type=\"submit\">Sign in</button></form>");
+    if (http_core(ctx)->cfg->registrations != REG_CLOSED)
+        buf_add_cstr(&b, "<p>No account yet? <a href=\"/auth/sign_up\">Sign up</a>.</p>");
     html_close(&b);
     html_reply(ctx, status, &b);
 }
@@ -398,10 +400,12 @@ static const struct route authorize_routes[] = {
     {"POST", "/oauth/authorize/", handle_post, 0},
 };
 
-extern const struct route static_routes[3]; /* static.c */
+extern const struct route static_routes[3];      /* static.c */
+extern const struct route signup_page_routes[2]; /* signup.c */
 
 const struct route_table web_tables[] = {
     {authorize_routes, sizeof(authorize_routes) / sizeof(authorize_routes[0])},
     {static_routes, sizeof(static_routes) / sizeof(static_routes[0])},
+    {signup_page_routes, sizeof(signup_page_routes) / sizeof(signup_page_routes[0])},
 };
 const size_t web_ntables = sizeof(web_tables) / sizeof(web_tables[0]);

@@ -19,5 +19,6 @@ extern const struct route timeline_routes[3];     /* timelines.c */
 extern const struct route tag_routes[4];          /* tags.c */
 extern const struct route media_routes[4];        /* media.c */
 extern const struct route profile_routes[3];      /* profile.c */
+extern const struct route signup_routes[1];       /* signup.c */
 
 #endif

@@ -86,11 +86,23 @@ static int apply_user_add(struct kv_txn *txn, void *arg)
 int core_user_add(struct core *c, struct str name, struct str password, bool admin, char *generated,
                   size_t genlen, struct core_result *res)
 {
+    struct core_signup s = {.name = name, .password = password, .admin = admin};
+    return core_user_create(c, &s, generated, genlen, res);
+}
+
+int core_user_create(struct core *c, struct core_signup *s, char *generated, size_t genlen,
+                     struct core_result *res)
+{
     char hash[HASH_MAX];
     int rc;
+    struct str name = s->name, password = s->password;
 
     if ((rc = core_check_name(name, res)))
         return rc;
+    if (s->email.len > 254 || (s->email.len && !memchr(s->email.ptr, '@', s->email.len)))
+        return fail(res, KITH_EINVAL, "email is not an address");
+    if (s->reason.len > 1000)
+        return fail(res, KITH_EINVAL, "the reason is longer than 1000 bytes");
     if (password.len == 0) {
         if (!generated || genlen < 21)
             return fail(res, KITH_EINVAL, "no password given");
@@ -112,14 +124,17 @@ int core_user_add(struct core *c, struct str name, struct str password, bool adm
     op.acct.name = name;
     op.acct.display_name = name;
     op.acct.password_hash = str_from(hash);
-    op.acct.role = admin ? ROLE_ADMIN : ROLE_USER;
-    op.acct.state = ACCOUNT_ACTIVE;
+    op.acct.role = s->admin ? ROLE_ADMIN : ROLE_USER;
+    op.acct.state = s->pending ? ACCOUNT_PENDING : ACCOUNT_ACTIVE;
+    op.acct.email = s->email;
+    op.acct.reason = s->reason;
     op.acct.created_at = op.acct.updated_at = wall_seconds();
     op.acct.private_key = str_from(priv);
     op.acct.public_key = str_from(pub);
     rc = writer_run(c->w, apply_user_add, &op);
     free(priv);
     free(pub);
+    s->id = op.acct.id;
     if (rc && !res->msg[0])
         fail(res, rc, "cannot add user '%.*s': %s", (int)name.len, name.ptr, kith_strerror(rc));
     return rc;

@@ -17,6 +17,7 @@ const char admin_usage[] =
     "  init                                  create the data directory and the admin account\n"
     "  user add NAME [--admin] [--password-stdin]\n"
     "  user list\n"
+    "  user pending                          sign-ups waiting, with their reasons\n"
     "  user password NAME [--password-stdin]\n"
     "  user approve NAME | user reject NAME\n"
     "  user suspend NAME | user unsuspend NAME\n"
@@ -95,6 +96,19 @@ static int list_user(const struct account *a, void *arg)
     return 0;
 }
 
+/* Sign-ups waiting for approval, with the email and reason given. */
+static int list_pending(const struct account *a, void *arg)
+{
+    struct admin_env *env = arg;
+    char when[32];
+    if (a->state != ACCOUNT_PENDING)
+        return 0;
+    format_time(a->created_at, when, sizeof(when));
+    buf_printf(env->out, "%.*s\t%s\t%.*s\t%.*s\n", (int)a->name.len, a->name.ptr, when,
+               (int)a->email.len, a->email.ptr, (int)a->reason.len, a->reason.ptr);
+    return 0;
+}
+
 static int cmd_user(struct admin_env *env, int argc, char **argv)
 {
     struct core *c = env->core;
@@ -113,6 +127,19 @@ static int cmd_user(struct admin_env *env, int argc, char **argv)
             return error(env, kith_strerror(rc));
         buf_printf(env->out, "%-30s %-9s %-9s %s\n", "NAME", "ROLE", "STATE", "CREATED (UTC)");
         rc = account_each_local(txn, &a, list_user, env);
+        kv_txn_abort(txn);
+        arena_release(&a);
+        return rc ? error(env, kith_strerror(rc)) : 0;
+    }
+    if (strcmp(sub, "pending") == 0) {
+        struct kv_txn *txn;
+        struct arena a = ARENA_INIT;
+        if (argc != 2)
+            return usage(env, "user pending takes no arguments");
+        if ((rc = store_read_begin(c->st, &txn)))
+            return error(env, kith_strerror(rc));
+        buf_printf(env->out, "NAME\tSIGNED UP (UTC)\tEMAIL\tREASON\n");
+        rc = account_each_local(txn, &a, list_pending, env);
         kv_txn_abort(txn);
         arena_release(&a);
         return rc ? error(env, kith_strerror(rc)) : 0;

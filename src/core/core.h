@@ -48,6 +48,16 @@ int core_user_add(struct core *c, struct str name, struct str password, bool adm
                   size_t genlen, struct core_result *res);
 int core_user_password(struct core *c, struct str name, struct str password,
                        struct core_result *res);
+/* A sign-up (the API's POST /api/v1/accounts, the web page): a local user,
+ * pending approval when pending; email and reason are kept for the admins.
+ * Blocks (hashing, a key pair, the writer): call it off the loops. */
+struct core_signup {
+    struct str name, password, email, reason;
+    bool admin, pending;
+    uint64_t id; /* out: the new account's id */
+};
+int core_user_create(struct core *c, struct core_signup *s, char *generated, size_t genlen,
+                     struct core_result *res);
 /* pending -> active */
 int core_user_approve(struct core *c, struct str name, struct core_result *res);
 /* pending -> removed (the name becomes free again) */
