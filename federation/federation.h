@@ -52,7 +52,8 @@ enum fed_write_kind {
                     user, or of community_id when set (the user moderates it) */
     FW_BLOCK,    /* block target_id: follows both ways end; a remote one gets a Block */
     FW_UNBLOCK,
-    FW_PROFILE, /* the user's profile changed (already stored): Update to followers */
+    FW_PROFILE,   /* the user's profile changed (already stored): Update to followers */
+    FW_POLL_VOTE, /* vote choices[] in target_id's poll */
 };
 
 #define FED_MAX_MENTIONS 32
@@ -72,6 +73,13 @@ struct fed_write {
     uint64_t to[FED_MAX_MENTIONS];
     size_t nmedia; /* FW_CREATE, FW_EDIT: the user's uploads attached (table media) */
     uint64_t media[FED_MAX_MEDIA];
+    /* FW_CREATE: a poll (poll_titles newline-separated; NULL: none) */
+    const char *poll_titles;
+    bool poll_multiple;
+    int64_t poll_expires_at;
+    /* FW_POLL_VOTE */
+    size_t nchoices;
+    uint8_t choices[16];
     /* FW_VOTE, FW_EDIT, FW_DELETE, FW_REBLOG, FW_UNREBLOG */
     uint64_t target_id;
     int vote;

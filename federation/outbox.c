@@ -78,7 +78,9 @@ cJSON *object_json(struct kv_txn *txn, struct core *core, struct arena *a, const
         cJSON_AddStringToObject(o, "deleted", ap_time(a, p->deleted_at));
         return o;
     }
-    cJSON_AddStringToObject(o, "type", page ? "Page" : "Note");
+    struct poll_view poll;
+    poll_read(p, &poll);
+    cJSON_AddStringToObject(o, "type", page ? "Page" : poll.n ? "Question" : "Note");
     const char *author = account_url(txn, core, a, p->author_id);
     if (author)
         cJSON_AddStringToObject(o, "attributedTo", author);
@@ -165,6 +167,24 @@ cJSON *object_json(struct kv_txn *txn, struct core *core, struct arena *a, const
         cJSON *map = cJSON_AddObjectToObject(o, "contentMap");
         cJSON_AddStringToObject(map, arena_str(a, p->language).ptr,
                                 p->content.len ? arena_str(a, p->content).ptr : "");
+    }
+    if (poll.n) { /* Mastodon's Question: the options, their counts, the end */
+        cJSON *opts = cJSON_AddArrayToObject(o, p->poll_multiple ? "anyOf" : "oneOf");
+        for (size_t i = 0; i < poll.n; i++) {
+            cJSON *n = cJSON_CreateObject();
+            cJSON_AddStringToObject(n, "type", "Note");
+            cJSON_AddStringToObject(n, "name", arena_str(a, poll.titles[i]).ptr);
+            cJSON *r = cJSON_AddObjectToObject(n, "replies");
+            cJSON_AddStringToObject(r, "type", "Collection");
+            cJSON_AddNumberToObject(r, "totalItems", (double)poll.counts[i]);
+            cJSON_AddItemToArray(opts, n);
+        }
+        if (p->poll_expires_at) {
+            cJSON_AddStringToObject(o, "endTime", ap_time(a, p->poll_expires_at));
+            if (p->poll_expires_at <= wall_seconds())
+                cJSON_AddStringToObject(o, "closed", ap_time(a, p->poll_expires_at));
+        }
+        cJSON_AddNumberToObject(o, "votersCount", p->poll_voters);
     }
     cJSON_AddStringToObject(o, "published", ap_time(a, p->created_at));
     if (p->updated_at > p->created_at)

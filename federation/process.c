@@ -1,6 +1,7 @@
 /* federation/process.c: applying queued activities. */
 #include "process.h"
 
+#include "../src/base/clock.h"
 #include "../src/base/err.h"
 #include "../src/base/log.h"
 #include "../src/base/mem.h"
@@ -417,6 +418,58 @@ static void read_attachments(struct arena *a, cJSON *obj, struct post *p)
 
 /* Fills the parts of p that come from the object: content, title, source,
  * attachments, sensitive, language. */
+/* A Question's options (oneOf, or anyOf when several may be chosen), their
+ * counts, its end and its voters. */
+static void read_poll(struct arena *a, cJSON *obj, struct post *p)
+{
+    const char *type = field_id(obj, "type");
+    if (!type || strcmp(type, "Question") != 0)
+        return;
+    cJSON *opts = cJSON_GetObjectItemCaseSensitive(obj, "oneOf");
+    bool multiple = false;
+    if (!cJSON_IsArray(opts)) {
+        opts = cJSON_GetObjectItemCaseSensitive(obj, "anyOf");
+        multiple = true;
+    }
+    if (!cJSON_IsArray(opts))
+        return;
+    struct buf titles, counts;
+    buf_init(&titles, 16 << 10);
+    buf_init(&counts, 1024);
+    size_t n = 0;
+    for (cJSON *o = opts->child; o && n < 16; o = o->next) {
+        const char *name = field_id(o, "name");
+        if (!name || !*name || strlen(name) > 1000)
+            continue;
+        if (titles.len)
+            buf_add_byte(&titles, '\n');
+        for (const char *c = name; *c; c++) /* a title is one line */
+            buf_add_byte(&titles, *c == '\n' || *c == '\r' ? ' ' : (uint8_t)*c);
+        cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "replies");
+        cJSON *total = cJSON_IsObject(r) ? cJSON_GetObjectItemCaseSensitive(r, "totalItems") : NULL;
+        double v = cJSON_IsNumber(total) && total->valuedouble > 0 ? total->valuedouble : 0;
+        buf_printf(&counts, "%s%.0f", n ? "," : "", v < 1e12 ? v : 0);
+        n++;
+    }
+    if (n) {
+        p->poll_titles = arena_str(a, buf_str(&titles));
+        p->poll_counts = arena_str(a, buf_str(&counts));
+        p->poll_multiple = multiple;
+        const char *end = field_id(obj, "endTime");
+        if (!end)
+            end = field_id(obj, "closed");
+        int64_t t = 0;
+        p->poll_expires_at = end && clock_parse_rfc3339(end, &t) ? t : 0;
+        cJSON *voters = cJSON_GetObjectItemCaseSensitive(obj, "votersCount");
+        p->poll_voters =
+            cJSON_IsNumber(voters) && voters->valuedouble > 0 && voters->valuedouble < 4e9
+                ? (uint32_t)voters->valuedouble
+                : 0;
+    }
+    buf_free(&titles);
+    buf_free(&counts);
+}
+
 static void read_object(struct arena *a, cJSON *obj, struct post *p, bool titled)
 {
     p->content = clean_content(a, obj);
@@ -432,6 +485,7 @@ static void read_object(struct arena *a, cJSON *obj, struct post *p, bool titled
         p->source_type = st && strlen(st) < 64 ? arena_str(a, str_from(st)) : STR_NULL;
     }
     p->sensitive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, "sensitive"));
+    read_poll(a, obj, p);
     cJSON *map = cJSON_GetObjectItemCaseSensitive(obj, "contentMap");
     if (cJSON_IsObject(map) && map->child && map->child->string && strlen(map->child->string) < 16)
         p->language = arena_str(a, str_from(map->child->string));
@@ -724,6 +778,49 @@ static int apply_note(struct kv_txn *txn, struct apply *ap, cJSON *obj, const ch
 static const char *const post_types[] = {"Page",  "Article", "Note",  "Question",    "Video",
                                          "Event", "Audio",   "Image", "ChatMessage", "Link"};
 
+/* A vote in a local poll: a Note with a name (the option) and no content,
+ * in reply to the poll (Mastodon's and Pleroma's way). KITH_ENOTFOUND when
+ * obj is no such vote. */
+static int apply_poll_vote(struct kv_txn *txn, struct apply *ap, cJSON *obj, uint64_t voter)
+{
+    const char *type = field_id(obj, "type"), *name = field_id(obj, "name");
+    const char *irt = field_id(obj, "inReplyTo"), *content = field_id(obj, "content");
+    struct post poll;
+    struct poll_view v;
+    if (!type || strcmp(type, "Note") != 0 || !name || !irt || (content && *content) ||
+        !is_local_url(ap->core->cfg, irt) ||
+        post_by_ref(txn, ap->core->cfg, irt, ap->a, &poll) != KITH_OK || poll.deleted_at)
+        return KITH_ENOTFOUND;
+    poll_read(&poll, &v);
+    if (!v.n)
+        return KITH_ENOTFOUND;
+    uint8_t choice = 0;
+    bool found = false;
+    for (size_t i = 0; i < v.n && !found; i++)
+        if (str_eq(v.titles[i], str_from(name))) {
+            choice = (uint8_t)i;
+            found = true;
+        }
+    ap->state = ACTIVITY_REJECTED;
+    if (!found)
+        ap->note = "a vote for an option the poll does not have";
+    else if (poll_expired(&poll, wall_seconds()))
+        ap->note = "a vote after the poll ended";
+    else if (voter == poll.author_id)
+        ap->note = "a vote in one's own poll";
+    else {
+        int rc = poll_vote(txn, ap->a, &poll, voter, &choice, 1, true);
+        if (rc == KITH_EEXIST) {
+            ap->note = "a second vote in a single-choice poll";
+            return KITH_OK;
+        }
+        if (rc)
+            return rc;
+        ap->state = ACTIVITY_APPLIED;
+    }
+    return KITH_OK;
+}
+
 static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
 {
     const char *otype = cJSON_IsObject(obj) ? field_id(obj, "type") : NULL;
@@ -756,6 +853,9 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
         ap->note = "unknown author";
         return KITH_OK;
     }
+    int vote = apply_poll_vote(txn, ap, obj, author_id);
+    if (vote != KITH_ENOTFOUND)
+        return vote;
     struct community c;
     struct post parent;
     bool has_parent;

@@ -288,6 +288,17 @@ static int w_create(struct kv_txn *txn, struct ctx *x)
     p.recipients = arena_str(x->a, buf_str(&rcpt));
     if ((rc = attach_media(txn, x, &p)))
         goto out;
+    if (w->poll_titles && *w->poll_titles) {
+        struct buf zeros;
+        buf_init(&zeros, 256);
+        for (const char *t = w->poll_titles; t; t = strchr(t + 1, '\n'))
+            buf_add_cstr(&zeros, zeros.len ? ",0" : "0");
+        p.poll_titles = str_from(w->poll_titles);
+        p.poll_counts = arena_str(x->a, buf_str(&zeros));
+        buf_free(&zeros);
+        p.poll_multiple = w->poll_multiple;
+        p.poll_expires_at = w->poll_expires_at;
+    }
     if ((rc = create_and_send(txn, x, &p)))
         goto out;
     /* Local people named, and a local parent's author, hear of it. */
@@ -873,6 +884,65 @@ static int w_block(struct kv_txn *txn, struct ctx *x, bool undo)
     return rc;
 }
 
+/* A vote: counted here; for a remote poll, one Note per choice goes to the
+ * poll's author (as Mastodon votes). */
+static int w_poll_vote(struct kv_txn *txn, struct ctx *x)
+{
+    struct fed_write *w = x->w;
+    struct post t;
+    struct community c;
+    struct poll_view v;
+    int rc = target(txn, x, &t, &c);
+    if (rc)
+        return rc;
+    poll_read(&t, &v);
+    if (!v.n)
+        return refuse(w, 404, "Record not found");
+    if (poll_expired(&t, wall_seconds()))
+        return refuse(w, 422, "Validation failed: the poll has already ended");
+    if (t.author_id == x->user.id)
+        return refuse(w, 422, "Validation failed: you cannot vote in your own poll");
+    if (!w->nchoices || (!t.poll_multiple && w->nchoices > 1))
+        return refuse(w, 422, "Validation failed: %s",
+                      t.poll_multiple ? "choose at least one option" : "choose one option");
+    for (size_t i = 0; i < w->nchoices; i++) {
+        if (w->choices[i] >= v.n)
+            return refuse(w, 422, "Validation failed: there is no option %u", w->choices[i]);
+        for (size_t j = 0; j < i; j++)
+            if (w->choices[j] == w->choices[i])
+                return refuse(w, 422, "Validation failed: option %u chosen twice", w->choices[i]);
+    }
+    rc = poll_vote(txn, x->a, &t, x->user.id, w->choices, w->nchoices, false);
+    if (rc == KITH_EEXIST)
+        return refuse(w, 422, "Validation failed: you have already voted on this poll");
+    if (rc || post_is_local(&t))
+        return rc;
+    struct account au;
+    if (account_get(txn, t.author_id, x->a, &au) || (!au.inbox.len && !au.shared_inbox.len))
+        return KITH_OK;
+    const char *author = arena_str(x->a, au.uri).ptr, *poll = post_url(x->a, x->core->cfg, &t);
+    for (size_t i = 0; i < w->nchoices && rc == KITH_OK; i++) {
+        uint64_t aid;
+        cJSON *act = activity_new(x->core, x->a, "Create", x->actor, &aid);
+        cJSON *to = cJSON_AddArrayToObject(act, "to");
+        cJSON_AddItemToArray(to, cJSON_CreateString(author));
+        cJSON *note = cJSON_AddObjectToObject(act, "object");
+        cJSON_AddStringToObject(note, "id",
+                                arena_printf(x->a, "%s/activities/vote/%llu",
+                                             x->core->cfg->public_url, (unsigned long long)aid));
+        cJSON_AddStringToObject(note, "type", "Note");
+        cJSON_AddStringToObject(note, "name", arena_str(x->a, v.titles[w->choices[i]]).ptr);
+        cJSON_AddStringToObject(note, "attributedTo", x->actor);
+        cJSON_AddStringToObject(note, "inReplyTo", poll);
+        cJSON *nto = cJSON_AddArrayToObject(note, "to");
+        cJSON_AddItemToArray(nto, cJSON_CreateString(author));
+        rc = delivery_schedule(txn, x->core, act, aid, x->user.id,
+                               au.inbox.len ? au.inbox : au.shared_inbox);
+        cJSON_Delete(act);
+    }
+    return rc;
+}
+
 static int w_profile(struct kv_txn *txn, struct ctx *x)
 {
     uint64_t aid;
@@ -931,6 +1001,9 @@ int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
         break;
     case FW_PROFILE:
         rc = w_profile(txn, &x);
+        break;
+    case FW_POLL_VOTE:
+        rc = w_poll_vote(txn, &x);
         break;
     default:
         rc = refuse(w, 422, "unknown kind of write");

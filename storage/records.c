@@ -60,6 +60,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_BLOCKS] = "blocks",
     [T_MUTES] = "mutes",
     [T_MEDIA] = "media",
+    [T_POLL_VOTES] = "poll_votes",
 };
 
 #define F(tag, type, st, m)         \
@@ -154,7 +155,9 @@ static const struct field_desc post_fields[] = {
     F(25, FT_STR, post, attachments), F(26, FT_STR, post, recipients),
     F(27, FT_STR, post, reply_uri),   F(28, FT_U32, post, nattachments),
     F(29, FT_STR, post, summary),     F(30, FT_U64, post, boost_id),
-    F(31, FT_STR, post, media_ids),
+    F(31, FT_STR, post, media_ids),   F(32, FT_STR, post, poll_titles),
+    F(33, FT_STR, post, poll_counts), F(34, FT_BOOL, post, poll_multiple),
+    F(35, FT_I64, post, poll_expires_at), F(36, FT_U32, post, poll_voters),
 };
 
 static const struct field_desc reblog_fields[] = {

@@ -145,6 +145,13 @@ struct post {
     uint64_t boost_id;        /* a community post: the status id of the community's
                                  boost of it (table reblogs), made with the post */
     struct str media_ids;     /* a local post: its uploads' ids (table media), comma-separated */
+    /* A poll (Mastodon's; an ActivityPub Question): its options' titles,
+     * newline-separated (none: no poll), their vote counts, comma-separated */
+    struct str poll_titles;
+    struct str poll_counts;
+    bool poll_multiple;
+    int64_t poll_expires_at; /* Unix seconds; 0 = open-ended */
+    uint32_t poll_voters;
 };
 
 /* An uploaded file (table media); focus in millionths, -1e6..1e6. */

@@ -74,6 +74,7 @@
  *                                                         (i64, 0 = never)
  * media               media id (8)                        rec media_rec (an upload; its files are
  *                                                         data_dir/media/FILE and PREVIEW)
+ * poll_votes          post id (8) + account id (8)        the chosen options' indexes (1 byte each)
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -152,6 +153,7 @@ enum store_table {
     T_BLOCKS,
     T_MUTES,
     T_MEDIA,
+    T_POLL_VOTES,
     T_COUNT /* number of tables */
 };
 

@@ -411,6 +411,45 @@ static cJSON *tags_json(struct status_view *v, const struct post *p)
     return arr;
 }
 
+cJSON *api_poll(struct status_view *v, const struct post *p)
+{
+    struct arena *a = &v->ctx->arena;
+    struct poll_view pv;
+    poll_read(p, &pv);
+    if (!pv.n)
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", arena_printf(a, "%llu", (unsigned long long)p->id));
+    if (p->poll_expires_at)
+        cJSON_AddStringToObject(o, "expires_at", api_time(a, p->poll_expires_at));
+    else
+        cJSON_AddNullToObject(o, "expires_at");
+    cJSON_AddBoolToObject(o, "expired", poll_expired(p, wall_seconds()));
+    cJSON_AddBoolToObject(o, "multiple", p->poll_multiple);
+    cJSON_AddNumberToObject(o, "votes_count", (double)pv.total);
+    if (p->poll_multiple)
+        cJSON_AddNumberToObject(o, "voters_count", p->poll_voters);
+    else
+        cJSON_AddNumberToObject(o, "voters_count", (double)pv.total);
+    cJSON *opts = cJSON_AddArrayToObject(o, "options");
+    for (size_t i = 0; i < pv.n; i++) {
+        cJSON *opt = cJSON_CreateObject();
+        cJSON_AddStringToObject(opt, "title", arena_str(a, pv.titles[i]).ptr);
+        cJSON_AddNumberToObject(opt, "votes_count", (double)pv.counts[i]);
+        cJSON_AddItemToArray(opts, opt);
+    }
+    cJSON_AddArrayToObject(o, "emojis");
+    if (v->viewer) {
+        uint8_t own[64];
+        size_t n = poll_own_votes(v->txn, p->id, v->viewer, own, sizeof(own));
+        cJSON_AddBoolToObject(o, "voted", n > 0 || p->author_id == v->viewer);
+        cJSON *ov = cJSON_AddArrayToObject(o, "own_votes");
+        for (size_t i = 0; i < n; i++)
+            cJSON_AddItemToArray(ov, cJSON_CreateNumber(own[i]));
+    }
+    return o;
+}
+
 /* Does the text of html (tags left out) hold title near its start? */
 static bool title_in_text(struct str title, struct str html)
 {
@@ -493,7 +532,11 @@ cJSON *api_status_post(struct status_view *v, const struct post *p)
     cJSON_AddArrayToObject(o, "emojis");
     cJSON_AddItemToObject(o, "tags", tags_json(v, p));
     cJSON_AddNullToObject(o, "card");
-    cJSON_AddNullToObject(o, "poll");
+    cJSON *poll = api_poll(v, p);
+    if (poll)
+        cJSON_AddItemToObject(o, "poll", poll);
+    else
+        cJSON_AddNullToObject(o, "poll");
     cJSON_AddNullToObject(o, "quote");
     if (v->viewer) {
         struct key16 k = key_pair(p->id, v->viewer);

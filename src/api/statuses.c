@@ -15,6 +15,7 @@
 #include "page.h"
 #include "routes.h"
 
+#include "../base/clock.h"
 #include "../base/err.h"
 #include "../core/feeds.h"
 #include "../core/posts.h"
@@ -248,6 +249,77 @@ static bool truthy(struct str s)
     return str_eq(s, STR_LIT("true")) || str_eq(s, STR_LIT("1")) || str_eq(s, STR_LIT("on"));
 }
 
+#define POLL_MIN_SECS 300
+#define POLL_MAX_SECS 2629746
+
+/* poll[options][], poll[expires_in], poll[multiple]; false after replying 422. */
+static bool read_poll(struct http_ctx *ctx, const struct api_params *p, struct write_req *r,
+                      bool edit)
+{
+    if (edit)
+        return http_reply_error(ctx, 422,
+                                "Validation failed: a poll cannot be added or changed "
+                                "by an edit"),
+               false;
+    if (r->w.nmedia)
+        return http_reply_error(ctx, 422,
+                                "Validation failed: a status takes media or a poll, "
+                                "not both"),
+               false;
+    struct buf titles;
+    buf_init(&titles, 4096);
+    size_t n = 0;
+    struct str o;
+    bool ok = true;
+    const char *why = NULL;
+    for (size_t i = 0; (o = api_param_at(p, "poll[options]", i)).ptr; i++, n++) {
+        struct str t = str_trim(o);
+        if (n == POLL_MAX_OPTIONS || !t.len || utf8_chars(t) > POLL_TITLE_MAX ||
+            memchr(t.ptr, '\n', t.len)) {
+            why = "a poll has 2 to 4 options of 1 to 50 characters, one line each";
+            ok = false;
+            break;
+        }
+        const char *s = titles.data ? titles.data : "", *end = s + titles.len;
+        while (s < end) { /* no option twice */
+            const char *nl = memchr(s, '\n', (size_t)(end - s));
+            if (str_eq(str_make(s, (size_t)((nl ? nl : end) - s)), t)) {
+                why = "a poll's options differ from each other";
+                ok = false;
+            }
+            s = nl ? nl + 1 : end;
+        }
+        if (!ok)
+            break;
+        if (titles.len)
+            buf_add_byte(&titles, '\n');
+        buf_add_str(&titles, t);
+    }
+    if (ok && n < 2) {
+        why = "a poll has 2 to 4 options of 1 to 50 characters, one line each";
+        ok = false;
+    }
+    struct str exp = api_param(p, "poll[expires_in]");
+    char num[24], *end = NULL;
+    snprintf(num, sizeof(num), "%.*s", (int)(exp.len < 23 ? exp.len : 23), exp.ptr);
+    long long secs = exp.len ? strtoll(num, &end, 10) : 0;
+    if (ok && (!exp.len || *end || secs < POLL_MIN_SECS || secs > POLL_MAX_SECS)) {
+        why = "poll[expires_in] is between 300 seconds and a month";
+        ok = false;
+    }
+    if (!ok) {
+        buf_free(&titles);
+        http_reply_error(ctx, 422, "Validation failed: %s", why);
+        return false;
+    }
+    r->w.poll_titles = arena_str(&ctx->arena, buf_str(&titles)).ptr;
+    buf_free(&titles);
+    struct str multi = api_param(p, "poll[multiple]");
+    r->w.poll_multiple = str_eq(multi, STR_LIT("true")) || str_eq(multi, STR_LIT("1"));
+    r->w.poll_expires_at = wall_seconds() + secs;
+    return true;
+}
+
 /* The fields a new status and an edit share; false after replying 422. */
 static bool read_text(struct http_ctx *ctx, const struct api_params *p, struct write_req *r,
                       bool edit)
@@ -274,12 +346,12 @@ static bool read_text(struct http_ctx *ctx, const struct api_params *p, struct w
         r->w.media[r->w.nmedia++] = id;
     }
     r->media_given = api_param_entry(p, "media_ids") != NULL;
-    if (api_param(p, "poll[options]").len || api_param(p, "poll").len)
-        return http_reply_error(ctx, 422, "Validation failed: polls are not supported yet"), false;
+    if (api_param_entry(p, "poll[options]") && !read_poll(ctx, p, r, edit))
+        return false;
     if (!edit && api_param(p, "scheduled_at").len)
         return http_reply_error(ctx, 422, "Validation failed: scheduled posts are not supported"),
                false;
-    if (!str_trim(text).len && !r->w.nmedia)
+    if (!str_trim(text).len && !r->w.nmedia && !r->w.poll_titles)
         return http_reply_error(ctx, 422, "Validation failed: Text can't be blank"), false;
     if (utf8_chars(text) + utf8_chars(spoiler) > STATUS_MAX_CHARS)
         return http_reply_error(ctx, 422, "Validation failed: Text character limit of %d exceeded",

@@ -31,5 +31,9 @@ int64_t wall_seconds(void);
 /* Unix seconds t as RFC 3339 UTC into out: "2026-11-26T20:00:00Z", or with
  * millis "2026-11-26T20:00:00.000Z" (Mastodon's API wants them). */
 void clock_rfc3339(int64_t t, bool millis, char out[32]);
+/* Parses an RFC 3339 / ISO 8601 time ("2026-11-26T20:00:00Z", with or
+ * without fractions, "Z" or a +hh:mm offset) into Unix seconds; false
+ * when s is not one. */
+bool clock_parse_rfc3339(const char *s, int64_t *out);
 
 #endif

@@ -395,6 +395,86 @@ size_t post_hashtags(struct str html, struct str *out, size_t max)
     return n;
 }
 
+void poll_read(const struct post *p, struct poll_view *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *s = p->poll_titles.ptr, *end = s + p->poll_titles.len;
+    size_t max = sizeof(out->titles) / sizeof(out->titles[0]);
+    while (s < end && out->n < max) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        out->titles[out->n++] = str_make(s, (size_t)((nl ? nl : end) - s));
+        s = nl ? nl + 1 : end;
+    }
+    const char *c = p->poll_counts.ptr, *cend = c + p->poll_counts.len;
+    for (size_t i = 0; i < out->n && c < cend; i++) {
+        uint64_t v = 0;
+        while (c < cend && *c >= '0' && *c <= '9')
+            v = v * 10 + (uint64_t)(*c++ - '0');
+        if (c < cend && *c == ',')
+            c++;
+        out->counts[i] = v;
+        out->total += v;
+    }
+}
+
+bool poll_expired(const struct post *p, int64_t now)
+{
+    return p->poll_expires_at && p->poll_expires_at <= now;
+}
+
+size_t poll_own_votes(struct kv_txn *txn, uint64_t post_id, uint64_t account_id, uint8_t *out,
+                      size_t max)
+{
+    struct key16 k = key_pair(post_id, account_id);
+    struct str v;
+    if (kv_get(txn, T_POLL_VOTES, KEY16(k), &v) != KITH_OK)
+        return 0;
+    size_t n = v.len < max ? v.len : max;
+    memcpy(out, v.ptr, n);
+    return n;
+}
+
+int poll_vote(struct kv_txn *txn, struct arena *a, struct post *p, uint64_t account_id,
+              const uint8_t *choices, size_t n, bool add)
+{
+    struct key16 k = key_pair(p->id, account_id);
+    struct str old = STR_NULL;
+    struct poll_view v;
+    uint8_t all[64];
+    size_t nall = 0;
+    bool again = kv_get(txn, T_POLL_VOTES, KEY16(k), &old) == KITH_OK;
+    if (again && (!p->poll_multiple || !add))
+        return KITH_EEXIST;
+    if (again) { /* another choice of a multiple-choice voter (one Note each) */
+        nall = old.len < sizeof(all) ? old.len : sizeof(all);
+        memcpy(all, old.ptr, nall);
+    }
+    poll_read(p, &v);
+    for (size_t i = 0; i < n; i++) {
+        if (choices[i] >= v.n)
+            return KITH_EINVAL;
+        bool had = false;
+        for (size_t j = 0; j < nall; j++)
+            had |= all[j] == choices[i];
+        if (had || nall == sizeof(all))
+            continue;
+        all[nall++] = choices[i];
+        v.counts[choices[i]]++;
+    }
+    int rc = kv_put(txn, T_POLL_VOTES, KEY16(k), str_make(all, nall), 0);
+    if (rc)
+        return rc;
+    struct buf b;
+    buf_init(&b, 512);
+    for (size_t i = 0; i < v.n; i++)
+        buf_printf(&b, "%s%llu", i ? "," : "", (unsigned long long)v.counts[i]);
+    p->poll_counts = arena_str(a, buf_str(&b));
+    buf_free(&b);
+    if (!again)
+        p->poll_voters++;
+    return post_put(txn, p);
+}
+
 bool recipients_has(struct str recipients, struct str uri)
 {
     const char *p = recipients.ptr, *end = recipients.ptr + recipients.len;

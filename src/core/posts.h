@@ -76,6 +76,30 @@ const char *community_url(struct arena *a, struct core *core, const struct commu
 size_t post_hashtags(struct str html, struct str *out, size_t max);
 #define TAG_MAX_LEN 100
 
+/* ---- polls ---- */
+
+#define POLL_MAX_OPTIONS 4
+#define POLL_TITLE_MAX   50 /* characters */
+
+struct poll_view {
+    size_t n;
+    struct str titles[POLL_MAX_OPTIONS * 4]; /* remote polls may have more */
+    uint64_t counts[POLL_MAX_OPTIONS * 4];
+    uint64_t total; /* votes, all options */
+};
+/* The options of p's poll (n 0: none). */
+void poll_read(const struct post *p, struct poll_view *out);
+/* True when p's poll has ended at now. */
+bool poll_expired(const struct post *p, int64_t now);
+/* The choices account made (indexes into out, up to max); 0 when none. */
+size_t poll_own_votes(struct kv_txn *txn, uint64_t post_id, uint64_t account_id, uint8_t *out,
+                      size_t max);
+/* Records account's vote (choices are valid indexes) and counts it in p
+ * (rewritten); KITH_EEXIST when they voted already, unless add and the poll
+ * takes several choices (a remote voter's next choice: one Note each). */
+int poll_vote(struct kv_txn *txn, struct arena *a, struct post *p, uint64_t account_id,
+              const uint8_t *choices, size_t n, bool add);
+
 /* True when recipients (newline-separated URIs) holds uri. */
 bool recipients_has(struct str recipients, struct str uri);
 

@@ -117,3 +117,28 @@ def test_search_finds_and_resolves(make_kithd):
     # Bad requests.
     assert alice.req("GET", "/api/v2/search").status == 400
     assert alice.req("GET", "/api/v2/search?q=x&type=songs").status == 400
+
+
+def test_polls_across_instances(make_kithd):
+    a, b = start(make_kithd, "a"), start(make_kithd, "b")
+    alice, bob = signup(a, "alice"), signup(b, "bob")
+    bob_id = bob.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(
+        f"alice@127.0.0.1:{a.port}")).json()["accounts"][0]["id"]
+    assert bob.req("POST", f"/api/v1/accounts/{bob_id}/follow").status == 200
+    wait_for(lambda: bob.req("GET", f"/api/v1/accounts/relationships?id[]={bob_id}"
+                             ).json()[0]["following"], SYNC, what="bob follows alice")
+    s = alice.post("Tea or coffee?", **{"poll[options][]": ["Tea", "Coffee"],
+                                        "poll[expires_in]": "3600"})
+    # Bob's home on B gets the Question with its options.
+    def remote():
+        for x in bob.req("GET", "/api/v1/timelines/home").json():
+            if x["uri"] == s["uri"]:
+                return x
+    theirs = wait_for(remote, SYNC, what="the poll on B")
+    check("Poll", theirs["poll"])
+    assert [o["title"] for o in theirs["poll"]["options"]] == ["Tea", "Coffee"]
+    # Bob votes on B; the vote reaches A and counts there.
+    r = bob.req("POST", f"/api/v1/polls/{theirs['poll']['id']}/votes", {"choices[]": "1"})
+    assert r.status == 200 and r.json()["own_votes"] == [1], r
+    wait_for(lambda: alice.req("GET", f"/api/v1/polls/{s['poll']['id']}").json()
+             ["options"][1]["votes_count"] == 1, SYNC, what="the vote counted on A")

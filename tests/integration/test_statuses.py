@@ -101,7 +101,7 @@ def test_refusals_are_clear(k):
                        ({"status": "hi", "in_reply_to_id": "999"}, 404),
                        ({"status": "hi", "language": "English"}, 422),
                        ({"status": "hi", "media_ids[]": "1"}, 422),
-                       ({"status": "hi", "poll[options][]": ["a", "b"]}, 422),
+                       ({"status": "hi", "poll[options][]": ["a", "b"]}, 422),  # no expires_in
                        ({"status": "@nobody hi", "visibility": "direct"}, 422)]:
         r = alice.req("POST", "/api/v1/statuses", data)
         assert r.status == code, (data, r)
@@ -319,3 +319,50 @@ def test_followed_tags_fill_the_home_timeline(k):
     assert alice.req("POST", "/api/v1/tags/kith/unfollow").json()["following"] is False
     assert alice.req("GET", "/api/v1/followed_tags").json() == []
     assert alice.req("GET", "/api/v1/tags/bad%20tag").status == 404
+
+
+def test_polls(k):
+    alice, bob, carol = signup(k, "alice"), signup(k, "bob"), signup(k, "carol")
+    r = alice.req("POST", "/api/v1/statuses",
+                  {"status": "Cats or dogs?", "poll": {"options": ["Cats", "Dogs", "Both"],
+                                                       "expires_in": 3600}}, as_json=True)
+    assert r.status == 200, r
+    s = r.json()
+    check("Status", s)
+    poll = s["poll"]
+    check("Poll", poll)
+    assert [o["title"] for o in poll["options"]] == ["Cats", "Dogs", "Both"]
+    assert poll["multiple"] is False and poll["expired"] is False and poll["votes_count"] == 0
+    assert poll["voted"] is True  # one's own poll counts as voted, as in Mastodon
+    pid = poll["id"]
+    r = bob.req("POST", f"/api/v1/polls/{pid}/votes", {"choices[]": "1"})
+    assert r.status == 200, r
+    p = r.json()
+    assert p["voted"] is True and p["own_votes"] == [1] and p["votes_count"] == 1
+    assert p["options"][1]["votes_count"] == 1
+    # Once only; one choice in a single-choice poll; not one's own; valid options.
+    assert bob.req("POST", f"/api/v1/polls/{pid}/votes", {"choices[]": "0"}).status == 422
+    assert carol.req("POST", f"/api/v1/polls/{pid}/votes", {"choices[]": ["0", "1"]}).status == 422
+    assert carol.req("POST", f"/api/v1/polls/{pid}/votes", {"choices[]": "7"}).status == 422
+    assert alice.req("POST", f"/api/v1/polls/{pid}/votes", {"choices[]": "0"}).status == 422
+    got = carol.req("GET", f"/api/v1/polls/{pid}").json()
+    assert got["voted"] is False and got["own_votes"] == [] and got["votes_count"] == 1
+    assert carol.req("GET", "/api/v1/polls/123").status == 404
+    # A multiple-choice poll.
+    m = alice.post("Pick any", **{"poll[options][]": ["a", "b", "c"], "poll[expires_in]": "600",
+                                  "poll[multiple]": "true"})["poll"]
+    r = carol.req("POST", f"/api/v1/polls/{m['id']}/votes", {"choices[]": ["0", "2"]})
+    assert r.status == 200 and r.json()["own_votes"] == [0, 2] and r.json()["voters_count"] == 1
+    # Bad polls.
+    for poll in ({"options": ["one"], "expires_in": 600},
+                 {"options": ["a", "b", "c", "d", "e"], "expires_in": 600},
+                 {"options": ["a", "a"], "expires_in": 600},
+                 {"options": ["a", "b"], "expires_in": 10},
+                 {"options": ["a", "x" * 51], "expires_in": 600}):
+        r = alice.req("POST", "/api/v1/statuses", {"status": "q", "poll": poll}, as_json=True)
+        assert r.status == 422, (poll, r)
+    # Federated as a Question with its counts.
+    q = k.http("GET", s["uri"][s["uri"].index("/note/"):],
+               headers={"Accept": "application/activity+json"}).json()
+    assert q["type"] == "Question" and [o["name"] for o in q["oneOf"]] == ["Cats", "Dogs", "Both"]
+    assert q["oneOf"][1]["replies"]["totalItems"] == 1 and q["endTime"]
