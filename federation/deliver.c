@@ -4,6 +4,7 @@
 #include "../src/base/err.h"
 #include "../src/base/log.h"
 #include "../src/base/mem.h"
+#include "../src/core/posts.h"
 #include "fetch.h"
 #include "hosttab.h"
 #include "httpsig.h"
@@ -49,6 +50,10 @@ struct deliverer {
     struct event_base *base;
     struct fetcher *fetch;
     struct event *tick, *kick, *stop, *mail_ev;
+    /* Ended polls are told (core's polls_close_due) from this loop's timer. */
+    struct event *sweep;
+    _Atomic bool sweeping;
+    struct writer_req sweep_req;
     pthread_mutex_t mail_lock;              /* guards mail */
     struct job *mail;                       /* outcomes made durable, to finish on the loop */
     struct job *active;                     /* requests in flight (loop thread only) */
@@ -736,6 +741,39 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
+static int apply_sweep(struct kv_txn *txn, void *arg)
+{
+    struct deliverer *d = arg;
+    return polls_close_due(txn, d->core, wall_seconds());
+}
+
+static void sweep_done(void *arg, int rc)
+{
+    struct deliverer *d = arg;
+    if (rc)
+        log_error("deliver: telling ended polls failed: %s", kith_strerror(rc));
+    atomic_store(&d->sweeping, false);
+}
+
+/* Every few seconds: any poll ended? Then its end is told, in one write. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    struct deliverer *d = arg;
+    struct kv_txn *txn;
+    (void)fd;
+    (void)what;
+    if (d->stopping || atomic_load(&d->sweeping) || store_read_begin(d->core->st, &txn))
+        return;
+    bool due = polls_due(txn, wall_seconds());
+    kv_txn_abort(txn);
+    if (!due)
+        return;
+    atomic_store(&d->sweeping, true);
+    d->sweep_req = (struct writer_req){.apply = apply_sweep, .done = sweep_done, .arg = d};
+    if (writer_submit(d->core->w, &d->sweep_req) != KITH_OK)
+        atomic_store(&d->sweeping, false);
+}
+
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
     struct deliverer *d = arg;
@@ -777,6 +815,9 @@ int deliverer_start(struct core *core, struct deliverer **out, char *err, size_t
     d->flush_ev = event_new(d->base, -1, 0, on_flush, d);
     d->report_ev = event_new(d->base, -1, 0, on_report, d);
     d->signed_ev = event_new(d->base, -1, 0, on_signed, d);
+    d->sweep = event_new(d->base, -1, EV_PERSIST, on_sweep, d);
+    struct timeval every = {2, 0};
+    event_add(d->sweep, &every);
     pthread_mutex_init(&d->sign_lock, NULL);
     pthread_cond_init(&d->sign_wake, NULL);
     /* One core stays for the event loops (kithd's, the writer, the peers'
@@ -835,6 +876,11 @@ void deliverer_stop(struct deliverer *d)
             nanosleep(&pause, NULL);
         }
     }
+    while (atomic_load(&d->sweeping)) { /* the writer still holds sweep_req */
+        struct timespec pause = {0, 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    event_free(d->sweep);
     event_free(d->tick);
     event_free(d->kick);
     event_free(d->stop);

@@ -61,6 +61,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_MUTES] = "mutes",
     [T_MEDIA] = "media",
     [T_POLL_VOTES] = "poll_votes",
+    [T_POLLS_OPEN] = "polls_open",
 };
 
 #define F(tag, type, st, m)         \

@@ -75,6 +75,7 @@
  * media               media id (8)                        rec media_rec (an upload; its files are
  *                                                         data_dir/media/FILE and PREVIEW)
  * poll_votes          post id (8) + account id (8)        the chosen options' indexes (1 byte each)
+ * polls_open          end time (i64, 8) + post id (8)     empty; polls whose end is to be told
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -154,6 +155,7 @@ enum store_table {
     T_MUTES,
     T_MEDIA,
     T_POLL_VOTES,
+    T_POLLS_OPEN,
     T_COUNT /* number of tables */
 };
 

@@ -140,6 +140,11 @@ int post_insert(struct kv_txn *txn, struct core *core, struct post *p)
     }
     if ((rc = home_fanout(txn, core, p)) || (rc = public_index(txn, p)))
         return rc;
+    if (p->poll_titles.len && p->poll_expires_at > 0) { /* its end is told (polls_close_due) */
+        struct key16 ok = key_pair((uint64_t)p->poll_expires_at, p->id);
+        if ((rc = kv_put(txn, T_POLLS_OPEN, KEY16(ok), STR_LIT(""), 0)))
+            return rc;
+    }
     /* NodeInfo's localPosts and localComments count what was written here
      * (notes count as posts, as Mastodon's statuses do). */
     if (!post_is_local(p))
@@ -166,7 +171,8 @@ int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const
 {
     struct arena a = ARENA_INIT;
     struct account to;
-    bool local = account_id && account_id != from_account_id &&
+    /* One's own act tells nothing, except that one's poll ended. */
+    bool local = account_id && (account_id != from_account_id || strcmp(type, "poll") == 0) &&
                  account_get(txn, account_id, &a, &to) == KITH_OK && !to.uri.len;
     arena_release(&a);
     if (!local)
@@ -473,6 +479,66 @@ int poll_vote(struct kv_txn *txn, struct arena *a, struct post *p, uint64_t acco
     if (!again)
         p->poll_voters++;
     return post_put(txn, p);
+}
+
+bool polls_due(struct kv_txn *txn, int64_t now)
+{
+    struct kv_cursor *c;
+    struct str key;
+    bool due = false;
+    if (kv_cursor_open(txn, T_POLLS_OPEN, &c))
+        return false;
+    if (kv_cursor_first(c, &key, NULL) == KITH_OK && key.len == 16)
+        due = (int64_t)be64_get((const unsigned char *)key.ptr) <= now;
+    kv_cursor_close(c);
+    return due;
+}
+
+int polls_close_due(struct kv_txn *txn, struct core *core, int64_t now)
+{
+    uint64_t ends[64], ids[64];
+    size_t n = 0;
+    struct kv_cursor *c;
+    struct str key;
+    int rc = kv_cursor_open(txn, T_POLLS_OPEN, &c);
+    if (rc)
+        return rc;
+    for (rc = kv_cursor_first(c, &key, NULL); rc == KITH_OK && n < 64 && key.len == 16;
+         rc = kv_cursor_next(c, &key, NULL)) {
+        if ((int64_t)be64_get((const unsigned char *)key.ptr) > now)
+            break;
+        ends[n] = be64_get((const unsigned char *)key.ptr);
+        ids[n++] = be64_get((const unsigned char *)key.ptr + 8);
+    }
+    kv_cursor_close(c);
+    rc = KITH_OK;
+    for (size_t i = 0; i < n && rc == KITH_OK; i++) {
+        struct arena a = ARENA_INIT;
+        struct post p;
+        if (post_get(txn, ids[i], &a, &p) == KITH_OK && !p.deleted_at) {
+            /* Its author and every voter hear that it ended (Mastodon's "poll"). */
+            rc = notify_add(txn, core, p.author_id, "poll", p.author_id, p.id);
+            struct kv_cursor *vc;
+            struct str vk;
+            struct key8 pk = key_id(p.id);
+            uint64_t voters[512];
+            size_t nv = 0;
+            if (rc == KITH_OK && kv_cursor_open(txn, T_POLL_VOTES, &vc) == KITH_OK) {
+                for (int r = kv_cursor_seek(vc, KEY8(pk), &vk, NULL);
+                     r == KITH_OK && nv < 512 && vk.len == 16 && memcmp(vk.ptr, pk.b, 8) == 0;
+                     r = kv_cursor_next(vc, &vk, NULL))
+                    voters[nv++] = be64_get((const unsigned char *)vk.ptr + 8);
+                kv_cursor_close(vc);
+            }
+            for (size_t j = 0; j < nv && rc == KITH_OK; j++)
+                rc = notify_add(txn, core, voters[j], "poll", p.author_id, p.id);
+        }
+        arena_release(&a);
+        struct key16 k = key_pair(ends[i], ids[i]);
+        if (rc == KITH_OK)
+            rc = kv_del(txn, T_POLLS_OPEN, KEY16(k));
+    }
+    return rc;
 }
 
 bool recipients_has(struct str recipients, struct str uri)

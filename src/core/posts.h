@@ -100,6 +100,12 @@ size_t poll_own_votes(struct kv_txn *txn, uint64_t post_id, uint64_t account_id,
 int poll_vote(struct kv_txn *txn, struct arena *a, struct post *p, uint64_t account_id,
               const uint8_t *choices, size_t n, bool add);
 
+/* Is a poll's end waiting to be told (an end at or before now)? */
+bool polls_due(struct kv_txn *txn, int64_t now);
+/* Tells the end of polls that ended by now (at most 64 a call): a "poll"
+ * notification to the local author and to every local voter. */
+int polls_close_due(struct kv_txn *txn, struct core *core, int64_t now);
+
 /* True when recipients (newline-separated URIs) holds uri. */
 bool recipients_has(struct str recipients, struct str uri);
 

@@ -142,3 +142,51 @@ def test_polls_across_instances(make_kithd):
     assert r.status == 200 and r.json()["own_votes"] == [1], r
     wait_for(lambda: alice.req("GET", f"/api/v1/polls/{s['poll']['id']}").json()
              ["options"][1]["votes_count"] == 1, SYNC, what="the vote counted on A")
+
+
+def test_a_remote_poll_ends_and_voters_hear_of_it(make_kithd, tmp_path):
+    """A peer's Question addressed to alice, ending in a few seconds: alice
+    votes (a name-only Note goes to the peer), the end is told by a
+    "poll" notification."""
+    import datetime
+    import json
+    import time
+
+    from test_federation import Peer
+    peer = Peer(tmp_path)
+    try:
+        k = start(make_kithd, "k")
+        alice = signup(k, "alice")
+        end = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=4)
+        q = {"id": f"{peer.base}/q/1", "type": "Question", "attributedTo": peer.actor,
+             "content": "<p>Left or right?</p>", "to": [f"http://127.0.0.1:{k.port}/u/alice"],
+             "oneOf": [{"type": "Note", "name": "Left", "replies": {"type": "Collection",
+                                                                     "totalItems": 3}},
+                       {"type": "Note", "name": "Right", "replies": {"type": "Collection",
+                                                                      "totalItems": 1}}],
+             "endTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"), "votersCount": 4,
+             "published": "2026-11-26T00:00:00Z"}
+        body = json.dumps({"@context": "https://www.w3.org/ns/activitystreams",
+                           "id": f"{peer.base}/q/1/create", "type": "Create",
+                           "actor": peer.actor, "to": q["to"], "object": q}).encode()
+        r = k.http("POST", "/inbox", headers=peer.sign(k.port, "/inbox", body), body=body)
+        assert r.status in (200, 202), r
+        found = wait_for(lambda: alice.req("GET", "/api/v2/search?q=" + urllib.parse.quote(
+            q["id"])).json()["statuses"], 10, what="the poll stored")
+        poll = found[0]["poll"]
+        assert [o["votes_count"] for o in poll["options"]] == [3, 1] and not poll["expired"]
+        r = alice.req("POST", f"/api/v1/polls/{poll['id']}/votes", {"choices[]": "1"})
+        assert r.status == 200 and r.json()["options"][1]["votes_count"] == 2, r
+        vote = wait_for(lambda: [a for a in peer.activities("Create")
+                                 if a["object"].get("inReplyTo") == q["id"]], 10,
+                        what="the vote at the peer")
+        assert vote[0]["object"]["name"] == "Right" and "content" not in vote[0]["object"]
+        time.sleep(max(0, (end - datetime.datetime.now(datetime.timezone.utc)).total_seconds()))
+        note = wait_for(lambda: alice.req("GET", "/api/v1/notifications?types[]=poll").json(),
+                        10, what="the poll notification")
+        check("Notification", note[0])
+        assert note[0]["status"]["poll"]["expired"] is True
+        assert alice.req("POST", f"/api/v1/polls/{poll['id']}/votes",
+                         {"choices[]": "0"}).status == 422
+    finally:
+        peer.close()
