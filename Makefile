@@ -13,7 +13,7 @@ OPT      ?= -O2
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wwrite-strings -Wpointer-arith
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -MMD -MP -I/usr/include/libxml2
-LIBS      = -levent_openssl -levent_pthreads -levent -lssl -lcrypto -llmdb -lcjson -largon2 -lxml2 \
+LIBS      = -levent_openssl -levent_pthreads -levent -lssl -lcrypto -llmdb -lcjson -largon2 -lxml2 -lwslay \
             $(VIPS_LIBS) -lm -lpthread
 # libvips decodes and re-encodes images (docs/decisions.md); only src/core/media.c sees its
 # headers (glib's), as system headers.
@@ -24,7 +24,8 @@ BUILD    ?= build
 
 # Debian packages the build, the tests and `make run` need.
 DEB_PKGS  = gcc libc6-dev make pkg-config libevent-dev libssl-dev liblmdb-dev libcjson-dev \
-            libargon2-dev libxml2-dev libcmocka-dev libvips-dev python3 python3-pytest python3-httpsig \
+            libargon2-dev libxml2-dev libcmocka-dev libvips-dev libwslay-dev python3 python3-pytest \
+            python3-httpsig python3-websocket \
             python3-blurhash python3-pil clang-format strace openssl lmdb-utils $(NPM_PKG)
 # npm only fetches the pinned conformance packages (they bring their own node
 # 22): Debian's npm when the machine has none (a node from elsewhere ships its own).

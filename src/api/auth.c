@@ -13,6 +13,12 @@ bool api_auth(struct http_ctx *ctx, const char *scope, bool need_user, struct ap
         tok = str_trim(str_make(h.ptr + 7, h.len - 7));
     else if (!h.len)
         tok = http_query(ctx, "access_token");
+    return api_auth_token(ctx, tok, scope, need_user, who);
+}
+
+bool api_auth_token(struct http_ctx *ctx, struct str tok, const char *scope, bool need_user,
+                    struct api_who *who)
+{
     if (http_read_txn(ctx, &who->txn)) {
         http_reply_error(ctx, 503, "database unavailable");
         return false;

@@ -661,3 +661,27 @@ cJSON *api_media(struct http_ctx *ctx, const struct media_rec *m)
         cJSON_AddNullToObject(o, "blurhash"); /* audio and video: no picture to blur */
     return o;
 }
+
+/* The Notification entity; NULL when what it is about is gone. */
+cJSON *api_notification(struct status_view *v, const struct notification *n)
+{
+    struct arena *a = &v->ctx->arena;
+    cJSON *acct = api_actor(v, n->from_account_id);
+    if (!acct)
+        return NULL;
+    cJSON *status = NULL;
+    if (n->post_id && !(status = api_status(v, n->post_id))) {
+        cJSON_Delete(acct);
+        return NULL;
+    }
+    cJSON *o = cJSON_CreateObject();
+    const char *id = arena_printf(a, "%llu", (unsigned long long)n->id);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "type", arena_str(a, n->type).ptr);
+    cJSON_AddStringToObject(o, "created_at", api_time(a, n->created_at));
+    cJSON_AddStringToObject(o, "group_key", arena_printf(a, "ungrouped-%s", id));
+    cJSON_AddItemToObject(o, "account", acct);
+    if (status)
+        cJSON_AddItemToObject(o, "status", status);
+    return o;
+}

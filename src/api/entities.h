@@ -51,6 +51,8 @@ cJSON *api_status(struct status_view *v, uint64_t status_id);
 cJSON *api_status_post(struct status_view *v, const struct post *p);
 /* The Account of an account or community id (memoised); NULL if neither. */
 cJSON *api_actor(struct status_view *v, uint64_t id);
+/* The Notification entity; NULL when what it is about is gone. */
+cJSON *api_notification(struct status_view *v, const struct notification *n);
 /* The Poll of p, or NULL when it has none. */
 cJSON *api_poll(struct status_view *v, const struct post *p);
 /* The MediaAttachment of an upload. */

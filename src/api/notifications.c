@@ -20,30 +20,6 @@
 
 #define TYPES_MAX 16
 
-/* The Notification entity; NULL when what it is about is gone. */
-static cJSON *notification_json(struct status_view *v, const struct notification *n)
-{
-    struct arena *a = &v->ctx->arena;
-    cJSON *acct = api_actor(v, n->from_account_id);
-    if (!acct)
-        return NULL;
-    cJSON *status = NULL;
-    if (n->post_id && !(status = api_status(v, n->post_id))) {
-        cJSON_Delete(acct);
-        return NULL;
-    }
-    cJSON *o = cJSON_CreateObject();
-    const char *id = arena_printf(a, "%llu", (unsigned long long)n->id);
-    cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "type", arena_str(a, n->type).ptr);
-    cJSON_AddStringToObject(o, "created_at", api_time(a, n->created_at));
-    cJSON_AddStringToObject(o, "group_key", arena_printf(a, "ungrouped-%s", id));
-    cJSON_AddItemToObject(o, "account", acct);
-    if (status)
-        cJSON_AddItemToObject(o, "status", status);
-    return o;
-}
-
 struct filter {
     size_t ntypes, nexclude;
     struct str types[TYPES_MAX], exclude[TYPES_MAX];
@@ -121,7 +97,7 @@ static int handle_list(struct http_ctx *ctx)
             struct notification note;
             cJSON *o;
             if (record_decode(&notification_desc, val, &ctx->arena, &note) ||
-                !wanted(&v, &f, &note) || !(o = notification_json(&v, &note)))
+                !wanted(&v, &f, &note) || !(o = api_notification(&v, &note)))
                 continue;
             cJSON_AddItemToArray(arr, o);
             newest = newest > id ? newest : id;
@@ -165,7 +141,7 @@ static int handle_get(struct http_ctx *ctx)
         return HANDLER_DONE;
     struct status_view v;
     status_view_init(&v, ctx, who.txn, &who.acct);
-    cJSON *o = notification_json(&v, &n);
+    cJSON *o = api_notification(&v, &n);
     status_view_done(&v);
     if (!o)
         return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;

@@ -2,6 +2,7 @@
  * access log, graceful stop. */
 #include "server.h"
 #include "params.h"
+#include "stream.h"
 
 #include "../base/err.h"
 #include "../base/log.h"
@@ -23,6 +24,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -35,6 +37,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <wslay/wslay.h>
 
 #define ACCESS_LOG_FLUSH_BYTES (32 << 10)
 #define ACCESS_LOG_FLUSH_MS    250
@@ -70,9 +73,10 @@ struct http_thread {
     struct event *mail_ev;     /* durable writes to finish on this loop */
     pthread_mutex_t mail_lock; /* guards mail and mail_closed */
     struct pending_write *mail;
-    bool mail_closed;       /* the loop has stopped: finish nothing more */
-    void *data;             /* the edges' per-loop data (http_thread_data) */
-    struct http_ctx *spare; /* contexts to reuse, linked through req */
+    bool mail_closed;            /* the loop has stopped: finish nothing more */
+    void *data;                  /* the edges' per-loop data (http_thread_data) */
+    struct http_ctx *spare;      /* contexts to reuse, linked through req */
+    struct http_stream *streams; /* open WebSockets and event streams */
     unsigned nspare;
     time_t ts_sec;    /* second of ts_text */
     char ts_text[32]; /* "YYYY-MM-DDTHH:MM:SS." for the access log */
@@ -897,6 +901,328 @@ const struct route http_core_routes[] = {
 };
 const size_t http_core_nroutes = sizeof(http_core_routes) / sizeof(http_core_routes[0]);
 
+/* ---- streams: WebSocket and server-sent events ---- */
+
+#define STREAM_MAX_BACKLOG (4u << 20) /* bytes queued for a slow client before it is dropped */
+#define WS_MAX_MESSAGE     (64u << 10)
+
+struct http_stream {
+    struct http_ctx *ctx;
+    struct http_thread *t;
+    struct http_stream *prev, *next;
+    bool ws;
+    bool closing;
+    bool dead; /* failed while sending: closed from the loop, not from inside a call */
+    struct event *closer;
+    struct evhttp_connection *evcon;
+    struct bufferevent *bev; /* WebSocket: the connection, taken over */
+    wslay_event_context_ptr wslay;
+    struct event *tick, *keepalive;
+    http_stream_msg_fn *on_msg;
+    http_stream_close_fn *on_close;
+    http_stream_tick_fn *on_tick;
+    void *arg;
+};
+
+struct http_ctx *http_stream_ctx(struct http_stream *s)
+{
+    return s->ctx;
+}
+
+static void on_closer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    http_stream_close(arg);
+}
+
+/* The stream cannot go on: it is closed on the loop's next turn, never
+ * under a caller that still holds it. */
+static void stream_fail(struct http_stream *s)
+{
+    if (s->dead || s->closing)
+        return;
+    s->dead = true;
+    event_active(s->closer, EV_READ, 0);
+}
+
+static struct http_stream *stream_new(struct http_ctx *ctx, http_stream_close_fn *on_close,
+                                      void *arg)
+{
+    struct http_stream *s = xcalloc(1, sizeof(*s));
+    s->ctx = ctx;
+    s->t = ctx->thread;
+    s->on_close = on_close;
+    s->arg = arg;
+    s->evcon = evhttp_request_get_connection(ctx->req);
+    s->closer = event_new(s->t->base, -1, 0, on_closer, s);
+    s->next = s->t->streams;
+    if (s->next)
+        s->next->prev = s;
+    s->t->streams = s;
+    return s;
+}
+
+void http_stream_close(struct http_stream *s)
+{
+    struct http_thread *t = s->t;
+    struct http_ctx *ctx = s->ctx;
+    if (s->closing)
+        return;
+    s->closing = true;
+    if (s->on_close)
+        s->on_close(s, s->arg);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        t->streams = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    if (s->tick)
+        event_free(s->tick);
+    if (s->keepalive)
+        event_free(s->keepalive);
+    if (s->closer)
+        event_free(s->closer);
+    ctx->status = s->ws ? 101 : 200;
+    if (t->srv->opts.access_log && (s->ws || s->evcon)) /* an SSE client gone: req is too */
+        log_request(ctx);
+    if (s->ws) {
+        if (s->wslay) {
+            wslay_event_queue_close(s->wslay, WSLAY_CODE_GOING_AWAY, NULL, 0);
+            wslay_event_send(s->wslay);
+            wslay_event_context_free(s->wslay);
+        }
+        /* The connection was taken over: it goes with its request. */
+        evhttp_connection_free(s->evcon);
+    } else if (s->evcon) {
+        evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+        evhttp_send_reply_end(ctx->req);
+    }
+    if (ctx->rtxn)
+        kv_txn_abort(ctx->rtxn);
+    arena_release(&ctx->arena);
+    free(ctx);
+    free(s);
+    t->inflight--;
+    if (t->stopping && t->drained && t->inflight == 0)
+        event_base_loopexit(t->base, NULL);
+}
+
+static void on_stream_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_stream *s = arg;
+    (void)fd;
+    (void)what;
+    if (s->on_tick && !s->closing && !s->dead)
+        s->on_tick(s, s->arg);
+}
+
+int http_stream_tick(struct http_stream *s, unsigned ms, http_stream_tick_fn *fn)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    s->on_tick = fn;
+    if (!s->tick)
+        s->tick = event_new(s->t->base, -1, EV_PERSIST, on_stream_tick, s);
+    return s->tick && event_add(s->tick, &tv) == 0 ? KITH_OK : KITH_EIO;
+}
+
+/* ---- WebSocket ---- */
+
+bool http_wants_websocket(struct http_ctx *ctx)
+{
+    struct str up = http_header(ctx, "Upgrade");
+    return up.len == 9 && strncasecmp(up.ptr, "websocket", 9) == 0;
+}
+
+static ssize_t ws_recv(wslay_event_context_ptr w, uint8_t *buf, size_t len, int flags, void *arg)
+{
+    struct http_stream *s = arg;
+    (void)flags;
+    int n = evbuffer_remove(bufferevent_get_input(s->bev), buf, len);
+    if (n <= 0) {
+        wslay_event_set_error(w, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    return n;
+}
+
+static ssize_t ws_send(wslay_event_context_ptr w, const uint8_t *data, size_t len, int flags,
+                       void *arg)
+{
+    struct http_stream *s = arg;
+    (void)flags;
+    if (evbuffer_add(bufferevent_get_output(s->bev), data, len) != 0) {
+        wslay_event_set_error(w, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+static void ws_msg(wslay_event_context_ptr w, const struct wslay_event_on_msg_recv_arg *m,
+                   void *arg)
+{
+    struct http_stream *s = arg;
+    (void)w;
+    if (m->opcode == WSLAY_TEXT_FRAME && s->on_msg)
+        s->on_msg(s, str_make(m->msg, m->msg_length), s->arg);
+}
+
+/* Sends what wslay queued; the stream ends when the exchange is over. */
+static void ws_pump(struct http_stream *s)
+{
+    if (wslay_event_send(s->wslay) != 0 ||
+        (!wslay_event_want_read(s->wslay) && !wslay_event_want_write(s->wslay)))
+        stream_fail(s);
+}
+
+static void ws_read(struct bufferevent *bev, void *arg)
+{
+    struct http_stream *s = arg;
+    (void)bev;
+    if (s->dead || wslay_event_recv(s->wslay) != 0) {
+        stream_fail(s);
+        return;
+    }
+    ws_pump(s);
+}
+
+static void ws_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+        http_stream_close(arg);
+}
+
+static void on_ws_ping(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_stream *s = arg;
+    (void)fd;
+    (void)what;
+    struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
+    if (s->dead)
+        return;
+    wslay_event_queue_msg(s->wslay, &ping);
+    ws_pump(s);
+}
+
+struct http_stream *http_websocket(struct http_ctx *ctx, const char *protocol,
+                                   http_stream_msg_fn *on_msg, http_stream_close_fn *on_close,
+                                   void *arg)
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    struct str key = http_header(ctx, "Sec-WebSocket-Key");
+    struct str version = http_header(ctx, "Sec-WebSocket-Version");
+    struct str conn = http_header_joined(ctx, "Connection");
+    bool upgrade = false;
+    for (size_t i = 0; i + 7 <= conn.len && !upgrade; i++)
+        upgrade = strncasecmp(conn.ptr + i, "upgrade", 7) == 0;
+    if (!str_eq(ctx->method, STR_LIT("GET")) || !upgrade || !key.len || key.len > 64 ||
+        !str_eq(version, STR_LIT("13"))) {
+        http_add_header(ctx, "Sec-WebSocket-Version", "13");
+        http_reply_error(ctx, 400, "not a WebSocket handshake (RFC 6455, version 13)");
+        return NULL;
+    }
+    unsigned char md[SHA_DIGEST_LENGTH];
+    char accept[64];
+    struct buf cat;
+    buf_init(&cat, 256);
+    buf_add_str(&cat, key);
+    buf_add_cstr(&cat, guid);
+    SHA1((const unsigned char *)cat.data, cat.len, md);
+    buf_free(&cat);
+    EVP_EncodeBlock((unsigned char *)accept, md, SHA_DIGEST_LENGTH);
+
+    struct http_stream *s = stream_new(ctx, on_close, arg);
+    s->ws = true;
+    s->on_msg = on_msg;
+    s->bev = evhttp_connection_get_bufferevent(s->evcon);
+    struct wslay_event_callbacks cb = {ws_recv, ws_send, NULL, NULL, NULL, NULL, ws_msg};
+    if (wslay_event_context_server_init(&s->wslay, &cb, s) != 0) {
+        s->wslay = NULL;
+        s->on_close = NULL; /* the caller frees its own on NULL */
+        http_stream_close(s);
+        return NULL;
+    }
+    wslay_event_config_set_max_recv_msg_length(s->wslay, WS_MAX_MESSAGE);
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
+                        accept);
+    if (protocol && *protocol && strlen(protocol) < 512 && !strpbrk(protocol, "\r\n"))
+        evbuffer_add_printf(out, "Sec-WebSocket-Protocol: %s\r\n", protocol);
+    evbuffer_add(out, "\r\n", 2);
+    /* From here the connection is ours: no HTTP timeouts, pings instead. */
+    bufferevent_set_timeouts(s->bev, NULL, NULL);
+    bufferevent_setcb(s->bev, ws_read, NULL, ws_event, s);
+    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    struct timeval every = {30, 0};
+    s->keepalive = event_new(s->t->base, -1, EV_PERSIST, on_ws_ping, s);
+    event_add(s->keepalive, &every);
+    if (evbuffer_get_length(bufferevent_get_input(s->bev))) /* frames right behind the handshake */
+        bufferevent_trigger(s->bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);
+    return s;
+}
+
+/* ---- server-sent events ---- */
+
+static void on_sse_gone(struct evhttp_connection *evcon, void *arg)
+{
+    struct http_stream *s = arg;
+    (void)evcon;
+    s->evcon = NULL; /* evhttp frees the request and the connection itself */
+    http_stream_close(s);
+}
+
+static void on_sse_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_stream *s = arg;
+    (void)fd;
+    (void)what;
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, ":thump\n\n", 8);
+    evhttp_send_reply_chunk(s->ctx->req, b);
+    evbuffer_free(b);
+}
+
+struct http_stream *http_sse(struct http_ctx *ctx, http_stream_close_fn *on_close, void *arg)
+{
+    struct http_stream *s = stream_new(ctx, on_close, arg);
+    http_add_header(ctx, "Content-Type", "text/event-stream");
+    http_add_header(ctx, "Cache-Control", "no-cache");
+    http_add_header(ctx, "X-Accel-Buffering", "no");
+    evhttp_send_reply_start(ctx->req, 200, "OK");
+    evhttp_connection_set_closecb(s->evcon, on_sse_gone, s);
+    struct timeval every = {15, 0};
+    s->keepalive = event_new(s->t->base, -1, EV_PERSIST, on_sse_keepalive, s);
+    event_add(s->keepalive, &every);
+    return s;
+}
+
+int http_stream_send(struct http_stream *s, const char *event, struct str data)
+{
+    if (s->closing || s->dead)
+        return KITH_EIO;
+    if (s->ws) {
+        struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)data.ptr, data.len};
+        if (evbuffer_get_length(bufferevent_get_output(s->bev)) > STREAM_MAX_BACKLOG ||
+            wslay_event_queue_msg(s->wslay, &m) != 0) {
+            stream_fail(s); /* too far behind: dropped */
+            return KITH_EIO;
+        }
+        ws_pump(s);
+        return s->dead ? KITH_EIO : KITH_OK;
+    }
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "event: %s\ndata: ", event);
+    evbuffer_add(b, data.ptr, data.len); /* JSON: no newlines in it */
+    evbuffer_add(b, "\n\n", 2);
+    evhttp_send_reply_chunk(s->ctx->req, b);
+    evbuffer_free(b);
+    return KITH_OK;
+}
+
 /* ---- threads ---- */
 
 static void on_drained(evutil_socket_t fd, short what, void *arg)
@@ -918,6 +1244,8 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     if (t->stopping)
         return;
     t->stopping = true;
+    while (t->streams) /* streams never end by themselves: close them now */
+        http_stream_close(t->streams);
     /* Stop accepting at once; keep serving open connections for the drain
      * window (requests dispatched from now on get 503 and Connection: close). */
     for (size_t i = 0; i < t->srv->nfds; i++) {

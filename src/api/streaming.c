@@ -1,0 +1,448 @@
+/* src/api/streaming.c: Mastodon's streaming API, over WebSocket
+ * (GET /api/v1/streaming, streams chosen with ?stream= or subscribe
+ * messages) and server-sent events (GET /api/v1/streaming/user, ...).
+ *
+ * Streams read the same indexes as the timelines: each subscription keeps
+ * a cursor (the newest id it has sent) and, every tick, when the writer
+ * has committed anything since the last look, sends what came after it:
+ * "update" for statuses (home, public, local, remote, a hashtag, a list)
+ * and "notification". Entities are rendered for the stream's person, on
+ * its loop, with a fresh read snapshot.
+ */
+#include "../http/params.h"
+#include "../http/stream.h"
+#include "api.h"
+#include "auth.h"
+#include "entities.h"
+#include "lists.h"
+#include "routes.h"
+
+#include "../base/err.h"
+#include "../core/feeds.h"
+#include "../core/posts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STREAM_TICK_MS 200
+#define SUBS_MAX       16
+#define SEND_MAX       40 /* events a subscription sends a tick, at most */
+
+enum sub_kind {
+    SUB_USER,          /* home timeline and notifications */
+    SUB_NOTIFICATIONS, /* user:notification */
+    SUB_PUBLIC,
+    SUB_PUBLIC_LOCAL,
+    SUB_PUBLIC_REMOTE,
+    SUB_HASHTAG,
+    SUB_HASHTAG_LOCAL,
+    SUB_LIST,
+};
+
+static const char *const sub_names[] = {
+    "user",          "user:notification", "public",        "public:local",
+    "public:remote", "hashtag",           "hashtag:local", "list"};
+
+struct sub {
+    int kind;
+    char tag[104];    /* hashtag streams */
+    uint64_t list_id; /* list streams */
+    uint64_t cursor;  /* newest status id sent */
+    uint64_t ncursor; /* newest notification id sent (user streams) */
+};
+
+struct streamer {
+    struct http_stream *s;
+    struct account user;
+    bool has_user;
+    bool ws;
+    size_t nsubs;
+    struct sub subs[SUBS_MAX];
+    uint64_t batches; /* the writer's count at the last look */
+};
+
+/* ---- cursors: the newest id of each index now ---- */
+
+static int newest_step(uint64_t id, struct str val, void *arg)
+{
+    (void)val;
+    *(uint64_t *)arg = id;
+    return 1;
+}
+
+static uint64_t newest_notification(struct kv_txn *txn, uint64_t account)
+{
+    uint64_t id = 0;
+    struct key8 k = key_id(account);
+    index_each(txn, T_NOTIFICATIONS, KEY8(k), 0, 0, false, newest_step, &id);
+    return id;
+}
+
+static void start_cursors(struct kv_txn *txn, struct streamer *st, struct sub *sub)
+{
+    uint64_t id = 0;
+    struct key8 k = key_id(st->user.id);
+    switch (sub->kind) {
+    case SUB_USER:
+    case SUB_LIST:
+        index_each(txn, T_HOME, KEY8(k), 0, 0, false, newest_step, &id);
+        break;
+    case SUB_PUBLIC:
+    case SUB_PUBLIC_REMOTE:
+        index_each(txn, T_PUBLIC, STR_NULL, 0, 0, false, newest_step, &id);
+        break;
+    case SUB_PUBLIC_LOCAL:
+        index_each(txn, T_PUBLIC_LOCAL, STR_NULL, 0, 0, false, newest_step, &id);
+        break;
+    case SUB_HASHTAG:
+    case SUB_HASHTAG_LOCAL:
+        tag_each(txn, str_from(sub->tag), 0, 0, false, newest_step, &id);
+        break;
+    }
+    sub->cursor = id;
+    if (sub->kind == SUB_USER || sub->kind == SUB_NOTIFICATIONS)
+        sub->ncursor = newest_notification(txn, st->user.id);
+}
+
+/* ---- sending ---- */
+
+static void send_event(struct streamer *st, const struct sub *sub, const char *event,
+                       cJSON *payload)
+{
+    struct http_ctx *ctx = http_stream_ctx(st->s);
+    char *text = cJSON_PrintUnformatted(payload);
+    cJSON_Delete(payload);
+    if (!text)
+        return;
+    if (!st->ws) {
+        http_stream_send(st->s, event, str_from(text));
+        free(text);
+        return;
+    }
+    /* Mastodon's WebSocket message: the stream, the event, the payload as a string. */
+    cJSON *m = cJSON_CreateObject();
+    cJSON *names = cJSON_AddArrayToObject(m, "stream");
+    cJSON_AddItemToArray(names, cJSON_CreateString(sub_names[sub->kind]));
+    if (sub->kind == SUB_HASHTAG || sub->kind == SUB_HASHTAG_LOCAL)
+        cJSON_AddItemToArray(names, cJSON_CreateString(sub->tag));
+    if (sub->kind == SUB_LIST)
+        cJSON_AddItemToArray(names, cJSON_CreateString(arena_printf(
+                                        &ctx->arena, "%llu", (unsigned long long)sub->list_id)));
+    cJSON_AddStringToObject(m, "event", event);
+    cJSON_AddStringToObject(m, "payload", text);
+    free(text);
+    char *msg = cJSON_PrintUnformatted(m);
+    cJSON_Delete(m);
+    if (msg)
+        http_stream_send(st->s, event, str_from(msg));
+    free(msg);
+}
+
+struct collect {
+    uint64_t ids[SEND_MAX];
+    uint64_t posts[SEND_MAX];
+    struct str vals[SEND_MAX];
+    size_t n;
+};
+
+static int collect_home(uint64_t sid, uint64_t pid, void *arg)
+{
+    struct collect *c = arg;
+    c->ids[c->n] = sid;
+    c->posts[c->n++] = pid;
+    return c->n == SEND_MAX;
+}
+
+static int collect_index(uint64_t id, struct str val, void *arg)
+{
+    struct collect *c = arg;
+    c->ids[c->n] = id;
+    c->posts[c->n] = id;
+    c->vals[c->n++] = val;
+    return c->n == SEND_MAX;
+}
+
+static void run_sub(struct streamer *st, struct kv_txn *txn, struct status_view *v, struct sub *sub)
+{
+    struct collect c = {.n = 0};
+    struct key8 k = key_id(st->user.id);
+    switch (sub->kind) {
+    case SUB_USER:
+    case SUB_LIST:
+        home_each(txn, st->user.id, 0, sub->cursor, true, collect_home, &c);
+        break;
+    case SUB_PUBLIC:
+    case SUB_PUBLIC_REMOTE:
+        index_each(txn, T_PUBLIC, STR_NULL, 0, sub->cursor, true, collect_index, &c);
+        break;
+    case SUB_PUBLIC_LOCAL:
+        index_each(txn, T_PUBLIC_LOCAL, STR_NULL, 0, sub->cursor, true, collect_index, &c);
+        break;
+    case SUB_HASHTAG:
+    case SUB_HASHTAG_LOCAL:
+        tag_each(txn, str_from(sub->tag), 0, sub->cursor, true, collect_index, &c);
+        break;
+    }
+    uint64_t list[1] = {sub->list_id};
+    for (size_t i = 0; i < c.n; i++) {
+        sub->cursor = c.ids[i];
+        bool remote = c.vals[i].len == 1 && c.vals[i].ptr[0] == 1;
+        if ((sub->kind == SUB_PUBLIC_REMOTE && !remote) ||
+            (sub->kind == SUB_HASHTAG_LOCAL && remote))
+            continue;
+        if (sub->kind == SUB_LIST &&
+            !list_excludes(txn, list, 1, c.ids[i], c.posts[i], &v->ctx->arena))
+            continue; /* not from a member of the list */
+        if (api_hidden(v, c.ids[i]))
+            continue;
+        cJSON *s = api_status(v, c.ids[i]);
+        if (s)
+            send_event(st, sub, "update", s);
+    }
+    if (sub->kind != SUB_USER && sub->kind != SUB_NOTIFICATIONS)
+        return;
+    struct collect n = {.n = 0};
+    index_each(txn, T_NOTIFICATIONS, KEY8(k), 0, sub->ncursor, true, collect_index, &n);
+    for (size_t i = 0; i < n.n; i++) {
+        struct notification note;
+        sub->ncursor = n.ids[i];
+        if (record_decode(&notification_desc, n.vals[i], &v->ctx->arena, &note))
+            continue;
+        cJSON *o = api_notification(v, &note);
+        if (o)
+            send_event(st, sub, "notification", o);
+    }
+}
+
+static void on_tick(struct http_stream *s, void *arg)
+{
+    struct streamer *st = arg;
+    struct http_ctx *ctx = http_stream_ctx(s);
+    struct writer_stats ws;
+    writer_get_stats(http_core(ctx)->w, &ws);
+    if (ws.batches == st->batches || !st->nsubs)
+        return; /* nothing committed since the last look */
+    st->batches = ws.batches;
+    struct kv_txn *txn;
+    if (http_read_txn_fresh(ctx, &txn))
+        return;
+    /* Each tick renders in an arena of its own, released after. */
+    struct arena keep = ctx->arena;
+    ctx->arena = (struct arena)ARENA_INIT;
+    struct status_view v;
+    status_view_init(&v, ctx, txn, &st->user);
+    for (size_t i = 0; i < st->nsubs; i++)
+        run_sub(st, txn, &v, &st->subs[i]);
+    status_view_done(&v);
+    arena_release(&ctx->arena);
+    ctx->arena = keep;
+}
+
+/* ---- choosing streams ---- */
+
+/* Adds a subscription; NULL when fine, else why not. */
+static const char *subscribe(struct streamer *st, struct kv_txn *txn, struct str name,
+                             struct str tag, struct str list)
+{
+    int kind = -1;
+    for (size_t i = 0; i < sizeof(sub_names) / sizeof(sub_names[0]); i++)
+        if (str_eq(name, str_from(sub_names[i])))
+            kind = (int)i;
+    if (kind < 0)
+        return "unknown stream";
+    if ((kind == SUB_USER || kind == SUB_NOTIFICATIONS || kind == SUB_LIST) && !st->has_user)
+        return "this stream needs a person's token";
+    struct sub sub = {.kind = kind};
+    if (kind == SUB_HASHTAG || kind == SUB_HASHTAG_LOCAL) {
+        if (tag.len && tag.ptr[0] == '#')
+            tag = str_make(tag.ptr + 1, tag.len - 1);
+        if (!tag.len || tag.len > TAG_MAX_LEN)
+            return "a hashtag stream needs a tag";
+        snprintf(sub.tag, sizeof(sub.tag), "%.*s", (int)tag.len, tag.ptr);
+    }
+    if (kind == SUB_LIST) {
+        char num[24];
+        snprintf(num, sizeof(num), "%.*s", (int)(list.len < 23 ? list.len : 23), list.ptr);
+        sub.list_id = strtoull(num, NULL, 10);
+        struct key8 k = key_id(sub.list_id);
+        struct list l;
+        struct arena a = ARENA_INIT;
+        bool mine = sub.list_id && rec_get(txn, T_LISTS, KEY8(k), &list_desc, &a, &l) == KITH_OK &&
+                    l.account_id == st->user.id;
+        arena_release(&a);
+        if (!mine)
+            return "no such list";
+    }
+    for (size_t i = 0; i < st->nsubs; i++)
+        if (st->subs[i].kind == kind && strcmp(st->subs[i].tag, sub.tag) == 0 &&
+            st->subs[i].list_id == sub.list_id)
+            return NULL; /* already */
+    if (st->nsubs == SUBS_MAX)
+        return "too many streams on one connection";
+    start_cursors(txn, st, &sub);
+    st->subs[st->nsubs++] = sub;
+    return NULL;
+}
+
+static void unsubscribe(struct streamer *st, struct str name, struct str tag)
+{
+    for (size_t i = 0; i < st->nsubs; i++) {
+        struct sub *s = &st->subs[i];
+        if (str_eq(name, str_from(sub_names[s->kind])) &&
+            (!tag.len || str_eq(tag, str_from(s->tag)))) {
+            st->subs[i] = st->subs[--st->nsubs];
+            i--;
+        }
+    }
+}
+
+static void ws_error(struct streamer *st, const char *why)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "error", why);
+    char *text = cJSON_PrintUnformatted(e);
+    cJSON_Delete(e);
+    if (text)
+        http_stream_send(st->s, "error", str_from(text));
+    free(text);
+}
+
+/* {"type": "subscribe"|"unsubscribe", "stream": ..., "tag": ..., "list": ...} */
+static void on_message(struct http_stream *s, struct str text, void *arg)
+{
+    struct streamer *st = arg;
+    struct http_ctx *ctx = http_stream_ctx(s);
+    cJSON *m = cJSON_ParseWithLength(text.ptr, text.len);
+    cJSON *type = cJSON_GetObjectItem(m, "type"), *stream = cJSON_GetObjectItem(m, "stream");
+    cJSON *tag = cJSON_GetObjectItem(m, "tag"), *list = cJSON_GetObjectItem(m, "list");
+    if (!cJSON_IsString(type) || !cJSON_IsString(stream)) {
+        cJSON_Delete(m);
+        ws_error(st, "messages are {\"type\": \"subscribe\", \"stream\": NAME}");
+        return;
+    }
+    struct str t = cJSON_IsString(tag) ? str_from(tag->valuestring) : STR_NULL;
+    char num[24] = "";
+    if (cJSON_IsString(list))
+        snprintf(num, sizeof(num), "%s", list->valuestring);
+    else if (cJSON_IsNumber(list))
+        snprintf(num, sizeof(num), "%.0f", list->valuedouble);
+    if (strcmp(type->valuestring, "subscribe") == 0) {
+        struct kv_txn *txn;
+        const char *why = http_read_txn_fresh(ctx, &txn)
+                              ? "database unavailable"
+                              : subscribe(st, txn, str_from(stream->valuestring), t, str_from(num));
+        if (why)
+            ws_error(st, why);
+    } else if (strcmp(type->valuestring, "unsubscribe") == 0) {
+        unsubscribe(st, str_from(stream->valuestring), t);
+    } else {
+        ws_error(st, "type is subscribe or unsubscribe");
+    }
+    cJSON_Delete(m);
+}
+
+static void on_close(struct http_stream *s, void *arg)
+{
+    (void)s;
+    free(arg);
+}
+
+/* The stream's person: the token from Authorization, Sec-WebSocket-Protocol
+ * or access_token. */
+static bool who_streams(struct http_ctx *ctx, struct api_who *who, bool *protocol_token)
+{
+    struct str proto = http_header(ctx, "Sec-WebSocket-Protocol");
+    *protocol_token = false;
+    if (!http_header(ctx, "Authorization").len && !http_query(ctx, "access_token").len &&
+        proto.len) {
+        *protocol_token = true;
+        return api_auth_token(ctx, str_trim(proto), "read:statuses", false, who);
+    }
+    return api_auth(ctx, "read:statuses", false, who);
+}
+
+static int open_stream(struct http_ctx *ctx, const char *fixed)
+{
+    struct api_who who;
+    bool proto;
+    bool ws = http_wants_websocket(ctx);
+    if (!who_streams(ctx, &who, &proto))
+        return HANDLER_DONE;
+    struct streamer *st = calloc(1, sizeof(*st));
+    if (!st)
+        return http_reply_error(ctx, 503, "out of memory"), HANDLER_DONE;
+    st->ws = ws;
+    st->has_user = who.token.account_id != 0;
+    if (st->has_user) {
+        st->user = who.acct;
+        st->user.name = arena_str(&ctx->arena, who.acct.name); /* kept for the stream's life */
+    }
+    struct str name = fixed ? str_from(fixed) : http_query(ctx, "stream");
+    if (name.len) {
+        const char *why =
+            subscribe(st, who.txn, name, http_query(ctx, "tag"), http_query(ctx, "list"));
+        if (why) {
+            free(st);
+            return http_reply_error(ctx, 400, "%s", why), HANDLER_DONE;
+        }
+    } else if (!ws) {
+        free(st);
+        return http_reply_error(ctx, 400, "which stream? (stream=...)"), HANDLER_DONE;
+    }
+    struct writer_stats wstat;
+    writer_get_stats(http_core(ctx)->w, &wstat);
+    st->batches = wstat.batches;
+    st->s = ws ? http_websocket(ctx,
+                                proto ? arena_str(&ctx->arena, http_header(ctx, "Sec-WebSocket-"
+                                                                                "Protocol"))
+                                            .ptr
+                                      : NULL,
+                                on_message, on_close, st)
+               : http_sse(ctx, on_close, st);
+    if (!st->s) {
+        free(st);
+        return HANDLER_DONE; /* answered */
+    }
+    http_stream_tick(st->s, STREAM_TICK_MS, on_tick);
+    return HANDLER_ASYNC;
+}
+
+/* GET /api/v1/streaming: a WebSocket, or SSE with ?stream=. */
+static int handle_ws(struct http_ctx *ctx)
+{
+    return open_stream(ctx, NULL);
+}
+
+static int handle_health(struct http_ctx *ctx)
+{
+    http_reply_raw(ctx, 200, "text/plain", STR_LIT("OK"));
+    return HANDLER_DONE;
+}
+
+#define SSE(path, name)                         \
+ static int handle_##name(struct http_ctx *ctx) \
+ {                                              \
+  return open_stream(ctx, path);                \
+ }
+SSE("user", user)
+SSE("user:notification", user_notification)
+SSE("public", public)
+SSE("public:local", public_local)
+SSE("public:remote", public_remote)
+SSE("hashtag", hashtag)
+SSE("hashtag:local", hashtag_local)
+SSE("list", list)
+
+const struct route streaming_routes[] = {
+    {"GET", "/api/v1/streaming", handle_ws, 0},
+    {"GET", "/api/v1/streaming/health", handle_health, 0},
+    {"GET", "/api/v1/streaming/user", handle_user, 0},
+    {"GET", "/api/v1/streaming/user/notification", handle_user_notification, 0},
+    {"GET", "/api/v1/streaming/public", handle_public, 0},
+    {"GET", "/api/v1/streaming/public/local", handle_public_local, 0},
+    {"GET", "/api/v1/streaming/public/remote", handle_public_remote, 0},
+    {"GET", "/api/v1/streaming/hashtag", handle_hashtag, 0},
+    {"GET", "/api/v1/streaming/hashtag/local", handle_hashtag_local, 0},
+    {"GET", "/api/v1/streaming/list", handle_list, 0},
+};

@@ -1,0 +1,128 @@
+"""The streaming API (issue 8): WebSocket on /api/v1/streaming (the token
+by header, Sec-WebSocket-Protocol or query; streams by ?stream= or
+subscribe messages) and server-sent events on /api/v1/streaming/user and
+friends; update and notification events for the home timeline, public,
+hashtag and list streams, each payload a full entity."""
+
+import json
+import socket
+import time
+
+import pytest
+import websocket
+
+from entities import check
+from test_statuses import signup
+
+
+@pytest.fixture
+def k(kithd):
+    return kithd
+
+
+def ws_open(k, query="", token=None, header=True, protocol=None):
+    url = f"ws://127.0.0.1:{k.port}/api/v1/streaming{query}"
+    headers = [f"Authorization: Bearer {token}"] if token and header else []
+    kw = {"subprotocols": [protocol]} if protocol else {}
+    return websocket.create_connection(url, header=headers, timeout=10, **kw)
+
+
+def next_event(ws, event=None, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        ws.settimeout(max(0.1, end - time.time()))
+        msg = json.loads(ws.recv())
+        if event is None or msg.get("event") == event:
+            return msg
+    raise AssertionError(f"no {event} event in {timeout}s")
+
+
+def test_websocket_user_stream(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    bob_id = alice.req("GET", "/api/v1/accounts/lookup?acct=bob").json()["id"]
+    alice.req("POST", f"/api/v1/accounts/{bob_id}/follow")
+    ws = ws_open(k, "?stream=user", alice.token)
+    s = bob.post("hello from bob")
+    msg = next_event(ws, "update")
+    assert msg["stream"] == ["user"]
+    status = json.loads(msg["payload"])
+    check("Status", status)
+    assert status["id"] == s["id"]
+    bob.post("@alice a mention")
+    msg = next_event(ws, "notification")
+    note = json.loads(msg["payload"])
+    check("Notification", note)
+    assert note["type"] == "mention" and note["account"]["username"] == "bob"
+    ws.close()
+
+
+def test_websocket_subscribe_messages_and_token_ways(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    # The token as the subprotocol, echoed back (as Mastodon's clients send it).
+    ws = ws_open(k, token=alice.token, header=False, protocol=alice.token)
+    assert ws.getsubprotocol().lower() == alice.token.lower()  # the library lowercases
+    ws.send(json.dumps({"type": "subscribe", "stream": "public:local"}))
+    ws.send(json.dumps({"type": "subscribe", "stream": "hashtag", "tag": "cats"}))
+    time.sleep(0.3)
+    s = bob.post("a #cats post")
+    seen = {tuple(next_event(ws, "update")["stream"]) for _ in range(2)}
+    assert seen == {("public:local",), ("hashtag", "cats")}
+    ws.send(json.dumps({"type": "unsubscribe", "stream": "public:local"}))
+    ws.send(json.dumps({"type": "subscribe", "stream": "nonsense"}))
+    err = next_event(ws)
+    assert "error" in err or err.get("event") == "error"
+    ws.close()
+    # The token in the query.
+    ws = ws_open(k, f"?stream=public&access_token={alice.token}")
+    bob.post("public again")
+    assert json.loads(next_event(ws, "update")["payload"])["content"]
+    ws.close()
+    # No token, a bad one: refused before the upgrade.
+    for bad in (None, "nope"):
+        with pytest.raises(websocket.WebSocketBadStatusException) as e:
+            ws_open(k, "?stream=public", bad)
+        assert e.value.status_code == 401
+    assert k.http("GET", "/api/v1/streaming/health").body == b"OK"
+
+
+def test_server_sent_events(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    sock = socket.create_connection(("127.0.0.1", k.port), timeout=10)
+    sock.sendall(f"GET /api/v1/streaming/public HTTP/1.1\r\nHost: x\r\n"
+                 f"Authorization: Bearer {alice.token}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(4096)
+    assert b"200" in head.split(b"\r\n")[0] and b"text/event-stream" in head
+    time.sleep(0.3)
+    s = bob.post("for the event stream")
+    data = head.split(b"\r\n\r\n", 1)[1]
+    end = time.time() + 10
+    while b"event: update" not in data and time.time() < end:
+        data += sock.recv(65536)
+    assert b"event: update" in data and s["id"].encode() in data
+    sock.close()
+    # The stream ends cleanly when the client goes; the server keeps serving.
+    time.sleep(0.3)
+    assert k.http("GET", "/api/v1/streaming/health").status == 200
+
+
+def test_list_stream_and_server_stop(k):
+    alice, bob, carol = signup(k, "alice"), signup(k, "bob"), signup(k, "carol")
+    ids = {n: alice.req("GET", f"/api/v1/accounts/lookup?acct={n}").json()["id"]
+           for n in ("bob", "carol")}
+    for i in ids.values():
+        alice.req("POST", f"/api/v1/accounts/{i}/follow")
+    lst = alice.req("POST", "/api/v1/lists", {"title": "Bob only"}).json()
+    alice.req("POST", f"/api/v1/lists/{lst['id']}/accounts", {"account_ids[]": ids["bob"]})
+    ws = ws_open(k, f"?stream=list&list={lst['id']}", alice.token)
+    carol.post("not in the list")
+    b = bob.post("in the list")
+    msg = next_event(ws, "update")
+    assert msg["stream"] == ["list", lst["id"]]
+    assert json.loads(msg["payload"])["id"] == b["id"]
+    # kithd stops cleanly with a stream open.
+    k.stop()
+    with pytest.raises(Exception):
+        for _ in range(5):
+            ws.recv()
