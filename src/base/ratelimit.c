@@ -98,6 +98,12 @@ static void sweep(struct ratelimit *rl, struct shard *s, uint64_t now)
 
 bool ratelimit_take(struct ratelimit *rl, struct str key, uint64_t now_ms, unsigned *retry_after)
 {
+    return ratelimit_take_left(rl, key, now_ms, retry_after, NULL, NULL);
+}
+
+bool ratelimit_take_left(struct ratelimit *rl, struct str key, uint64_t now_ms,
+                         unsigned *retry_after, unsigned *left, unsigned *full_in)
+{
     struct entry *e;
     bool ok;
 
@@ -134,6 +140,10 @@ bool ratelimit_take(struct ratelimit *rl, struct str key, uint64_t now_ms, unsig
         *retry_after = secs ? secs : 1;
         ok = false;
     }
+    if (left)
+        *left = (unsigned)e->tokens;
+    if (full_in) /* seconds until the bucket is full again */
+        *full_in = (unsigned)(((double)rl->burst - e->tokens) / rl->per_ms / 1000.0 + 0.999);
     pthread_mutex_unlock(&s->lock);
     return ok;
 }

@@ -25,6 +25,10 @@ void ratelimit_free(struct ratelimit *rl);
 /* Takes one token for key at time now_ms. Returns true when allowed; when
  * not, sets *retry_after to the whole seconds until a token is available. */
 bool ratelimit_take(struct ratelimit *rl, struct str key, uint64_t now_ms, unsigned *retry_after);
+/* The same, also telling the tokens left (whole) and the seconds until the
+ * bucket is full again (either may be NULL): the X-RateLimit headers. */
+bool ratelimit_take_left(struct ratelimit *rl, struct str key, uint64_t now_ms,
+                         unsigned *retry_after, unsigned *left, unsigned *full_in);
 /* Number of buckets held (for tests and stats). */
 size_t ratelimit_size(struct ratelimit *rl);
 

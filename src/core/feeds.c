@@ -242,7 +242,8 @@ int index_each(struct kv_txn *txn, unsigned table, struct str prefix, uint64_t m
     unsigned char k[256 + 8];
     if (prefix.len > 256)
         return KITH_EINVAL;
-    memcpy(k, prefix.ptr, prefix.len);
+    if (prefix.len)
+        memcpy(k, prefix.ptr, prefix.len);
     int rc = kv_cursor_open(txn, table, &c);
     if (rc)
         return rc;
@@ -256,7 +257,8 @@ int index_each(struct kv_txn *txn, unsigned table, struct str prefix, uint64_t m
     }
     for (; rc == KITH_OK;
          rc = ascending ? kv_cursor_next(c, &key, &val) : kv_cursor_prev(c, &key, &val)) {
-        if (key.len != prefix.len + 8 || memcmp(key.ptr, prefix.ptr, prefix.len) != 0)
+        if (key.len != prefix.len + 8 ||
+            (prefix.len && memcmp(key.ptr, prefix.ptr, prefix.len) != 0))
             break;
         uint64_t id = be64_get((const unsigned char *)key.ptr + prefix.len);
         if ((ascending && max_id && id >= max_id) || (!ascending && id <= min_id))

@@ -821,8 +821,21 @@ static void dispatch(struct evhttp_request *req, void *arg)
         return;
     }
     if (s->rl && !str_eq_cstr(ctx->path, "/health")) {
-        unsigned retry = 0;
-        if (!ratelimit_take(s->rl, str_from(ctx->client), clock_now_ms(clock_system()), &retry)) {
+        unsigned retry = 0, left = 0, full_in = 0;
+        int64_t now_ms = (int64_t)clock_now_ms(clock_system());
+        bool ok = ratelimit_take_left(s->rl, str_from(ctx->client), (uint64_t)now_ms, &retry, &left,
+                                      &full_in);
+        if (ctx->path.len >= 5 && memcmp(ctx->path.ptr, "/api/", 5) == 0) {
+            /* Mastodon's headers; the reset is when the bucket is full again. */
+            char v[40];
+            snprintf(v, sizeof(v), "%u", s->cfg->rate_limit_burst);
+            http_add_header(ctx, "X-RateLimit-Limit", v);
+            snprintf(v, sizeof(v), "%u", left);
+            http_add_header(ctx, "X-RateLimit-Remaining", v);
+            clock_rfc3339(now_ms / 1000 + full_in, true, v);
+            http_add_header(ctx, "X-RateLimit-Reset", v);
+        }
+        if (!ok) {
             char v[16];
             snprintf(v, sizeof(v), "%u", retry);
             http_add_header(ctx, "Retry-After", v);

@@ -366,3 +366,16 @@ def test_polls(k):
                headers={"Accept": "application/activity+json"}).json()
     assert q["type"] == "Question" and [o["name"] for o in q["oneOf"]] == ["Cats", "Dogs", "Both"]
     assert q["oneOf"][1]["replies"]["totalItems"] == 1 and q["endTime"]
+
+
+def test_rate_limit_headers(k):
+    alice = signup(k, "alice")
+    r1 = alice.req("GET", "/api/v1/timelines/home")
+    r2 = alice.req("GET", "/api/v1/timelines/home")
+    h1 = {k_.lower(): v for k_, v in r1.headers.items()}
+    h2 = {k_.lower(): v for k_, v in r2.headers.items()}
+    assert h1["x-ratelimit-limit"] == "3000"
+    assert int(h2["x-ratelimit-remaining"]) < int(h1["x-ratelimit-remaining"]) <= 3000
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", h1["x-ratelimit-reset"])
+    # Not on the pages and the ActivityPub side.
+    assert "x-ratelimit-limit" not in {x.lower() for x in k.http("GET", "/health").headers}
