@@ -485,17 +485,17 @@ static int group_moderators(struct http_ctx *ctx)
 }
 
 static const struct route actor_routes[] = {
-    {"GET", "/actor", handle_instance_actor, 0},
-    {"GET", "/u/{name}", handle_person, 0},
-    {"GET", "/u/{name}/followers", person_followers, 0},
-    {"GET", "/u/{name}/following", person_following, 0},
-    {"GET", "/u/{name}/outbox", person_outbox, 0},
-    {"GET", "/u/{name}/featured", person_featured, 0},
-    {"GET", "/c/{name}", handle_group, 0},
-    {"GET", "/c/{name}/followers", group_followers, 0},
-    {"GET", "/c/{name}/outbox", group_outbox, 0},
-    {"GET", "/c/{name}/featured", group_featured, 0},
-    {"GET", "/c/{name}/moderators", group_moderators, 0},
+    {"GET", "/actor", handle_instance_actor, 0, NULL},
+    {"GET", "/u/{name}", handle_person, 0, NULL},
+    {"GET", "/u/{name}/followers", person_followers, 0, NULL},
+    {"GET", "/u/{name}/following", person_following, 0, NULL},
+    {"GET", "/u/{name}/outbox", person_outbox, 0, NULL},
+    {"GET", "/u/{name}/featured", person_featured, 0, NULL},
+    {"GET", "/c/{name}", handle_group, 0, NULL},
+    {"GET", "/c/{name}/followers", group_followers, 0, NULL},
+    {"GET", "/c/{name}/outbox", group_outbox, 0, NULL},
+    {"GET", "/c/{name}/featured", group_featured, 0, NULL},
+    {"GET", "/c/{name}/moderators", group_moderators, 0, NULL},
 };
 
 const struct route_table federation_tables[] = {

@@ -261,8 +261,8 @@ static int handle_nodeinfo(struct http_ctx *ctx)
 }
 
 const struct route discovery_routes[4] = {
-    {"GET", "/.well-known/webfinger", handle_webfinger, 0},
-    {"GET", "/.well-known/host-meta", handle_host_meta, 0},
-    {"GET", "/.well-known/nodeinfo", handle_nodeinfo_links, 0},
-    {"GET", "/nodeinfo/{version}", handle_nodeinfo, 0},
+    {"GET", "/.well-known/webfinger", handle_webfinger, 0, NULL},
+    {"GET", "/.well-known/host-meta", handle_host_meta, 0, NULL},
+    {"GET", "/.well-known/nodeinfo", handle_nodeinfo_links, 0, NULL},
+    {"GET", "/nodeinfo/{version}", handle_nodeinfo, 0, NULL},
 };

@@ -818,9 +818,9 @@ static int handle_inbox(struct http_ctx *ctx)
 }
 
 const struct route inbox_routes[3] = {
-    {"POST", "/inbox", handle_inbox, 0},
-    {"POST", "/u/{name}/inbox", handle_inbox, 0},
-    {"POST", "/c/{name}/inbox", handle_inbox, 0},
+    {"POST", "/inbox", handle_inbox, 0, NULL},
+    {"POST", "/u/{name}/inbox", handle_inbox, 0, NULL},
+    {"POST", "/c/{name}/inbox", handle_inbox, 0, NULL},
 };
 
 void federation_delivery_live(void *arg, struct buf *out)

@@ -132,7 +132,7 @@ static int handle_object(struct http_ctx *ctx)
 }
 
 const struct route object_routes[3] = {
-    {"GET", "/post/{id}", handle_object, 0},
-    {"GET", "/comment/{id}", handle_object, 0},
-    {"GET", "/note/{id}", handle_object, 0},
+    {"GET", "/post/{id}", handle_object, 0, NULL},
+    {"GET", "/comment/{id}", handle_object, 0, NULL},
+    {"GET", "/note/{id}", handle_object, 0, NULL},
 };

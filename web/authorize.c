@@ -394,10 +394,10 @@ static int handle_post(struct http_ctx *ctx)
 }
 
 static const struct route authorize_routes[] = {
-    {"GET", "/oauth/authorize", handle_get, 0},
-    {"GET", "/oauth/authorize/", handle_get, 0},
-    {"POST", "/oauth/authorize", handle_post, 0},
-    {"POST", "/oauth/authorize/", handle_post, 0},
+    {"GET", "/oauth/authorize", handle_get, 0, NULL},
+    {"GET", "/oauth/authorize/", handle_get, 0, NULL},
+    {"POST", "/oauth/authorize", handle_post, 0, NULL},
+    {"POST", "/oauth/authorize/", handle_post, 0, NULL},
 };
 
 extern const struct route static_routes[3];      /* static.c */

@@ -146,6 +146,6 @@ static int handle_post(struct http_ctx *ctx)
 }
 
 const struct route signup_page_routes[2] = {
-    {"GET", "/auth/sign_up", handle_get, 0},
-    {"POST", "/auth/sign_up", handle_post, 0},
+    {"GET", "/auth/sign_up", handle_get, 0, NULL},
+    {"POST", "/auth/sign_up", handle_post, 0, NULL},
 };

@@ -88,7 +88,7 @@ static int handle_media(struct http_ctx *ctx)
 }
 
 const struct route static_routes[3] = {
-    {"GET", "/static/avatar.png", handle_avatar, 0},
-    {"GET", "/static/header.png", handle_header, 0},
-    {"GET", "/media/{file}", handle_media, 0},
+    {"GET", "/static/avatar.png", handle_avatar, 0, NULL},
+    {"GET", "/static/header.png", handle_header, 0, NULL},
+    {"GET", "/media/{file}", handle_media, 0, NULL},
 };

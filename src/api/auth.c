@@ -19,6 +19,8 @@ bool api_auth(struct http_ctx *ctx, const char *scope, bool need_user, struct ap
 bool api_auth_token(struct http_ctx *ctx, struct str tok, const char *scope, bool need_user,
                     struct api_who *who)
 {
+    if (ctx->route && ctx->route->scope)
+        scope = ctx->route->scope; /* the route table says (tested route by route) */
     if (http_read_txn(ctx, &who->txn)) {
         http_reply_error(ctx, 503, "database unavailable");
         return false;

@@ -13,9 +13,9 @@ struct api_who {
 };
 
 /* Checks "Authorization: Bearer" (or ?access_token=) against the scope the
- * route needs (NULL: any). On failure it replies as Mastodon does and
- * returns false: 401 no or a bad token, 403 a scope missing, 422 an app
- * token where a person is needed (need_user). */
+ * route needs: its table's scope when it has one, else scope (NULL: any). On failure it replies as
+ * Mastodon does and returns false: 401 no or a bad token, 403 a scope missing, 422 an app token
+ * where a person is needed (need_user). */
 bool api_auth(struct http_ctx *ctx, const char *scope, bool need_user, struct api_who *who);
 /* The same with the token given (the streaming API also takes it from
  * Sec-WebSocket-Protocol). */

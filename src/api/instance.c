@@ -179,8 +179,8 @@ static int handle_announcements(struct http_ctx *ctx)
 }
 
 const struct route instance_routes[] = {
-    {"GET", "/api/v1/instance", handle_v1, 0},
-    {"GET", "/api/v2/instance", handle_v2, 0},
-    {"GET", "/api/v1/custom_emojis", handle_emojis, 0},
-    {"GET", "/api/v1/announcements", handle_announcements, 0},
+    {"GET", "/api/v1/instance", handle_v1, 0, NULL},
+    {"GET", "/api/v2/instance", handle_v2, 0, NULL},
+    {"GET", "/api/v1/custom_emojis", handle_emojis, 0, NULL},
+    {"GET", "/api/v1/announcements", handle_announcements, 0, "read"},
 };

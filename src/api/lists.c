@@ -511,14 +511,14 @@ static int handle_remove(struct http_ctx *ctx)
 }
 
 const struct route list_routes[] = {
-    {"GET", "/api/v1/lists", handle_lists, 0},
-    {"POST", "/api/v1/lists", handle_create, 0},
-    {"GET", "/api/v1/lists/{id}", handle_list, 0},
-    {"PUT", "/api/v1/lists/{id}", handle_update, 0},
-    {"DELETE", "/api/v1/lists/{id}", handle_delete, 0},
-    {"GET", "/api/v1/lists/{id}/accounts", handle_list_accounts, 0},
-    {"POST", "/api/v1/lists/{id}/accounts", handle_add, 0},
-    {"DELETE", "/api/v1/lists/{id}/accounts", handle_remove, 0},
-    {"GET", "/api/v1/timelines/list/{id}", handle_list_timeline, 0},
-    {"GET", "/api/v1/accounts/{id}/lists", handle_account_lists, 0},
+    {"GET", "/api/v1/lists", handle_lists, 0, "read:lists"},
+    {"POST", "/api/v1/lists", handle_create, 0, "write:lists"},
+    {"GET", "/api/v1/lists/{id}", handle_list, 0, "read:lists"},
+    {"PUT", "/api/v1/lists/{id}", handle_update, 0, "write:lists"},
+    {"DELETE", "/api/v1/lists/{id}", handle_delete, 0, "write:lists"},
+    {"GET", "/api/v1/lists/{id}/accounts", handle_list_accounts, 0, "read:lists"},
+    {"POST", "/api/v1/lists/{id}/accounts", handle_add, 0, "write:lists"},
+    {"DELETE", "/api/v1/lists/{id}/accounts", handle_remove, 0, "write:lists"},
+    {"GET", "/api/v1/timelines/list/{id}", handle_list_timeline, 0, "read:lists"},
+    {"GET", "/api/v1/accounts/{id}/lists", handle_account_lists, 0, "read:lists"},
 };

@@ -192,8 +192,8 @@ static int handle_put(struct http_ctx *ctx)
 }
 
 const struct route media_routes[] = {
-    {"POST", "/api/v2/media", handle_upload, ROUTE_BODY_UPLOAD},
-    {"POST", "/api/v1/media", handle_upload, ROUTE_BODY_UPLOAD},
-    {"GET", "/api/v1/media/{id}", handle_get, 0},
-    {"PUT", "/api/v1/media/{id}", handle_put, 0},
+    {"POST", "/api/v2/media", handle_upload, ROUTE_BODY_UPLOAD, "write:media"},
+    {"POST", "/api/v1/media", handle_upload, ROUTE_BODY_UPLOAD, "write:media"},
+    {"GET", "/api/v1/media/{id}", handle_get, 0, "write:media"},
+    {"PUT", "/api/v1/media/{id}", handle_put, 0, "write:media"},
 };

@@ -218,8 +218,8 @@ static int handle_clear(struct http_ctx *ctx)
 }
 
 const struct route notification_routes[] = {
-    {"GET", "/api/v1/notifications", handle_list, 0},
-    {"GET", "/api/v1/notifications/{id}", handle_get, 0},
-    {"POST", "/api/v1/notifications/{id}/dismiss", handle_dismiss, 0},
-    {"POST", "/api/v1/notifications/clear", handle_clear, 0},
+    {"GET", "/api/v1/notifications", handle_list, 0, "read:notifications"},
+    {"GET", "/api/v1/notifications/{id}", handle_get, 0, "read:notifications"},
+    {"POST", "/api/v1/notifications/{id}/dismiss", handle_dismiss, 0, "write:notifications"},
+    {"POST", "/api/v1/notifications/clear", handle_clear, 0, "write:notifications"},
 };

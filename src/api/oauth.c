@@ -526,9 +526,9 @@ static int handle_metadata(struct http_ctx *ctx)
 }
 
 const struct route oauth_routes[] = {
-    {"POST", "/api/v1/apps", handle_apps, 0},
-    {"GET", "/api/v1/apps/verify_credentials", handle_app_verify, 0},
-    {"POST", "/oauth/token", handle_token, 0},
-    {"POST", "/oauth/revoke", handle_revoke, 0},
-    {"GET", "/.well-known/oauth-authorization-server", handle_metadata, 0},
+    {"POST", "/api/v1/apps", handle_apps, 0, NULL},
+    {"GET", "/api/v1/apps/verify_credentials", handle_app_verify, 0, NULL},
+    {"POST", "/oauth/token", handle_token, 0, NULL},
+    {"POST", "/oauth/revoke", handle_revoke, 0, NULL},
+    {"GET", "/.well-known/oauth-authorization-server", handle_metadata, 0, NULL},
 };

@@ -118,6 +118,6 @@ static int handle_vote(struct http_ctx *ctx)
 }
 
 const struct route poll_routes[] = {
-    {"GET", "/api/v1/polls/{id}", handle_get, 0},
-    {"POST", "/api/v1/polls/{id}/votes", handle_vote, 0},
+    {"GET", "/api/v1/polls/{id}", handle_get, 0, "read:statuses"},
+    {"POST", "/api/v1/polls/{id}/votes", handle_vote, 0, "write:statuses"},
 };

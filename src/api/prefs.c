@@ -168,7 +168,7 @@ static int handle_set_markers(struct http_ctx *ctx)
 }
 
 const struct route pref_routes[] = {
-    {"GET", "/api/v1/preferences", handle_preferences, 0},
-    {"GET", "/api/v1/markers", handle_markers, 0},
-    {"POST", "/api/v1/markers", handle_set_markers, 0},
+    {"GET", "/api/v1/preferences", handle_preferences, 0, "read:accounts"},
+    {"GET", "/api/v1/markers", handle_markers, 0, "read:statuses"},
+    {"POST", "/api/v1/markers", handle_set_markers, 0, "write:statuses"},
 };

@@ -288,7 +288,8 @@ static int handle_clear_header(struct http_ctx *ctx)
 }
 
 const struct route profile_routes[] = {
-    {"PATCH", "/api/v1/accounts/update_credentials", handle_update, ROUTE_BODY_UPLOAD},
-    {"DELETE", "/api/v1/profile/avatar", handle_clear_avatar, 0},
-    {"DELETE", "/api/v1/profile/header", handle_clear_header, 0},
+    {"PATCH", "/api/v1/accounts/update_credentials", handle_update, ROUTE_BODY_UPLOAD,
+     "write:accounts"},
+    {"DELETE", "/api/v1/profile/avatar", handle_clear_avatar, 0, "write:accounts"},
+    {"DELETE", "/api/v1/profile/header", handle_clear_header, 0, "write:accounts"},
 };

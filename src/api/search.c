@@ -218,5 +218,5 @@ static int handle_search(struct http_ctx *ctx)
 }
 
 const struct route search_routes[] = {
-    {"GET", "/api/v2/search", handle_search, 0},
+    {"GET", "/api/v2/search", handle_search, 0, "read:search"},
 };

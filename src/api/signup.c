@@ -137,5 +137,5 @@ static int handle_signup(struct http_ctx *ctx)
 }
 
 const struct route signup_routes[] = {
-    {"POST", "/api/v1/accounts", handle_signup, 0},
+    {"POST", "/api/v1/accounts", handle_signup, 0, "write:accounts"},
 };

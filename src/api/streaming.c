@@ -435,14 +435,14 @@ SSE("hashtag:local", hashtag_local)
 SSE("list", list)
 
 const struct route streaming_routes[] = {
-    {"GET", "/api/v1/streaming", handle_ws, 0},
-    {"GET", "/api/v1/streaming/health", handle_health, 0},
-    {"GET", "/api/v1/streaming/user", handle_user, 0},
-    {"GET", "/api/v1/streaming/user/notification", handle_user_notification, 0},
-    {"GET", "/api/v1/streaming/public", handle_public, 0},
-    {"GET", "/api/v1/streaming/public/local", handle_public_local, 0},
-    {"GET", "/api/v1/streaming/public/remote", handle_public_remote, 0},
-    {"GET", "/api/v1/streaming/hashtag", handle_hashtag, 0},
-    {"GET", "/api/v1/streaming/hashtag/local", handle_hashtag_local, 0},
-    {"GET", "/api/v1/streaming/list", handle_list, 0},
+    {"GET", "/api/v1/streaming", handle_ws, 0, "read:statuses"},
+    {"GET", "/api/v1/streaming/health", handle_health, 0, NULL},
+    {"GET", "/api/v1/streaming/user", handle_user, 0, "read:statuses"},
+    {"GET", "/api/v1/streaming/user/notification", handle_user_notification, 0, "read:statuses"},
+    {"GET", "/api/v1/streaming/public", handle_public, 0, "read:statuses"},
+    {"GET", "/api/v1/streaming/public/local", handle_public_local, 0, "read:statuses"},
+    {"GET", "/api/v1/streaming/public/remote", handle_public_remote, 0, "read:statuses"},
+    {"GET", "/api/v1/streaming/hashtag", handle_hashtag, 0, "read:statuses"},
+    {"GET", "/api/v1/streaming/hashtag/local", handle_hashtag_local, 0, "read:statuses"},
+    {"GET", "/api/v1/streaming/list", handle_list, 0, "read:statuses"},
 };

@@ -129,8 +129,8 @@ static int handle_followed(struct http_ctx *ctx)
 }
 
 const struct route tag_routes[] = {
-    {"GET", "/api/v1/tags/{name}", handle_tag, 0},
-    {"POST", "/api/v1/tags/{name}/follow", handle_follow, 0},
-    {"POST", "/api/v1/tags/{name}/unfollow", handle_unfollow, 0},
-    {"GET", "/api/v1/followed_tags", handle_followed, 0},
+    {"GET", "/api/v1/tags/{name}", handle_tag, 0, "read"},
+    {"POST", "/api/v1/tags/{name}/follow", handle_follow, 0, "write:follows"},
+    {"POST", "/api/v1/tags/{name}/unfollow", handle_unfollow, 0, "write:follows"},
+    {"GET", "/api/v1/followed_tags", handle_followed, 0, "read:follows"},
 };

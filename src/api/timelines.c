@@ -190,7 +190,7 @@ static int handle_tag(struct http_ctx *ctx)
 }
 
 const struct route timeline_routes[] = {
-    {"GET", "/api/v1/timelines/home", handle_home, 0},
-    {"GET", "/api/v1/timelines/public", handle_public, 0},
-    {"GET", "/api/v1/timelines/tag/{hashtag}", handle_tag, 0},
+    {"GET", "/api/v1/timelines/home", handle_home, 0, "read:statuses"},
+    {"GET", "/api/v1/timelines/public", handle_public, 0, "read:statuses"},
+    {"GET", "/api/v1/timelines/tag/{hashtag}", handle_tag, 0, "read:statuses"},
 };

@@ -145,9 +145,18 @@ static bool has_scope(struct str list, struct str s)
     return f.found;
 }
 
+/* A scope asked for is in have, or is granted by it (a granular scope under
+ * its parent, as Mastodon lets an app with "read" ask for "read:statuses"). */
 static bool in_have(struct str s, void *arg)
 {
-    return has_scope(*(struct str *)arg, s);
+    char one[64];
+    if (has_scope(*(struct str *)arg, s))
+        return true;
+    if (s.len >= sizeof(one))
+        return false;
+    memcpy(one, s.ptr, s.len);
+    one[s.len] = 0;
+    return scope_allows(*(struct str *)arg, one);
 }
 
 bool scopes_subset(struct str want, struct str have)

@@ -27,6 +27,7 @@ struct route {
     const char *pattern; /* "/api/v1/accounts/{id}" */
     http_handler_fn *handler;
     size_t body_limit; /* bytes; 0 = the server's max_body_bytes; ROUTE_BODY_UPLOAD = an upload */
+    const char *scope; /* the OAuth scope an API route needs (the API's auth reads it); NULL */
 };
 
 /* A route taking a media upload: its body may be as large as the largest

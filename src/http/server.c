@@ -910,7 +910,7 @@ static int handle_health(struct http_ctx *ctx)
 }
 
 const struct route http_core_routes[] = {
-    {"GET", "/health", handle_health, 0},
+    {"GET", "/health", handle_health, 0, NULL},
 };
 const size_t http_core_nroutes = sizeof(http_core_routes) / sizeof(http_core_routes[0]);
 

@@ -16,13 +16,13 @@ static int h2(struct http_ctx *c)
 }
 
 static const struct route routes[] = {
-    {"GET", "/health", h1, 0},
-    {"GET", "/api/v1/accounts/{id}", h1, 0},
-    {"POST", "/api/v1/accounts/{id}/follow", h2, 0},
-    {"GET", "/api/v1/accounts/{id}/statuses", h2, 0},
-    {"DELETE", "/api/v1/statuses/{id}", h2, 0},
-    {"PUT", "/api/v1/statuses/{id}", h1, 0},
-    {"GET", "/c/{name}/p/{post}", h2, 0},
+    {"GET", "/health", h1, 0, NULL},
+    {"GET", "/api/v1/accounts/{id}", h1, 0, NULL},
+    {"POST", "/api/v1/accounts/{id}/follow", h2, 0, NULL},
+    {"GET", "/api/v1/accounts/{id}/statuses", h2, 0, NULL},
+    {"DELETE", "/api/v1/statuses/{id}", h2, 0, NULL},
+    {"PUT", "/api/v1/statuses/{id}", h1, 0, NULL},
+    {"GET", "/c/{name}/p/{post}", h2, 0, NULL},
 };
 #define N (sizeof(routes) / sizeof(routes[0]))
 
