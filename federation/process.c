@@ -1123,6 +1123,9 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
         if (p.deleted_at)
             return KITH_OK;
         post_tombstone(&p, now, true);
+        int crc = post_counts_add(txn, &p, -1);
+        if (crc)
+            return crc;
     } else {
         if (!cJSON_IsObject(obj) || p.deleted_at) {
             ap->state = ACTIVITY_STORED;
@@ -1169,6 +1172,8 @@ static int apply_undo_delete(struct kv_txn *txn, struct apply *ap, cJSON *del)
         return KITH_OK;
     }
     p.deleted_at = 0;
+    if (post_counts_add(txn, &p, 1))
+        return KITH_ESTORE;
     p.updated_at = wall_seconds();
     int rc = post_put(txn, &p);
     return rc || !c.id || c.uri.len ? rc

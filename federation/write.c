@@ -440,6 +440,8 @@ static int w_edit_delete(struct kv_txn *txn, struct ctx *x, bool del)
     int64_t now = wall_seconds();
     if (del) {
         post_tombstone(&t, now, false);
+        if ((rc = post_counts_add(txn, &t, -1)))
+            return rc;
     } else {
         /* The version replaced is kept for the edit history. */
         struct key16 ek = key_pair(t.id, idgen_next(store_ids(x->core->st)));

@@ -55,6 +55,9 @@ void kv_txn_abort(struct kv_txn *txn);
 /* Read transactions only: release the snapshot, keep the handle; renew takes a new snapshot. */
 void kv_txn_reset(struct kv_txn *txn);
 int kv_txn_renew(struct kv_txn *txn);
+/* The snapshot's id: a read transaction sees the database as the write
+ * transaction of this id left it (ids grow with every commit). */
+uint64_t kv_txn_id(struct kv_txn *txn);
 
 int kv_get(struct kv_txn *txn, unsigned table, struct str key, struct str *val);
 int kv_put(struct kv_txn *txn, unsigned table, struct str key, struct str val, unsigned flags);

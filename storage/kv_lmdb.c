@@ -166,6 +166,11 @@ int kv_txn_renew(struct kv_txn *txn)
     return map_err(mdb_txn_renew(T(txn)), "renew transaction");
 }
 
+uint64_t kv_txn_id(struct kv_txn *txn)
+{
+    return (uint64_t)mdb_txn_id(T(txn));
+}
+
 static int dbi(struct kv_txn *txn, unsigned table, MDB_dbi *out)
 {
     struct kv_env *e = env_of(T(txn));

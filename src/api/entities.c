@@ -6,6 +6,8 @@
 #include "../core/feeds.h"
 #include "../core/posts.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *api_time(struct arena *a, int64_t t)
@@ -13,6 +15,15 @@ const char *api_time(struct arena *a, int64_t t)
     char out[32];
     clock_rfc3339(t, true, out);
     return arena_strdup(a, out);
+}
+
+/* An integer as JSON: written as digits (cJSON would print a double, then
+ * read it back to check it). */
+static void add_uint(cJSON *o, const char *k, uint64_t v)
+{
+    char num[24];
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+    cJSON_AddRawToObject(o, k, num);
 }
 
 static void add_s(cJSON *o, struct arena *a, const char *k, struct str v)
@@ -100,12 +111,11 @@ cJSON *api_account(struct http_ctx *ctx, struct kv_txn *txn, const struct accoun
         cJSON_AddTrueToObject(o, "discoverable");
     else
         cJSON_AddNullToObject(o, "discoverable");
-    cJSON_AddNumberToObject(o, "followers_count", (double)prefix_count(txn, T_FOLLOWERS, acct->id));
-    cJSON_AddNumberToObject(o, "following_count",
-                            (double)(prefix_count(txn, T_FOLLOWS, acct->id) +
-                                     prefix_count(txn, T_MEMBER_OF, acct->id)));
-    cJSON_AddNumberToObject(o, "statuses_count",
-                            (double)prefix_count(txn, T_AUTHOR_POSTS, acct->id));
+    add_uint(o, "followers_count", (uint64_t)((double)prefix_count(txn, T_FOLLOWERS, acct->id)));
+    add_uint(o, "following_count",
+             (uint64_t)((double)(prefix_count(txn, T_FOLLOWS, acct->id) +
+                                 prefix_count(txn, T_MEMBER_OF, acct->id))));
+    add_uint(o, "statuses_count", (uint64_t)((double)statuses_count(txn, acct->id, false)));
     if (credential) {
         cJSON *src = cJSON_AddObjectToObject(o, "source");
         cJSON_AddStringToObject(src, "privacy", api_visibility(acct->default_visibility));
@@ -132,7 +142,7 @@ cJSON *api_account(struct http_ctx *ctx, struct kv_txn *txn, const struct accoun
             }
             kv_cursor_close(c);
         }
-        cJSON_AddNumberToObject(src, "follow_requests_count", (double)requests);
+        add_uint(src, "follow_requests_count", (uint64_t)((double)requests));
         cJSON_AddTrueToObject(src, "indexable");
         cJSON_AddFalseToObject(src, "hide_collections");
         cJSON_AddTrueToObject(src, "discoverable");
@@ -151,10 +161,9 @@ cJSON *api_group(struct http_ctx *ctx, struct kv_txn *txn, const struct communit
     cJSON_AddFalseToObject(o, "bot");
     cJSON_AddTrueToObject(o, "group");
     cJSON_AddTrueToObject(o, "discoverable");
-    cJSON_AddNumberToObject(o, "followers_count", (double)prefix_count(txn, T_MEMBERS, c->id));
-    cJSON_AddNumberToObject(o, "following_count", 0);
-    cJSON_AddNumberToObject(o, "statuses_count",
-                            (double)prefix_count(txn, T_COMMUNITY_POSTS, c->id));
+    add_uint(o, "followers_count", (uint64_t)((double)prefix_count(txn, T_MEMBERS, c->id)));
+    add_uint(o, "following_count", (uint64_t)(0));
+    add_uint(o, "statuses_count", (uint64_t)((double)statuses_count(txn, c->id, true)));
     return o;
 }
 
@@ -175,12 +184,71 @@ int api_visibility_parse(struct str s)
     return -1;
 }
 
+/* Accounts rendered on this loop from the newest snapshot: nothing an
+ * Account shows changes without a commit, so the printed text is reused
+ * across requests reading the same snapshot (the same transaction id). */
+#define ACTOR_CACHE 2048 /* slots, a power of two */
+
+#define STATUS_CACHE 4096 /* slots, a power of two */
+
+struct actor_cache {
+    uint64_t txn_id; /* the snapshot the entries were rendered from */
+    uint64_t ids[ACTOR_CACHE];
+    char *text[ACTOR_CACHE];
+    /* Statuses as nobody in particular sees them, without the closing
+     * brace (a boost: its fields before "reblog"): the viewer's own
+     * fields are added per request. */
+    uint64_t sids[STATUS_CACHE];
+    char *stext[STATUS_CACHE];
+};
+
+static void actor_cache_free(void *p)
+{
+    struct actor_cache *c = p;
+    for (size_t i = 0; i < ACTOR_CACHE; i++)
+        free(c->text[i]);
+    for (size_t i = 0; i < STATUS_CACHE; i++)
+        free(c->stext[i]);
+    free(c);
+}
+
+/* This loop's cache for a request reading txn: emptied when txn is a newer
+ * snapshot; NULL (no cache) for a request reading an older one. */
+static struct actor_cache *actor_cache(struct http_ctx *ctx, struct kv_txn *txn)
+{
+    struct actor_cache *c = http_thread_cache(ctx);
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return NULL;
+        http_thread_set_cache(ctx, c, actor_cache_free);
+    }
+    uint64_t id = kv_txn_id(txn);
+    if (id < c->txn_id)
+        return NULL;
+    if (id > c->txn_id) {
+        for (size_t i = 0; i < ACTOR_CACHE; i++) {
+            free(c->text[i]);
+            c->text[i] = NULL;
+            c->ids[i] = 0;
+        }
+        for (size_t i = 0; i < STATUS_CACHE; i++) {
+            free(c->stext[i]);
+            c->stext[i] = NULL;
+            c->sids[i] = 0;
+        }
+        c->txn_id = id;
+    }
+    return c;
+}
+
 void status_view_init(struct status_view *v, struct http_ctx *ctx, struct kv_txn *txn,
                       const struct account *viewer)
 {
     memset(v, 0, sizeof(*v));
     v->ctx = ctx;
     v->txn = txn;
+    v->cache = txn ? actor_cache(ctx, txn) : NULL;
     if (viewer && viewer->id) {
         v->viewer = viewer->id;
         v->viewer_url = http_url(ctx, "/u/%.*s", (int)viewer->name.len, viewer->name.ptr);
@@ -190,7 +258,7 @@ void status_view_init(struct status_view *v, struct http_ctx *ctx, struct kv_txn
 void status_view_done(struct status_view *v)
 {
     for (size_t i = 0; i < v->nmemo; i++)
-        cJSON_Delete(v->memo[i]);
+        free(v->memo[i]);
     v->nmemo = 0;
 }
 
@@ -201,9 +269,14 @@ static const char *id_str(struct arena *a, uint64_t id)
 
 cJSON *api_actor(struct status_view *v, uint64_t id)
 {
+    /* Rendered once a request: later uses insert the printed text. */
     for (size_t i = 0; i < v->nmemo; i++)
         if (v->memo_id[i] == id)
-            return cJSON_Duplicate(v->memo[i], true);
+            return cJSON_CreateRaw(v->memo[i]);
+    struct actor_cache *cache = v->cache;
+    size_t slot = (size_t)(id * 0x9E3779B97F4A7C15ull >> 40) & (ACTOR_CACHE - 1);
+    if (cache && cache->ids[slot] == id && cache->text[slot])
+        return cJSON_CreateRaw(cache->text[slot]);
     struct account acct;
     struct community c;
     cJSON *o = NULL;
@@ -211,9 +284,23 @@ cJSON *api_actor(struct status_view *v, uint64_t id)
         o = api_account(v->ctx, v->txn, &acct, false);
     else if (community_get(v->txn, id, &v->ctx->arena, &c) == KITH_OK)
         o = api_group(v->ctx, v->txn, &c);
-    if (o && v->nmemo < VIEW_MEMO) {
-        v->memo_id[v->nmemo] = id;
-        v->memo[v->nmemo++] = cJSON_Duplicate(o, true);
+    if (o && cache) {
+        char *text = cJSON_PrintUnformatted(o);
+        if (text) {
+            free(cache->text[slot]);
+            cache->ids[slot] = id;
+            cache->text[slot] = text;
+            cJSON_Delete(o);
+            return cJSON_CreateRaw(text);
+        }
+    } else if (o && v->nmemo < VIEW_MEMO) {
+        char *text = cJSON_PrintUnformatted(o);
+        if (text) {
+            v->memo_id[v->nmemo] = id;
+            v->memo[v->nmemo++] = text;
+            cJSON_Delete(o);
+            return cJSON_CreateRaw(text);
+        }
     }
     return o;
 }
@@ -426,16 +513,16 @@ cJSON *api_poll(struct status_view *v, const struct post *p)
         cJSON_AddNullToObject(o, "expires_at");
     cJSON_AddBoolToObject(o, "expired", poll_expired(p, wall_seconds()));
     cJSON_AddBoolToObject(o, "multiple", p->poll_multiple);
-    cJSON_AddNumberToObject(o, "votes_count", (double)pv.total);
+    add_uint(o, "votes_count", (uint64_t)((double)pv.total));
     if (p->poll_multiple)
-        cJSON_AddNumberToObject(o, "voters_count", p->poll_voters);
+        add_uint(o, "voters_count", (uint64_t)(p->poll_voters));
     else
-        cJSON_AddNumberToObject(o, "voters_count", (double)pv.total);
+        add_uint(o, "voters_count", (uint64_t)((double)pv.total));
     cJSON *opts = cJSON_AddArrayToObject(o, "options");
     for (size_t i = 0; i < pv.n; i++) {
         cJSON *opt = cJSON_CreateObject();
         cJSON_AddStringToObject(opt, "title", arena_str(a, pv.titles[i]).ptr);
-        cJSON_AddNumberToObject(opt, "votes_count", (double)pv.counts[i]);
+        add_uint(opt, "votes_count", (uint64_t)((double)pv.counts[i]));
         cJSON_AddItemToArray(opts, opt);
     }
     cJSON_AddArrayToObject(o, "emojis");
@@ -516,10 +603,10 @@ cJSON *api_status_post(struct status_view *v, const struct post *p)
         cJSON_AddStringToObject(o, "edited_at", api_time(a, p->updated_at));
     else
         cJSON_AddNullToObject(o, "edited_at");
-    cJSON_AddNumberToObject(o, "reblogs_count", (double)reblog_count(v->txn, p->id));
-    cJSON_AddNumberToObject(o, "favourites_count", p->upvotes);
-    cJSON_AddNumberToObject(o, "replies_count", p->replies);
-    cJSON_AddNumberToObject(o, "quotes_count", 0);
+    add_uint(o, "reblogs_count", (uint64_t)((double)reblog_count(v->txn, p->id)));
+    add_uint(o, "favourites_count", (uint64_t)(p->upvotes));
+    add_uint(o, "replies_count", (uint64_t)(p->replies));
+    add_uint(o, "quotes_count", (uint64_t)(0));
     cJSON_AddBoolToObject(o, "sensitive", p->sensitive);
     add_s(o, a, "spoiler_text", p->summary);
     cJSON_AddStringToObject(o, "visibility", api_visibility(p->visibility));
@@ -556,6 +643,8 @@ cJSON *api_status_post(struct status_view *v, const struct post *p)
     return o;
 }
 
+static cJSON *wrapper_fields(struct status_view *v, const struct reblog *rp, const struct post *pp);
+
 cJSON *api_status(struct status_view *v, uint64_t status_id)
 {
     struct arena *a = &v->ctx->arena;
@@ -567,13 +656,33 @@ cJSON *api_status(struct status_view *v, uint64_t status_id)
         !api_can_see(v, &p))
         return NULL;
     cJSON *inner = api_status_post(v, &p);
-    cJSON *booster = api_actor(v, r.community_id ? r.community_id : r.account_id);
-    if (!inner || !booster) {
+    cJSON *o = inner ? wrapper_fields(v, &r, &p) : NULL;
+    if (!o) {
         cJSON_Delete(inner);
-        cJSON_Delete(booster);
         return NULL;
     }
-    /* Mastodon's reblog wrapper: its own id, the booster, the post inside. */
+    if (v->viewer) {
+        static const char *const same[] = {"favourited", "reblogged", "bookmarked", "muted"};
+        for (size_t i = 0; i < 4; i++) {
+            cJSON *b = cJSON_GetObjectItemCaseSensitive(inner, same[i]);
+            cJSON_AddBoolToObject(o, same[i], cJSON_IsTrue(b));
+        }
+        cJSON_AddArrayToObject(o, "filtered");
+    }
+    cJSON_AddItemToObject(o, "reblog", inner);
+    return o;
+}
+
+/* Mastodon's reblog wrapper without the viewer's fields and the post
+ * inside: its own id, the booster. */
+static cJSON *wrapper_fields(struct status_view *v, const struct reblog *rp, const struct post *pp)
+{
+    struct arena *a = &v->ctx->arena;
+    const struct reblog r = *rp;
+    const struct post p = *pp;
+    cJSON *booster = api_actor(v, r.community_id ? r.community_id : r.account_id);
+    if (!booster)
+        return NULL;
     cJSON *o = cJSON_CreateObject();
     const char *uri =
         r.uri.len ? arena_str(a, r.uri).ptr
@@ -588,10 +697,10 @@ cJSON *api_status(struct status_view *v, uint64_t status_id)
     cJSON_AddStringToObject(o, "content", "");
     cJSON_AddStringToObject(o, "created_at", api_time(a, r.created_at));
     cJSON_AddNullToObject(o, "edited_at");
-    cJSON_AddNumberToObject(o, "reblogs_count", 0);
-    cJSON_AddNumberToObject(o, "favourites_count", 0);
-    cJSON_AddNumberToObject(o, "replies_count", 0);
-    cJSON_AddNumberToObject(o, "quotes_count", 0);
+    add_uint(o, "reblogs_count", (uint64_t)(0));
+    add_uint(o, "favourites_count", (uint64_t)(0));
+    add_uint(o, "replies_count", (uint64_t)(0));
+    add_uint(o, "quotes_count", (uint64_t)(0));
     cJSON_AddFalseToObject(o, "sensitive");
     cJSON_AddStringToObject(o, "spoiler_text", "");
     cJSON_AddStringToObject(o, "visibility", api_visibility(p.visibility));
@@ -603,16 +712,113 @@ cJSON *api_status(struct status_view *v, uint64_t status_id)
     cJSON_AddNullToObject(o, "card");
     cJSON_AddNullToObject(o, "poll");
     cJSON_AddNullToObject(o, "quote");
-    if (v->viewer) {
-        static const char *const same[] = {"favourited", "reblogged", "bookmarked", "muted"};
-        for (size_t i = 0; i < 4; i++) {
-            cJSON *b = cJSON_GetObjectItemCaseSensitive(inner, same[i]);
-            cJSON_AddBoolToObject(o, same[i], cJSON_IsTrue(b));
-        }
-        cJSON_AddArrayToObject(o, "filtered");
-    }
-    cJSON_AddItemToObject(o, "reblog", inner);
     return o;
+}
+
+/* ---- statuses as text, cached for a snapshot ---- */
+
+/* The viewer's own fields of a status, each with a leading comma. */
+static void viewer_fields(struct status_view *v, const struct post *p, bool wrapper, struct buf *b)
+{
+    struct key16 k = key_pair(p->id, v->viewer);
+    struct vote vote;
+    struct reblog r;
+    struct arena *a = &v->ctx->arena;
+    bool fav =
+        rec_get(v->txn, T_VOTES, KEY16(k), &vote_desc, a, &vote) == KITH_OK && vote.value > 0;
+    bool reb = reblog_find(v->txn, p->id, v->viewer, a, &r) == KITH_OK;
+    buf_printf(b, ",\"favourited\":%s,\"reblogged\":%s,\"bookmarked\":%s,\"muted\":false",
+               fav ? "true" : "false", reb ? "true" : "false",
+               bookmark_has(v->txn, v->viewer, p->id) ? "true" : "false");
+    if (!wrapper && p->author_id == v->viewer)
+        buf_printf(b, ",\"pinned\":%s", pin_has(v->txn, v->viewer, p->id) ? "true" : "false");
+    buf_add_cstr(b, ",\"filtered\":[]");
+}
+
+/* The text of a status as nobody in particular sees it, without its last
+ * brace; from the loop's cache, or rendered (and kept) now. */
+static const char *base_text(struct status_view *v, uint64_t sid, const struct post *p,
+                             const struct reblog *r, char **owned)
+{
+    struct actor_cache *c = v->cache;
+    size_t slot = (size_t)(sid * 0x9E3779B97F4A7C15ull >> 40) & (STATUS_CACHE - 1);
+    *owned = NULL;
+    if (c && c->sids[slot] == sid && c->stext[slot])
+        return c->stext[slot];
+    struct status_view anon = *v;
+    anon.viewer = 0;
+    anon.viewer_url = NULL;
+    cJSON *o;
+    if (r) { /* a boost: its own fields ("reblog" comes per request) */
+        o = wrapper_fields(&anon, r, p);
+    } else {
+        o = api_status_post(&anon, p);
+    }
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text)
+        return NULL;
+    text[strlen(text) - 1] = 0; /* the closing brace */
+    if (!c) {
+        *owned = text;
+        return text;
+    }
+    free(c->stext[slot]);
+    c->sids[slot] = sid;
+    c->stext[slot] = text;
+    return text;
+}
+
+/* p's text for the viewer into b; false when it cannot be rendered. */
+static bool post_text(struct status_view *v, const struct post *p, struct buf *b)
+{
+    char *owned;
+    if (p->poll_titles.len) { /* a poll's viewer fields sit inside it: the whole entity */
+        cJSON *o = api_status_post(v, p);
+        char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        if (text)
+            buf_add_cstr(b, text);
+        free(text);
+        return text != NULL;
+    }
+    const char *base = base_text(v, p->id, p, NULL, &owned);
+    if (!base)
+        return false;
+    buf_add_cstr(b, base);
+    free(owned);
+    if (v->viewer)
+        viewer_fields(v, p, false, b);
+    buf_add_byte(b, '}');
+    return true;
+}
+
+bool api_status_text(struct status_view *v, uint64_t status_id, struct buf *b)
+{
+    struct arena *a = &v->ctx->arena;
+    struct post p;
+    struct reblog r;
+    char *owned;
+    if (post_get(v->txn, status_id, a, &p) == KITH_OK)
+        return api_can_see(v, &p) && post_text(v, &p, b);
+    if (reblog_get(v->txn, status_id, a, &r) || post_get(v->txn, r.post_id, a, &p) ||
+        !api_can_see(v, &p))
+        return false;
+    size_t mark = b->len;
+    const char *base = base_text(v, status_id, &p, &r, &owned);
+    if (!base)
+        return false;
+    buf_add_cstr(b, base);
+    free(owned);
+    if (v->viewer)
+        viewer_fields(v, &p, true, b);
+    buf_add_cstr(b, ",\"reblog\":");
+    if (!post_text(v, &p, b)) {
+        b->len = mark;
+        return false;
+    }
+    buf_add_byte(b, '}');
+    return true;
 }
 
 /* ---- media ---- */
@@ -620,8 +826,8 @@ cJSON *api_status(struct status_view *v, uint64_t status_id)
 static cJSON *image_meta(struct arena *a, uint32_t w, uint32_t h)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "width", w);
-    cJSON_AddNumberToObject(o, "height", h);
+    add_uint(o, "width", (uint64_t)(w));
+    add_uint(o, "height", (uint64_t)(h));
     cJSON_AddStringToObject(o, "size", arena_printf(a, "%ux%u", w, h));
     cJSON_AddNumberToObject(o, "aspect", h ? (double)w / h : 1.0);
     return o;

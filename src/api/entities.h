@@ -19,7 +19,7 @@ cJSON *api_group(struct http_ctx *ctx, struct kv_txn *txn, const struct communit
 
 /* ---- statuses ---- */
 
-#define VIEW_MEMO 32
+#define VIEW_MEMO 128
 
 /* Statuses rendered for one request: who looks (viewer 0: nobody signed
  * in), and the accounts already rendered, reused within the request. */
@@ -30,7 +30,8 @@ struct status_view {
     const char *viewer_url; /* the viewer's actor URL */
     size_t nmemo;
     uint64_t memo_id[VIEW_MEMO];
-    cJSON *memo[VIEW_MEMO]; /* owned: status_view_done frees them */
+    char *memo[VIEW_MEMO]; /* the accounts printed (owned: status_view_done frees them) */
+    void *cache;           /* the loop's accounts printed since the last commit */
 };
 void status_view_init(struct status_view *v, struct http_ctx *ctx, struct kv_txn *txn,
                       const struct account *viewer);
@@ -49,7 +50,11 @@ bool api_hidden(struct status_view *v, uint64_t status_id);
  * Mastodon's reblog wrapper); NULL when there is none the viewer may see. */
 cJSON *api_status(struct status_view *v, uint64_t status_id);
 cJSON *api_status_post(struct status_view *v, const struct post *p);
-/* The Account of an account or community id (memoised); NULL if neither. */
+/* The same Status as text appended to b (the timelines' way: parts kept
+ * for the snapshot, the viewer's fields added); false when none. */
+bool api_status_text(struct status_view *v, uint64_t status_id, struct buf *b);
+/* The Account of an account or community id (rendered once a request,
+ * then inserted as its printed text: a raw node); NULL if neither. */
 cJSON *api_actor(struct status_view *v, uint64_t id);
 /* The Notification entity; NULL when what it is about is gone. */
 cJSON *api_notification(struct status_view *v, const struct notification *n);

@@ -18,7 +18,8 @@
 struct walk {
     struct status_view *v;
     const struct api_page *pg;
-    cJSON *arr;
+    struct buf out;  /* the statuses as JSON text, comma-separated */
+    size_t ends[40]; /* where each status ends in out (a forward page is reversed) */
     size_t n, looked;
     uint64_t newest, oldest;
     /* public and tag timelines */
@@ -37,40 +38,43 @@ static int add(struct walk *w, uint64_t status_id)
         return 1; /* mostly deleted or hidden: stop looking */
     if (api_hidden(w->v, status_id))
         return 0;
-    cJSON *s = api_status(w->v, status_id);
-    if (!s)
+    size_t mark = w->out.len;
+    if (w->n)
+        buf_add_byte(&w->out, ',');
+    if (!api_status_text(w->v, status_id, &w->out)) {
+        w->out.len = mark;
         return 0;
-    cJSON_AddItemToArray(w->arr, s);
+    }
+    w->ends[w->n] = w->out.len;
     w->newest = w->newest > status_id ? w->newest : status_id;
     w->oldest = !w->oldest || status_id < w->oldest ? status_id : w->oldest;
     return ++w->n >= w->pg->limit;
 }
 
-/* Reverses an array in place (a min_id page is read oldest first). */
-static void reverse(cJSON *arr)
-{
-    cJSON *items = NULL;
-    while (arr->child) {
-        cJSON *it = cJSON_DetachItemViaPointer(arr, arr->child);
-        it->next = items;
-        items = it;
-    }
-    while (items) {
-        cJSON *next = items->next;
-        items->next = items->prev = NULL;
-        cJSON_AddItemToArray(arr, items);
-        items = next;
-    }
-}
-
+/* Sends the page: "[" statuses "]", newest first (a min_id page was read
+ * oldest first: its items are put back in order). */
 static void reply_page(struct http_ctx *ctx, struct walk *w, bool forward)
 {
-    if (forward)
-        reverse(w->arr);
+    struct buf page;
+    buf_init(&page, w->out.len + 64);
+    buf_add_byte(&page, '[');
+    if (forward) {
+        for (size_t i = w->n; i-- > 0;) {
+            size_t start = i ? w->ends[i - 1] + 1 : 0; /* after the comma */
+            if (page.len > 1)
+                buf_add_byte(&page, ',');
+            buf_add(&page, w->out.data + start, w->ends[i] - start);
+        }
+    } else {
+        buf_add_str(&page, buf_str(&w->out));
+    }
+    buf_add_byte(&page, ']');
     status_view_done(w->v);
     if (w->n)
         api_page_link(ctx, w->newest, w->oldest);
-    http_reply_json(ctx, 200, w->arr);
+    http_reply_raw(ctx, 200, "application/json; charset=utf-8", buf_str(&page));
+    buf_free(&page);
+    buf_free(&w->out);
 }
 
 static int home_step(uint64_t status_id, uint64_t post_id, void *arg)
@@ -92,7 +96,8 @@ static int handle_home(struct http_ctx *ctx)
         return HANDLER_DONE;
     api_page_read(ctx, 20, 40, &pg);
     status_view_init(&v, ctx, who.txn, &who.acct);
-    struct walk w = {.v = &v, .pg = &pg, .arr = cJSON_CreateArray()};
+    struct walk w = {.v = &v, .pg = &pg};
+    buf_init(&w.out, 8u << 20);
     w.nexclusive = list_exclusive(who.txn, who.acct.id, &ctx->arena, w.exclusive, 16);
     bool forward = pg.min_id && !pg.since_id;
     home_each(who.txn, who.acct.id, pg.max_id, api_page_floor(&pg), forward, home_step, &w);
@@ -146,7 +151,8 @@ static int handle_public(struct http_ctx *ctx)
         return HANDLER_DONE;
     api_page_read(ctx, 20, 40, &pg);
     status_view_init(&v, ctx, who.txn, &who.acct);
-    struct walk w = {.v = &v, .pg = &pg, .arr = cJSON_CreateArray()};
+    struct walk w = {.v = &v, .pg = &pg};
+    buf_init(&w.out, 8u << 20);
     bool local = flag(ctx, "local");
     w.remote_only = !local && flag(ctx, "remote");
     w.media_only = flag(ctx, "only_media");
@@ -174,7 +180,8 @@ static int handle_tag(struct http_ctx *ctx)
         return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
     api_page_read(ctx, 20, 40, &pg);
     status_view_init(&v, ctx, who.txn, &who.acct);
-    struct walk w = {.v = &v, .pg = &pg, .arr = cJSON_CreateArray()};
+    struct walk w = {.v = &v, .pg = &pg};
+    buf_init(&w.out, 8u << 20);
     bool local = flag(ctx, "local");
     w.remote_only = !local && flag(ctx, "remote");
     w.media_only = flag(ctx, "only_media");

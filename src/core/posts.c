@@ -106,7 +106,8 @@ int post_insert(struct kv_txn *txn, struct core *core, struct post *p)
     if ((rc = rec_put(txn, T_POSTS, KEY8(pk), &post_desc, p, KV_NOOVERWRITE)))
         return rc;
     struct key16 ak = key_pair(p->author_id, p->id);
-    if ((rc = kv_put(txn, T_AUTHOR_POSTS, KEY16(ak), STR_LIT(""), 0)))
+    if ((rc = kv_put(txn, T_AUTHOR_POSTS, KEY16(ak), STR_LIT(""), 0)) ||
+        (rc = post_counts_add(txn, p, 1)))
         return rc;
     if (p->community_id && !p->parent_id) {
         struct key16 ck = key_pair(p->community_id, p->id);
@@ -150,6 +151,28 @@ int post_insert(struct kv_txn *txn, struct core *core, struct post *p)
     if (!post_is_local(p))
         return KITH_OK;
     return counter_add(txn, p->parent_id && p->community_id ? "local_comments" : "local_posts", 1);
+}
+
+int post_counts_add(struct kv_txn *txn, const struct post *p, int64_t delta)
+{
+    char name[48];
+    snprintf(name, sizeof(name), "statuses:%llu", (unsigned long long)p->author_id);
+    int rc = counter_add(txn, name, delta);
+    if (rc == KITH_OK && p->community_id && !p->parent_id) {
+        snprintf(name, sizeof(name), "posts:%llu", (unsigned long long)p->community_id);
+        rc = counter_add(txn, name, delta);
+    }
+    return rc;
+}
+
+uint64_t statuses_count(struct kv_txn *txn, uint64_t id, bool community)
+{
+    char name[48];
+    uint64_t n = 0;
+    snprintf(name, sizeof(name), "%s:%llu", community ? "posts" : "statuses",
+             (unsigned long long)id);
+    counter_get(txn, name, &n);
+    return n;
 }
 
 void post_tombstone(struct post *p, int64_t now, bool keep)
@@ -599,6 +622,8 @@ int posts_of_author_tombstone(struct kv_txn *txn, uint64_t author_id, int64_t no
         if (rc == KITH_OK && !p.deleted_at) {
             post_tombstone(&p, now, false);
             rc = post_put(txn, &p);
+            if (rc == KITH_OK)
+                rc = post_counts_add(txn, &p, -1);
         } else if (rc == KITH_ENOTFOUND) {
             rc = KITH_OK;
         }

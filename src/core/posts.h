@@ -40,6 +40,12 @@ static inline bool post_is_local(const struct post *p)
 int post_insert(struct kv_txn *txn, struct core *core, struct post *p);
 /* Rewrites a post already stored (edits, counts, tombstones). */
 int post_put(struct kv_txn *txn, const struct post *p);
+/* Keeps the counts of a person's statuses and a community's posts (what
+ * the API shows): +1 when p is stored, -1 when it is deleted, +1 again
+ * when restored. */
+int post_counts_add(struct kv_txn *txn, const struct post *p, int64_t delta);
+/* The live statuses of an account, or the posts of a community. */
+uint64_t statuses_count(struct kv_txn *txn, uint64_t id, bool community);
 /* Turns a post into a tombstone (deleted_at set). keep: its content stays,
  * hidden, so an Undo of the Delete (Lemmy's restore) can bring it back;
  * else it goes. */

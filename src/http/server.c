@@ -23,6 +23,7 @@
 #include <event2/listener.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
@@ -73,8 +74,10 @@ struct http_thread {
     struct event *mail_ev;     /* durable writes to finish on this loop */
     pthread_mutex_t mail_lock; /* guards mail and mail_closed */
     struct pending_write *mail;
-    bool mail_closed;            /* the loop has stopped: finish nothing more */
-    void *data;                  /* the edges' per-loop data (http_thread_data) */
+    bool mail_closed; /* the loop has stopped: finish nothing more */
+    void *data;       /* the edges' per-loop data (http_thread_data) */
+    void *cache;      /* the API's per-loop cache (http_thread_cache) */
+    void (*cache_free)(void *);
     struct http_ctx *spare;      /* contexts to reuse, linked through req */
     struct http_stream *streams; /* open WebSockets and event streams */
     unsigned nspare;
@@ -445,6 +448,17 @@ void **http_thread_data(struct http_ctx *ctx)
     return &ctx->thread->data;
 }
 
+void *http_thread_cache(struct http_ctx *ctx)
+{
+    return ctx->thread->cache;
+}
+
+void http_thread_set_cache(struct http_ctx *ctx, void *cache, void (*free_fn)(void *))
+{
+    ctx->thread->cache = cache;
+    ctx->thread->cache_free = free_fn;
+}
+
 struct event_base *http_event_base(struct http_ctx *ctx)
 {
     return ctx->thread->base;
@@ -784,6 +798,15 @@ static void dispatch(struct evhttp_request *req, void *arg)
     ctx->start_ns = mono_ns();
     ctx->method = str_from(method_name(evhttp_request_get_command(req)));
     t->inflight++;
+    /* Replies go out at once: with Nagle's algorithm, the tail of a large
+     * reply waits for the client's delayed ACK (tens of milliseconds). */
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *cbev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t cfd = cbev ? bufferevent_getfd(cbev) : -1;
+    if (cfd >= 0) {
+        int one = 1;
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
 
     const char *uri = evhttp_request_get_uri(req);
     /* The absolute form (RFC 9112 3.2.2) carries the path after the authority. */
@@ -1320,6 +1343,10 @@ static void *loop_main(void *arg)
     if (t->data && t->srv->opts.thread_data_free) {
         t->srv->opts.thread_data_free(t->data);
         t->data = NULL;
+    }
+    if (t->cache && t->cache_free) {
+        t->cache_free(t->cache);
+        t->cache = NULL;
     }
     /* Writes that become durable from now on find nobody to reply. */
     pthread_mutex_lock(&t->mail_lock);

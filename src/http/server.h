@@ -78,6 +78,10 @@ void *http_app(struct http_ctx *ctx);
 /* This loop thread's own data slot (NULL until a handler sets it); freed
  * with opts.thread_data_free when the loop ends. */
 void **http_thread_data(struct http_ctx *ctx);
+/* A second per-loop slot, for the client API's cache: NULL until set;
+ * free_fn releases it when the loop ends. */
+void *http_thread_cache(struct http_ctx *ctx);
+void http_thread_set_cache(struct http_ctx *ctx, void *cache, void (*free_fn)(void *));
 /* The loop's event_base, for edges that start asynchronous work on it. */
 struct event_base *http_event_base(struct http_ctx *ctx);
 /* A read transaction (snapshot) for this request, taken on first use and

@@ -9,7 +9,10 @@
 #    kithd's CPU per delivery beside openssl's RSA-2048 sign in the same run.
 # Figures only: this script does not pass or fail on them, except section 4
 # on a bad signature or a missing delivery.
-# BENCH_ONLY=inbox or BENCH_ONLY=fanout runs section 3 or 4 alone.
+# 5. GET /api/v1/timelines/home?limit=20 for a member of 50 communities with
+#    100,000 posts in the database (gen_home), wrk -t2 -c32: requests/s, p99
+#    and kithd's CPU share of the 2 cores.
+# BENCH_ONLY=inbox, fanout or home runs section 3, 4 or 5 alone.
 set -eu
 BUILD=${1:-build}
 SECS=${BENCH_SECONDS:-3}
@@ -35,6 +38,42 @@ wait_port() {
     done
     echo "bench: server on port $1 did not start" >&2
     exit 1
+}
+
+# Section 5: the home timeline (a function: it runs alone or after section 4).
+home_section() {
+echo
+echo "== 5. home timeline: GET /api/v1/timelines/home?limit=20, 100,000 posts in 50 communities, wrk -t2 -c32 -d${SECS}s"
+hdir="$tmp/home"
+mkdir -p "$hdir"
+token=$("$BUILD/bench/gen_home" "$hdir/data" 100000 50)
+home_port=$(free_port)
+cat >"$hdir/kith.conf" <<CONF
+domain = localhost
+public_url = http://localhost:$home_port
+listen = 127.0.0.1:$home_port
+data_dir = $hdir/data
+rate_limit = off
+CONF
+"$BUILD/kithd" -c "$hdir/kith.conf" >"$hdir/kithd.out" 2>"$hdir/kithd.log" &
+home_pid=$!
+pids="$pids $home_pid"
+wait_port "$home_port"
+url="http://127.0.0.1:$home_port/api/v1/timelines/home?limit=20"
+wrk -t2 -c32 -d1s -H "Authorization: Bearer $token" "$url" >/dev/null
+cpu0=$(awk '{print $14 + $15}' "/proc/$home_pid/stat")
+out=$(wrk -t2 -c32 -d"${SECS}s" --latency -H "Authorization: Bearer $token" "$url")
+cpu1=$(awk '{print $14 + $15}' "/proc/$home_pid/stat")
+/usr/bin/python3 - "$out" "$cpu0" "$cpu1" "$SECS" "$(getconf CLK_TCK)" "$(nproc)" <<'PY'
+import re, sys
+out, c0, c1, secs, hz, cores = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+p99 = re.search(r"99%\s+([\d.]+\w+)", out).group(1)
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+share = (c1 - c0) / hz / secs / cores
+print(f"  {rps:8.0f} requests/s, p99 {p99}, kithd CPU {share * 100:.0f}% of {cores} cores"
+      f" (target >= 5,000/s){'' if not non2xx else f', {non2xx.group(1)} errors'}")
+PY
 }
 
 # Sections 1 and 2, then 3 (not indented inside their ifs: their Python
@@ -165,6 +204,10 @@ echo "kithd access log lines written: $(grep -c ' access ' "$tmp/kithd.log" || t
 fi
 
 if [ "${BENCH_ONLY:-}" = inbox ]; then exit 0; fi
+if [ "${BENCH_ONLY:-}" = home ]; then
+    home_section
+    exit 0
+fi
 
 # ---- 4. fan-out of one activity to 2,000 inboxes ------------------------------
 # 200 host names x 10 people, every name resolved (kith's `resolve`) to one
@@ -340,3 +383,5 @@ if problems:
     print("bench: FAIL: " + "; ".join(problems), file=sys.stderr)
     sys.exit(1)
 PY
+
+if [ -z "${BENCH_ONLY:-}" ]; then home_section; fi

@@ -173,8 +173,14 @@ def test_follow_requests_to_join_a_private_community(k):
     # Nothing waiting: 404; someone who moderates nothing sees nothing.
     assert carol.req("POST", f"/api/v1/follow_requests/{bob_id}/authorize").status == 404
     assert alice.req("GET", "/api/v1/follow_requests").json() == []
-    # Alice, now a member, posts there; bob may not.
-    assert alice.req("POST", "/api/v1/statuses", {"status": "@club Hello members"}).status == 200
+    # Alice, now a member, posts there; bob may not. Members see the club's
+    # boost of it at home; bob, who is not one, cannot see it at all.
+    r = alice.req("POST", "/api/v1/statuses", {"status": "@club Hello members"})
+    assert r.status == 200, r
+    post = r.json()
+    home = carol.req("GET", "/api/v1/timelines/home").json()
+    assert [s["reblog"]["id"] for s in home if s["reblog"]] == [post["id"]], home
+    assert bob.req("GET", f"/api/v1/statuses/{post['id']}").status == 404
     r = bob.req("POST", "/api/v1/statuses", {"status": "@club Let me in"})
     assert r.status == 403 and "private" in r.json()["error"]
 
