@@ -62,6 +62,8 @@ const char *const store_table_names[T_COUNT] = {
     [T_MEDIA] = "media",
     [T_POLL_VOTES] = "poll_votes",
     [T_POLLS_OPEN] = "polls_open",
+    [T_CONVS] = "convs",
+    [T_CONV_ORDER] = "conv_order",
 };
 
 #define F(tag, type, st, m)         \

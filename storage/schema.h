@@ -76,6 +76,9 @@
  *                                                         data_dir/media/FILE and PREVIEW)
  * poll_votes          post id (8) + account id (8)        the chosen options' indexes (1 byte each)
  * polls_open          end time (i64, 8) + post id (8)     empty; polls whose end is to be told
+ * convs               account id (8) + thread root (8)    last status id (8) + unread (1): a
+ *                                                         person's direct conversations
+ * conv_order          account id (8) + last status (8)    thread root (8): newest first
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -156,6 +159,8 @@ enum store_table {
     T_MEDIA,
     T_POLL_VOTES,
     T_POLLS_OPEN,
+    T_CONVS,
+    T_CONV_ORDER,
     T_COUNT /* number of tables */
 };
 

@@ -107,6 +107,43 @@ static int fanout_followers(struct kv_txn *txn, uint64_t author, uint64_t also_f
     return rc;
 }
 
+int conv_touch(struct kv_txn *txn, uint64_t account_id, uint64_t root, uint64_t status_id,
+               bool unread)
+{
+    struct key16 k = key_pair(account_id, root);
+    struct str v;
+    int rc;
+    if (kv_get(txn, T_CONVS, KEY16(k), &v) == KITH_OK && v.len == 9) {
+        struct key16 old = key_pair(account_id, be64_get((const unsigned char *)v.ptr));
+        if ((rc = kv_del(txn, T_CONV_ORDER, KEY16(old))) && rc != KITH_ENOTFOUND)
+            return rc;
+    }
+    unsigned char val[9];
+    be64_put(val, status_id);
+    val[8] = unread;
+    struct key16 ok = key_pair(account_id, status_id);
+    struct key8 r = key_id(root);
+    if ((rc = kv_put(txn, T_CONVS, KEY16(k), str_make(val, 9), 0)))
+        return rc;
+    return kv_put(txn, T_CONV_ORDER, KEY16(ok), KEY8(r), 0);
+}
+
+int conv_forget(struct kv_txn *txn, uint64_t account_id, uint64_t root)
+{
+    struct key16 k = key_pair(account_id, root);
+    struct str v;
+    int rc = kv_get(txn, T_CONVS, KEY16(k), &v);
+    if (rc)
+        return rc;
+    if (v.len == 9) {
+        struct key16 ok = key_pair(account_id, be64_get((const unsigned char *)v.ptr));
+        rc = kv_del(txn, T_CONV_ORDER, KEY16(ok));
+        if (rc && rc != KITH_ENOTFOUND)
+            return rc;
+    }
+    return kv_del(txn, T_CONVS, KEY16(k));
+}
+
 int home_fanout(struct kv_txn *txn, struct core *core, const struct post *p)
 {
     int rc = KITH_OK;
@@ -126,6 +163,10 @@ int home_fanout(struct kv_txn *txn, struct core *core, const struct post *p)
         if ((rc = fanout_followers(txn, p->author_id, other, p->author_id, p->id, p->id)))
             return rc;
     }
+    uint64_t root = p->root_id ? p->root_id : p->id;
+    if (p->visibility == VIS_DIRECT && author_local && !p->community_id &&
+        (rc = conv_touch(txn, p->author_id, root, p->id, false)))
+        return rc;
     if (p->visibility < VIS_FOLLOWERS || !p->recipients.len)
         return KITH_OK;
     /* Limited and direct notes: the local people named. */
@@ -142,8 +183,11 @@ int home_fanout(struct kv_txn *txn, struct core *core, const struct post *p)
         struct account acct;
         if (account_get_local(txn, str_make(uri.ptr + base + 3, uri.len - base - 3), &a, &acct) ==
                 KITH_OK &&
-            acct.id != p->author_id)
+            acct.id != p->author_id) {
             rc = home_add(txn, acct.id, p->id, p->id);
+            if (rc == KITH_OK && p->visibility == VIS_DIRECT)
+                rc = conv_touch(txn, acct.id, root, p->id, true);
+        }
         arena_release(&a);
     }
     return rc;

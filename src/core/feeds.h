@@ -31,6 +31,12 @@ int home_merge(struct kv_txn *txn, uint64_t account_id, uint64_t source, size_t 
 #define HOME_UNMERGE_SCAN 4000
 int home_unmerge(struct kv_txn *txn, uint64_t account_id, uint64_t source);
 
+/* Direct conversations (a thread of direct statuses), per person: the
+ * newest status and whether it is unread. */
+int conv_touch(struct kv_txn *txn, uint64_t account_id, uint64_t root, uint64_t status_id,
+               bool unread);
+int conv_forget(struct kv_txn *txn, uint64_t account_id, uint64_t root);
+
 /* Walks account's home from newest to oldest, strictly below max_id (0: from
  * the newest) and strictly above min_id; calls fn(status id, post id) until
  * it returns non-zero. */

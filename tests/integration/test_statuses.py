@@ -379,3 +379,28 @@ def test_rate_limit_headers(k):
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", h1["x-ratelimit-reset"])
     # Not on the pages and the ActivityPub side.
     assert "x-ratelimit-limit" not in {x.lower() for x in k.http("GET", "/health").headers}
+
+
+def test_conversations(k):
+    alice, bob, carol = signup(k, "alice"), signup(k, "bob"), signup(k, "carol")
+    dm = alice.post("@bob @carol a secret plan", visibility="direct")
+    convs = bob.req("GET", "/api/v1/conversations").json()
+    assert len(convs) == 1
+    c = convs[0]
+    check("Conversation", c)
+    assert c["unread"] is True and c["last_status"]["id"] == dm["id"]
+    assert sorted(a["username"] for a in c["accounts"]) == ["alice", "carol"]
+    # A reply moves the conversation on; the writer's own copy is read.
+    reply = bob.post("@alice @carol count me in", in_reply_to_id=dm["id"], visibility="direct")
+    mine = bob.req("GET", "/api/v1/conversations").json()
+    assert mine[0]["last_status"]["id"] == reply["id"] and mine[0]["unread"] is False
+    theirs = alice.req("GET", "/api/v1/conversations").json()
+    assert [x["id"] for x in theirs] == [c["id"]] and theirs[0]["unread"] is True
+    r = alice.req("POST", f"/api/v1/conversations/{c['id']}/read")
+    assert r.status == 200 and r.json()["unread"] is False
+    assert alice.req("DELETE", f"/api/v1/conversations/{c['id']}").status == 200
+    assert alice.req("GET", "/api/v1/conversations").json() == []
+    assert alice.req("DELETE", f"/api/v1/conversations/{c['id']}").status == 404
+    # Public statuses make no conversation.
+    alice.post("@bob in public")
+    assert len(bob.req("GET", "/api/v1/conversations").json()) == 1
