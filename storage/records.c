@@ -64,6 +64,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_POLLS_OPEN] = "polls_open",
     [T_CONVS] = "convs",
     [T_CONV_ORDER] = "conv_order",
+    [T_FILTERS] = "filters",
 };
 
 #define F(tag, type, st, m)         \
@@ -277,6 +278,14 @@ static const struct field_desc media_fields[] = {
     F(17, FT_I64, media_rec, created_at),
 };
 const struct record_desc media_desc = DESC(media_rec, REC_MEDIA, 1, media_fields);
+
+static const struct field_desc filter_fields[] = {
+    F(1, FT_U64, filter, id),       F(2, FT_U64, filter, account_id),
+    F(3, FT_STR, filter, title),    F(4, FT_U8, filter, contexts),
+    F(5, FT_U8, filter, action),    F(6, FT_I64, filter, expires_at),
+    F(7, FT_STR, filter, keywords), F(8, FT_I64, filter, created_at),
+};
+const struct record_desc filter_desc = DESC(filter, REC_FILTER, 1, filter_fields);
 
 /* ---- generic helpers ---- */
 

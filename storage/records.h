@@ -34,6 +34,7 @@ enum rec_kind {
     REC_REBLOG = 13,
     REC_LIST = 14,
     REC_MEDIA = 15,
+    REC_FILTER = 16,
 };
 
 enum account_role { ROLE_USER = 0, ROLE_MODERATOR = 1, ROLE_ADMIN = 2 };
@@ -152,6 +153,26 @@ struct post {
     bool poll_multiple;
     int64_t poll_expires_at; /* Unix seconds; 0 = open-ended */
     uint32_t poll_voters;
+};
+
+/* A keyword filter (Mastodon's filters v2; table filters). */
+enum filter_context {
+    FILTER_HOME = 1,
+    FILTER_NOTIFICATIONS = 2,
+    FILTER_PUBLIC = 4,
+    FILTER_THREAD = 8,
+    FILTER_ACCOUNT = 16
+};
+enum filter_action { FILTER_WARN = 0, FILTER_HIDE = 1, FILTER_BLUR = 2 };
+struct filter {
+    uint64_t id;
+    uint64_t account_id;
+    struct str title;
+    uint8_t contexts;    /* enum filter_context bits */
+    uint8_t action;      /* enum filter_action */
+    int64_t expires_at;  /* 0 = never */
+    struct str keywords; /* lines "ID W KEYWORD": the keyword's id, W 1 for whole words */
+    int64_t created_at;
 };
 
 /* An uploaded file (table media); focus in millionths, -1e6..1e6. */
@@ -293,7 +314,7 @@ struct host {
 
 extern const struct record_desc account_desc, community_desc, membership_desc, post_desc, vote_desc,
     follow_desc, notification_desc, oauth_app_desc, oauth_token_desc, activity_desc, delivery_desc,
-    host_desc, reblog_desc, list_desc, media_desc;
+    host_desc, reblog_desc, list_desc, media_desc, filter_desc;
 
 /* ---- generic helpers ---- */
 

@@ -79,6 +79,7 @@
  * convs               account id (8) + thread root (8)    last status id (8) + unread (1): a
  *                                                         person's direct conversations
  * conv_order          account id (8) + last status (8)    thread root (8): newest first
+ * filters             account id (8) + filter id (8)      rec filter (a person's keyword filter)
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -161,6 +162,7 @@ enum store_table {
     T_POLLS_OPEN,
     T_CONVS,
     T_CONV_ORDER,
+    T_FILTERS,
     T_COUNT /* number of tables */
 };
 

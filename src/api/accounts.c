@@ -187,6 +187,7 @@ static int handle_statuses(struct http_ctx *ctx)
     uint64_t floor = api_page_floor(&pg);
     struct status_view v;
     status_view_init(&v, ctx, who.txn, &who.acct);
+    v.context = FILTER_ACCOUNT;
     cJSON *arr = cJSON_CreateArray();
     struct idx own, boosts;
     if (pinned) {
@@ -214,7 +215,7 @@ static int handle_statuses(struct http_ctx *ctx)
             ((no_replies && p.parent_id && p.reply_to_author != p.author_id) ||
              (media && !p.nattachments)))
             continue;
-        if (x == &boosts && media)
+        if ((x == &boosts && media) || api_filtered_out(&v, sid))
             continue;
         cJSON *s = api_status(&v, sid);
         if (!s)

@@ -249,6 +249,8 @@ void status_view_init(struct status_view *v, struct http_ctx *ctx, struct kv_txn
     v->ctx = ctx;
     v->txn = txn;
     v->cache = txn ? actor_cache(ctx, txn) : NULL;
+    if (viewer && viewer->id && txn)
+        v->nfilters = api_filters_load(txn, viewer->id, &ctx->arena, v->filters, 16);
     if (viewer && viewer->id) {
         v->viewer = viewer->id;
         v->viewer_url = http_url(ctx, "/u/%.*s", (int)viewer->name.len, viewer->name.ptr);
@@ -322,6 +324,18 @@ bool api_hidden(struct status_view *v, uint64_t status_id)
         status_id = r.post_id;
     }
     return post_get(v->txn, status_id, &v->ctx->arena, &p) == KITH_OK && api_muted(v, p.author_id);
+}
+
+bool api_filtered_out(struct status_view *v, uint64_t status_id)
+{
+    struct post p;
+    struct reblog r;
+    if (!v->nfilters || !v->context)
+        return false;
+    if (reblog_get(v->txn, status_id, &v->ctx->arena, &r) == KITH_OK)
+        status_id = r.post_id;
+    return post_get(v->txn, status_id, &v->ctx->arena, &p) == KITH_OK &&
+           api_filter_apply(v, &p, NULL) == 1;
 }
 
 bool api_can_see(struct status_view *v, const struct post *p)
@@ -638,7 +652,13 @@ cJSON *api_status_post(struct status_view *v, const struct post *p)
         cJSON_AddFalseToObject(o, "muted");
         if (p->author_id == v->viewer)
             cJSON_AddBoolToObject(o, "pinned", pin_has(v->txn, v->viewer, p->id));
-        cJSON_AddArrayToObject(o, "filtered");
+        struct buf fb;
+        buf_init(&fb, 64 << 10);
+        buf_add_byte(&fb, '[');
+        api_filter_apply(v, p, &fb);
+        buf_add_byte(&fb, ']');
+        cJSON_AddItemToObject(o, "filtered", cJSON_CreateRaw(buf_str(&fb).ptr));
+        buf_free(&fb);
     }
     return o;
 }
@@ -732,7 +752,9 @@ static void viewer_fields(struct status_view *v, const struct post *p, bool wrap
                bookmark_has(v->txn, v->viewer, p->id) ? "true" : "false");
     if (!wrapper && p->author_id == v->viewer)
         buf_printf(b, ",\"pinned\":%s", pin_has(v->txn, v->viewer, p->id) ? "true" : "false");
-    buf_add_cstr(b, ",\"filtered\":[]");
+    buf_add_cstr(b, ",\"filtered\":[");
+    api_filter_apply(v, p, b);
+    buf_add_byte(b, ']');
 }
 
 /* The text of a status as nobody in particular sees it, without its last

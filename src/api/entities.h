@@ -32,6 +32,9 @@ struct status_view {
     uint64_t memo_id[VIEW_MEMO];
     char *memo[VIEW_MEMO]; /* the accounts printed (owned: status_view_done frees them) */
     void *cache;           /* the loop's accounts printed since the last commit */
+    int context;           /* enum filter_context of the timeline being read; 0: none */
+    size_t nfilters;       /* the viewer's filters in force (filters.c) */
+    struct filter filters[16];
 };
 void status_view_init(struct status_view *v, struct http_ctx *ctx, struct kv_txn *txn,
                       const struct account *viewer);
@@ -46,6 +49,9 @@ bool api_muted(struct status_view *v, uint64_t id);
 /* Is status_id (or the post it boosts) by someone the viewer blocked or
  * muted? Timelines leave those out; a status asked for by id still shows. */
 bool api_hidden(struct status_view *v, uint64_t status_id);
+/* Does a filter of the viewer's (action hide, in v->context) leave the
+ * status (or the post it boosts) out? */
+bool api_filtered_out(struct status_view *v, uint64_t status_id);
 /* The Status for status_id (a post, or a boost of one, rendered as
  * Mastodon's reblog wrapper); NULL when there is none the viewer may see. */
 cJSON *api_status(struct status_view *v, uint64_t status_id);
@@ -62,6 +68,17 @@ cJSON *api_notification(struct status_view *v, const struct notification *n);
 cJSON *api_poll(struct status_view *v, const struct post *p);
 /* The MediaAttachment of an upload. */
 cJSON *api_media(struct http_ctx *ctx, const struct media_rec *m);
+/* ---- filters (filters.c) ---- */
+
+/* The FilterV2 entity. */
+cJSON *api_filter_json(struct arena *a, const struct filter *f);
+/* An account's filters in force (not expired), at most max. */
+size_t api_filters_load(struct kv_txn *txn, uint64_t account, struct arena *a, struct filter *out,
+                        size_t max);
+/* The viewer's filters of v->context that p matches: FilterResult entities
+ * appended to filtered (comma-separated; may be NULL); 1 when one of them
+ * hides it. */
+int api_filter_apply(struct status_view *v, const struct post *p, struct buf *filtered);
 /* Mastodon's visibility names: public, unlisted, private, direct. */
 const char *api_visibility(uint8_t v);
 int api_visibility_parse(struct str s);

@@ -253,7 +253,9 @@ static int list_step(uint64_t status_id, uint64_t post_id, void *arg)
             !follows(txn, a, w->v->viewer, p.reply_to_author))
             return 0;
     }
-    cJSON *s = api_hidden(w->v, status_id) ? NULL : api_status(w->v, status_id);
+    cJSON *s = api_hidden(w->v, status_id) || api_filtered_out(w->v, status_id)
+                   ? NULL
+                   : api_status(w->v, status_id);
     if (!s)
         return 0;
     cJSON_AddItemToArray(w->arr, s);
@@ -273,6 +275,7 @@ static int handle_list_timeline(struct http_ctx *ctx)
     api_page_read(ctx, 20, 40, &pg);
     struct status_view v;
     status_view_init(&v, ctx, who.txn, &who.acct);
+    v.context = FILTER_HOME;
     struct list_walk w = {&v, &pg, &l, cJSON_CreateArray(), 0, 0, 0, 0};
     bool forward = pg.min_id && !pg.since_id;
     home_each(who.txn, who.acct.id, pg.max_id, api_page_floor(&pg), forward, list_step, &w);

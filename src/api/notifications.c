@@ -20,13 +20,13 @@
 
 #define TYPES_MAX 16
 
-struct filter {
+struct note_filter {
     size_t ntypes, nexclude;
     struct str types[TYPES_MAX], exclude[TYPES_MAX];
     uint64_t account_id;
 };
 
-static bool wanted(struct status_view *v, const struct filter *f, const struct notification *n)
+static bool wanted(struct status_view *v, const struct note_filter *f, const struct notification *n)
 {
     bool notes = false;
     if (block_has(v->txn, v->viewer, n->from_account_id) ||
@@ -50,7 +50,7 @@ static int handle_list(struct http_ctx *ctx)
     struct api_who who;
     struct api_params p;
     struct api_page pg;
-    struct filter f = {0};
+    struct note_filter f = {0};
     if (!api_auth(ctx, "read:notifications", true, &who))
         return HANDLER_DONE;
     if (api_params_read(ctx, &p))
@@ -71,6 +71,7 @@ static int handle_list(struct http_ctx *ctx)
     uint64_t floor = api_page_floor(&pg);
     struct status_view v;
     status_view_init(&v, ctx, who.txn, &who.acct);
+    v.context = FILTER_NOTIFICATIONS;
     cJSON *arr = cJSON_CreateArray();
     uint64_t newest = 0, oldest = 0;
     size_t n = 0, looked = 0;
@@ -97,7 +98,8 @@ static int handle_list(struct http_ctx *ctx)
             struct notification note;
             cJSON *o;
             if (record_decode(&notification_desc, val, &ctx->arena, &note) ||
-                !wanted(&v, &f, &note) || !(o = api_notification(&v, &note)))
+                !wanted(&v, &f, &note) || (note.post_id && api_filtered_out(&v, note.post_id)) ||
+                !(o = api_notification(&v, &note)))
                 continue;
             cJSON_AddItemToArray(arr, o);
             newest = newest > id ? newest : id;

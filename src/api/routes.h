@@ -23,5 +23,6 @@ extern const struct route signup_routes[1];       /* signup.c */
 extern const struct route poll_routes[2];         /* polls.c */
 extern const struct route streaming_routes[10];   /* streaming.c */
 extern const struct route conversation_routes[3]; /* conversations.c */
+extern const struct route filter_routes[5];       /* filters.c */
 
 #endif

@@ -731,6 +731,7 @@ static int handle_context(struct http_ctx *ctx)
         return HANDLER_DONE;
     struct status_view v;
     status_view_init(&v, ctx, who.txn, &who.acct);
+    v.context = FILTER_THREAD;
     cJSON *o = cJSON_CreateObject();
     cJSON *anc = cJSON_AddArrayToObject(o, "ancestors");
     struct walk up = {0}, down = {0};

@@ -36,7 +36,7 @@ static int add(struct walk *w, uint64_t status_id)
 {
     if (++w->looked > 20 * w->pg->limit + 200)
         return 1; /* mostly deleted or hidden: stop looking */
-    if (api_hidden(w->v, status_id))
+    if (api_hidden(w->v, status_id) || api_filtered_out(w->v, status_id))
         return 0;
     size_t mark = w->out.len;
     if (w->n)
@@ -96,6 +96,7 @@ static int handle_home(struct http_ctx *ctx)
         return HANDLER_DONE;
     api_page_read(ctx, 20, 40, &pg);
     status_view_init(&v, ctx, who.txn, &who.acct);
+    v.context = FILTER_HOME;
     struct walk w = {.v = &v, .pg = &pg};
     buf_init(&w.out, 8u << 20);
     w.nexclusive = list_exclusive(who.txn, who.acct.id, &ctx->arena, w.exclusive, 16);
@@ -151,6 +152,7 @@ static int handle_public(struct http_ctx *ctx)
         return HANDLER_DONE;
     api_page_read(ctx, 20, 40, &pg);
     status_view_init(&v, ctx, who.txn, &who.acct);
+    v.context = FILTER_PUBLIC;
     struct walk w = {.v = &v, .pg = &pg};
     buf_init(&w.out, 8u << 20);
     bool local = flag(ctx, "local");
@@ -180,6 +182,7 @@ static int handle_tag(struct http_ctx *ctx)
         return http_reply_error(ctx, 404, "Record not found"), HANDLER_DONE;
     api_page_read(ctx, 20, 40, &pg);
     status_view_init(&v, ctx, who.txn, &who.acct);
+    v.context = FILTER_PUBLIC;
     struct walk w = {.v = &v, .pg = &pg};
     buf_init(&w.out, 8u << 20);
     bool local = flag(ctx, "local");

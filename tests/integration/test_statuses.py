@@ -404,3 +404,46 @@ def test_conversations(k):
     # Public statuses make no conversation.
     alice.post("@bob in public")
     assert len(bob.req("GET", "/api/v1/conversations").json()) == 1
+
+
+def test_filters_v2(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    bob_id = alice.req("GET", "/api/v1/accounts/lookup?acct=bob").json()["id"]
+    alice.req("POST", f"/api/v1/accounts/{bob_id}/follow")
+    r = alice.req("POST", "/api/v2/filters", {
+        "title": "Spoilers", "context": ["home", "public"], "filter_action": "warn",
+        "keywords_attributes": [{"keyword": "finale", "whole_word": True},
+                                {"keyword": "SPOIL", "whole_word": False}]}, as_json=True)
+    assert r.status == 200, r
+    f = r.json()
+    check("FilterV2", f)
+    assert [kw["keyword"] for kw in f["keywords"]] == ["finale", "SPOIL"]
+    check("FilterKeyword", f["keywords"][0])
+    s1 = bob.post("The finale was great")
+    s2 = bob.post("no spoilers here")  # "spoil" inside a word, not whole-word
+    s3 = bob.post("finales are long")  # "finale" only whole words
+    home = {s["id"]: s for s in alice.req("GET", "/api/v1/timelines/home").json()}
+    fl = home[s1["id"]]["filtered"]
+    assert len(fl) == 1 and fl[0]["keyword_matches"] == ["finale"]
+    check("FilterResult", fl[0])
+    assert [m for m in home[s2["id"]]["filtered"][0]["keyword_matches"]] == ["SPOIL"]
+    assert home[s3["id"]]["filtered"] == []
+    # Hide: gone from the home timeline; another context is untouched.
+    r = alice.req("PUT", f"/api/v2/filters/{f['id']}", {"filter_action": "hide",
+                                                       "context[]": ["home"]})
+    assert r.status == 200 and r.json()["filter_action"] == "hide", r
+    ids = [s["id"] for s in alice.req("GET", "/api/v1/timelines/home").json()]
+    assert s1["id"] not in ids and s2["id"] not in ids and s3["id"] in ids
+    assert s1["id"] in [s["id"] for s in alice.req("GET", "/api/v1/timelines/public").json()]
+    # Keywords edited by id; destroyed; the filter deleted.
+    kid = f["keywords"][1]["id"]
+    r = alice.req("PUT", f"/api/v2/filters/{f['id']}",
+                  {"keywords_attributes[0][id]": kid, "keywords_attributes[0][_destroy]": "true"})
+    assert [kw["keyword"] for kw in r.json()["keywords"]] == ["finale"]
+    assert [x["id"] for x in alice.req("GET", "/api/v2/filters").json()] == [f["id"]]
+    assert bob.req("GET", f"/api/v2/filters/{f['id']}").status == 404
+    for bad in ({"title": "", "context[]": "home"}, {"title": "x", "context[]": "nowhere"},
+                {"title": "x", "context[]": "home", "filter_action": "explode"}):
+        assert alice.req("POST", "/api/v2/filters", bad).status == 422, bad
+    assert alice.req("DELETE", f"/api/v2/filters/{f['id']}").status == 200
+    assert alice.req("GET", "/api/v2/filters").json() == []
