@@ -132,7 +132,8 @@ struct fetch {
     char *url_text; /* this hop's URL: as given, then each Location resolved */
     char *accept;
     char *ctype;
-    char *date; /* the Date to send (signed in advance), or NULL for now */
+    char *headers; /* extra header lines, each ending in CRLF, or NULL */
+    char *date;    /* the Date to send (signed in advance), or NULL for now */
     char *body;
     size_t body_len;
     char digest[64];
@@ -559,6 +560,7 @@ static void fetch_free(struct fetch *x)
     free(x->url_text);
     free(x->accept);
     free(x->ctype);
+    free(x->headers);
     free(x->date);
     free(x->body);
     free(x->location);
@@ -1212,6 +1214,8 @@ static int build_request(struct fetch *x)
     if (x->post)
         buf_printf(b, "Content-Type: %s\r\nContent-Length: %zu\r\nDigest: %s\r\n", x->ctype,
                    x->body_len, x->digest);
+    if (x->headers)
+        buf_add_cstr(b, x->headers);
     if (x->sign) {
         struct buf sig;
         buf_init(&sig, MAX_SIGNATURE);
@@ -1384,6 +1388,7 @@ int fetch_start(struct fetcher *f, const char *url, const struct fetch_opts *o, 
     x->accept = xstrdup(o->accept ? o->accept : FETCH_ACCEPT_AP);
     x->ctype = xstrdup(o->content_type ? o->content_type : "application/activity+json");
     x->date = o->date ? xstrdup(o->date) : NULL;
+    x->headers = o->headers ? xstrdup(o->headers) : NULL;
     if (post) {
         x->body = xmalloc(o->body.len + 1);
         if (o->body.len)

@@ -90,6 +90,8 @@ struct fetch_opts {
     unsigned timeout_secs; /* whole exchange incl. resolution and connect, default 10 */
     int max_redirects;     /* default 3 (negative: none followed); GET only */
     const char *date;      /* the Date header to send (a request signed in advance); NULL: now */
+    const char *headers;   /* more header lines, each ending in CRLF (the caller's, not the
+                              network's: not checked), or NULL */
 };
 
 #define FETCH_ACCEPT_AP                             \

@@ -65,6 +65,8 @@ const char *const store_table_names[T_COUNT] = {
     [T_CONVS] = "convs",
     [T_CONV_ORDER] = "conv_order",
     [T_FILTERS] = "filters",
+    [T_PUSH_SUBS] = "push_subs",
+    [T_PUSH_BY_ACCOUNT] = "push_by_account",
 };
 
 #define F(tag, type, st, m)         \
@@ -286,6 +288,15 @@ static const struct field_desc filter_fields[] = {
     F(7, FT_STR, filter, keywords), F(8, FT_I64, filter, created_at),
 };
 const struct record_desc filter_desc = DESC(filter, REC_FILTER, 1, filter_fields);
+
+static const struct field_desc push_sub_fields[] = {
+    F(1, FT_U64, push_sub, id),         F(2, FT_U64, push_sub, account_id),
+    F(3, FT_STR, push_sub, token_hash), F(4, FT_STR, push_sub, endpoint),
+    F(5, FT_STR, push_sub, p256dh),     F(6, FT_STR, push_sub, auth),
+    F(7, FT_U32, push_sub, alerts),     F(8, FT_U8, push_sub, policy),
+    F(9, FT_I64, push_sub, created_at),
+};
+const struct record_desc push_sub_desc = DESC(push_sub, REC_PUSH_SUB, 1, push_sub_fields);
 
 /* ---- generic helpers ---- */
 

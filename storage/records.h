@@ -35,6 +35,7 @@ enum rec_kind {
     REC_LIST = 14,
     REC_MEDIA = 15,
     REC_FILTER = 16,
+    REC_PUSH_SUB = 17,
 };
 
 enum account_role { ROLE_USER = 0, ROLE_MODERATOR = 1, ROLE_ADMIN = 2 };
@@ -172,6 +173,19 @@ struct filter {
     uint8_t action;      /* enum filter_action */
     int64_t expires_at;  /* 0 = never */
     struct str keywords; /* lines "ID W KEYWORD": the keyword's id, W 1 for whole words */
+    int64_t created_at;
+};
+
+/* A Web Push subscription (table push_subs): one per access token. */
+struct push_sub {
+    uint64_t id;
+    uint64_t account_id;
+    struct str token_hash; /* 32 bytes: its key */
+    struct str endpoint;   /* the push service's URL */
+    struct str p256dh;     /* the client's P-256 key, base64url */
+    struct str auth;       /* the client's auth secret, base64url */
+    uint32_t alerts;       /* bit i: push_alert_names[i] wanted */
+    uint8_t policy;        /* enum push_policy */
     int64_t created_at;
 };
 
@@ -314,7 +328,7 @@ struct host {
 
 extern const struct record_desc account_desc, community_desc, membership_desc, post_desc, vote_desc,
     follow_desc, notification_desc, oauth_app_desc, oauth_token_desc, activity_desc, delivery_desc,
-    host_desc, reblog_desc, list_desc, media_desc, filter_desc;
+    host_desc, reblog_desc, list_desc, media_desc, filter_desc, push_sub_desc;
 
 /* ---- generic helpers ---- */
 

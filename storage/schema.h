@@ -80,6 +80,8 @@
  *                                                         person's direct conversations
  * conv_order          account id (8) + last status (8)    thread root (8): newest first
  * filters             account id (8) + filter id (8)      rec filter (a person's keyword filter)
+ * push_subs           SHA-256 of the access token (32)    rec push_sub (Web Push, one a token)
+ * push_by_account     account id (8) + push_sub id (8)    the token's hash (32)
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -163,6 +165,8 @@ enum store_table {
     T_CONVS,
     T_CONV_ORDER,
     T_FILTERS,
+    T_PUSH_SUBS,
+    T_PUSH_BY_ACCOUNT,
     T_COUNT /* number of tables */
 };
 

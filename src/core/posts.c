@@ -2,6 +2,7 @@
 #include "posts.h"
 
 #include "feeds.h"
+#include "webpush.h"
 
 #include "../base/clock.h"
 #include "../base/err.h"
@@ -207,7 +208,49 @@ int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const
                              .post_id = post_id,
                              .created_at = wall_seconds()};
     struct key16 k = key_pair(account_id, n.id);
-    return rec_put(txn, T_NOTIFICATIONS, KEY16(k), &notification_desc, &n, 0);
+    int rc = rec_put(txn, T_NOTIFICATIONS, KEY16(k), &notification_desc, &n, 0);
+    if (rc)
+        return rc;
+    /* On the phone too: Web Push to the subscriptions that want this type. */
+    static const char *const says[][2] = {{"mention", " mentioned you"},
+                                          {"reblog", " boosted your post"},
+                                          {"favourite", " favourited your post"},
+                                          {"follow", " followed you"},
+                                          {"follow_request", " asked to follow you"},
+                                          {"poll", ""},
+                                          {"status", " posted"},
+                                          {"update", " edited a post"}};
+    const char *what = "";
+    for (size_t i = 0; i < sizeof(says) / sizeof(says[0]); i++)
+        if (strcmp(type, says[i][0]) == 0)
+            what = says[i][1];
+    struct account from;
+    struct post p;
+    char title[160], body[200] = "";
+    const char *who = "Someone";
+    if (account_get(txn, from_account_id, &a, &from) == KITH_OK)
+        who = arena_str(&a, from.display_name.len ? from.display_name : from.name).ptr;
+    if (strcmp(type, "poll") == 0)
+        snprintf(title, sizeof(title), "A poll has ended");
+    else
+        snprintf(title, sizeof(title), "%s%s", who, what);
+    if (post_id && post_get(txn, post_id, &a, &p) == KITH_OK) {
+        size_t o = 0; /* the text, tags left out, cut short */
+        bool tag = false;
+        for (size_t i = 0; i < p.content.len && o < sizeof(body) - 4; i++) {
+            char ch = p.content.ptr[i];
+            if (ch == '<')
+                tag = true;
+            else if (ch == '>')
+                tag = false;
+            else if (!tag)
+                body[o++] = ch;
+        }
+        body[o] = 0;
+    }
+    rc = webpush_notify(txn, core, &n, title, body);
+    arena_release(&a);
+    return rc;
 }
 
 struct html_opts {
