@@ -113,18 +113,7 @@ static const char *resolve_actor(struct federation *f, struct arena *a, const ch
         struct sync_fetch sf;
         int rc = fetch_blocking(f, url, &sf);
         cJSON *doc = rc == KITH_OK && sf.status == 200 ? cJSON_Parse(sf.body) : NULL;
-        cJSON *links = cJSON_GetObjectItemCaseSensitive(doc, "links");
-        const char *href = NULL;
-        for (cJSON *l = cJSON_IsArray(links) ? links->child : NULL; l && !href; l = l->next) {
-            cJSON *rel = cJSON_GetObjectItemCaseSensitive(l, "rel");
-            cJSON *type = cJSON_GetObjectItemCaseSensitive(l, "type");
-            cJSON *h = cJSON_GetObjectItemCaseSensitive(l, "href");
-            if (cJSON_IsString(rel) && strcmp(rel->valuestring, "self") == 0 && cJSON_IsString(h) &&
-                cJSON_IsString(type) &&
-                (strstr(type->valuestring, "activity+json") ||
-                 strstr(type->valuestring, "ld+json")))
-                href = arena_strdup(a, h->valuestring);
-        }
+        const char *href = webfinger_self(doc, a);
         cJSON_Delete(doc);
         free(sf.body);
         free(sf.url);

@@ -52,6 +52,10 @@ struct federation {
     struct deliverer *deliverer;
 };
 
+/* The actor URL of a WebFinger answer: its rel=self link of an ActivityPub
+ * type, in a; NULL when it has none. */
+const char *webfinger_self(cJSON *doc, struct arena *a);
+
 /* The fetcher of ctx's loop thread (made on first use); NULL if it cannot
  * be made (logged). */
 struct http_ctx;

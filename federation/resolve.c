@@ -30,6 +30,21 @@ struct resolve {
     char why[256];
 };
 
+const char *webfinger_self(cJSON *doc, struct arena *a)
+{
+    cJSON *links = cJSON_GetObjectItemCaseSensitive(doc, "links");
+    for (cJSON *l = cJSON_IsArray(links) ? links->child : NULL; l; l = l->next) {
+        cJSON *rel = cJSON_GetObjectItemCaseSensitive(l, "rel");
+        cJSON *type = cJSON_GetObjectItemCaseSensitive(l, "type");
+        cJSON *h = cJSON_GetObjectItemCaseSensitive(l, "href");
+        if (cJSON_IsString(rel) && strcmp(rel->valuestring, "self") == 0 && cJSON_IsString(h) &&
+            cJSON_IsString(type) &&
+            (strstr(type->valuestring, "activity+json") || strstr(type->valuestring, "ld+json")))
+            return arena_strdup(a, h->valuestring);
+    }
+    return NULL;
+}
+
 static void finish(struct resolve *r, int rc)
 {
     r->done(r->ctx, rc, rc ? 0 : r->is_group ? NAME_COMMUNITY : NAME_ACCOUNT, r->id, r->arg);
@@ -84,17 +99,7 @@ static void webfinger_done(const struct fetch_result *fr, void *arg)
         return finish(r, KITH_ESTOPPED);
     cJSON *doc =
         !fr->err && fr->status == 200 ? cJSON_ParseWithLength(fr->body.ptr, fr->body.len) : NULL;
-    cJSON *links = cJSON_GetObjectItemCaseSensitive(doc, "links");
-    const char *href = NULL;
-    for (cJSON *l = cJSON_IsArray(links) ? links->child : NULL; l && !href; l = l->next) {
-        cJSON *rel = cJSON_GetObjectItemCaseSensitive(l, "rel");
-        cJSON *type = cJSON_GetObjectItemCaseSensitive(l, "type");
-        cJSON *h = cJSON_GetObjectItemCaseSensitive(l, "href");
-        if (cJSON_IsString(rel) && strcmp(rel->valuestring, "self") == 0 && cJSON_IsString(h) &&
-            cJSON_IsString(type) &&
-            (strstr(type->valuestring, "activity+json") || strstr(type->valuestring, "ld+json")))
-            href = arena_strdup(&r->ctx->arena, h->valuestring);
-    }
+    const char *href = webfinger_self(doc, &r->ctx->arena);
     cJSON_Delete(doc);
     int rc = KITH_ENOTFOUND;
     if (href)

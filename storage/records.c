@@ -729,7 +729,7 @@ int membership_get(struct kv_txn *txn, uint64_t community_id, uint64_t account_i
 
 /* The second ids of every 16-byte key in table that starts with id. Owned
  * by the caller (free). */
-static int collect_pairs(struct kv_txn *txn, unsigned table, uint64_t id, uint64_t **out, size_t *n)
+int prefix_ids(struct kv_txn *txn, unsigned table, uint64_t id, uint64_t **out, size_t *n)
 {
     struct kv_cursor *c;
     struct str key;
@@ -758,7 +758,7 @@ static int forget_pairs(struct kv_txn *txn, unsigned table, unsigned index, uint
 {
     uint64_t *ids;
     size_t n;
-    int rc = collect_pairs(txn, table, id, &ids, &n);
+    int rc = prefix_ids(txn, table, id, &ids, &n);
     for (size_t i = 0; i < n && rc == KITH_OK; i++) {
         struct key16 k = key_pair(id, ids[i]), r = key_pair(ids[i], id);
         rc = kv_del(txn, table, KEY16(k));

@@ -413,6 +413,11 @@ int membership_put(struct kv_txn *txn, const struct membership *m);
  * followers, posts of a community...). */
 uint64_t prefix_count(struct kv_txn *txn, unsigned table, uint64_t id);
 
+/* The second ids of every 16-byte key of table that starts with id (the
+ * followers of an account, the members of a community...). Owned by the
+ * caller (free). */
+int prefix_ids(struct kv_txn *txn, unsigned table, uint64_t id, uint64_t **out, size_t *n);
+
 /* Forgets every follow from and to account id, and its memberships (the
  * actor was deleted). */
 int follows_forget(struct kv_txn *txn, uint64_t id);

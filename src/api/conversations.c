@@ -71,6 +71,23 @@ static cJSON *conversation_json(struct status_view *v, uint64_t root, uint64_t l
     return o;
 }
 
+struct conv_walk {
+    struct status_view *v;
+    uint64_t me;
+};
+
+static cJSON *conv_item(uint64_t last, struct str val, void *arg)
+{
+    struct conv_walk *w = arg;
+    if (val.len != 8)
+        return NULL;
+    uint64_t root = be64_get((const unsigned char *)val.ptr);
+    struct key16 ck = key_pair(w->me, root);
+    struct str cv;
+    bool unread = kv_get(w->v->txn, T_CONVS, KEY16(ck), &cv) == KITH_OK && cv.len == 9 && cv.ptr[8];
+    return conversation_json(w->v, root, last, unread);
+}
+
 static int handle_list(struct http_ctx *ctx)
 {
     struct api_who who;
@@ -80,40 +97,10 @@ static int handle_list(struct http_ctx *ctx)
     api_page_read(ctx, 20, 40, &pg);
     struct status_view v;
     status_view_init(&v, ctx, who.txn, &who.acct);
+    struct conv_walk w = {&v, who.acct.id};
     cJSON *arr = cJSON_CreateArray();
-    struct kv_cursor *c;
-    struct str key, val;
-    struct key16 end = key_pair(who.acct.id, pg.max_id ? pg.max_id : UINT64_MAX);
-    uint64_t newest = 0, oldest = 0, floor = api_page_floor(&pg);
-    size_t n = 0;
-    if (kv_cursor_open(who.txn, T_CONV_ORDER, &c) == KITH_OK) {
-        int rc = kv_cursor_seek(c, KEY16(end), &key, &val);
-        rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
-        for (; rc == KITH_OK && n < pg.limit; rc = kv_cursor_prev(c, &key, &val)) {
-            if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != who.acct.id ||
-                val.len != 8)
-                break;
-            uint64_t last = be64_get((const unsigned char *)key.ptr + 8);
-            if (last <= floor)
-                break;
-            uint64_t root = be64_get((const unsigned char *)val.ptr);
-            struct key16 ck = key_pair(who.acct.id, root);
-            struct str cv;
-            bool unread =
-                kv_get(who.txn, T_CONVS, KEY16(ck), &cv) == KITH_OK && cv.len == 9 && cv.ptr[8];
-            cJSON *o = conversation_json(&v, root, last, unread);
-            if (!o)
-                continue;
-            cJSON_AddItemToArray(arr, o);
-            newest = newest > last ? newest : last;
-            oldest = !oldest || last < oldest ? last : oldest;
-            n++;
-        }
-        kv_cursor_close(c);
-    }
+    api_page_index(ctx, who.txn, T_CONV_ORDER, who.acct.id, &pg, arr, conv_item, &w);
     status_view_done(&v);
-    if (n)
-        api_page_link(ctx, newest, oldest);
     http_reply_json(ctx, 200, arr);
     return HANDLER_DONE;
 }

@@ -145,6 +145,12 @@ static int handle_list(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
+static cJSON *member_item(uint64_t id, struct str val, void *arg)
+{
+    (void)val;
+    return api_actor(arg, id);
+}
+
 /* GET /api/v1/lists/:id/accounts */
 static int handle_list_accounts(struct http_ctx *ctx)
 {
@@ -157,33 +163,8 @@ static int handle_list_accounts(struct http_ctx *ctx)
     struct status_view v;
     status_view_init(&v, ctx, who.txn, &who.acct);
     cJSON *arr = cJSON_CreateArray();
-    uint64_t newest = 0, oldest = 0, floor = api_page_floor(&pg);
-    size_t n = 0;
-    struct kv_cursor *c;
-    struct str key;
-    struct key16 end = key_pair(l.id, pg.max_id ? pg.max_id : UINT64_MAX);
-    if (kv_cursor_open(who.txn, T_LIST_MEMBERS, &c) == KITH_OK) {
-        int rc = kv_cursor_seek(c, KEY16(end), &key, NULL);
-        rc = rc == KITH_OK ? kv_cursor_prev(c, &key, NULL) : kv_cursor_last(c, &key, NULL);
-        for (; rc == KITH_OK && n < pg.limit; rc = kv_cursor_prev(c, &key, NULL)) {
-            if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != l.id)
-                break;
-            uint64_t id = be64_get((const unsigned char *)key.ptr + 8);
-            if (id <= floor)
-                break;
-            cJSON *acct = api_actor(&v, id);
-            if (!acct)
-                continue;
-            cJSON_AddItemToArray(arr, acct);
-            newest = newest > id ? newest : id;
-            oldest = !oldest || id < oldest ? id : oldest;
-            n++;
-        }
-        kv_cursor_close(c);
-    }
+    api_page_index(ctx, who.txn, T_LIST_MEMBERS, l.id, &pg, arr, member_item, &v);
     status_view_done(&v);
-    if (n)
-        api_page_link(ctx, newest, oldest);
     http_reply_json(ctx, 200, arr);
     return HANDLER_DONE;
 }

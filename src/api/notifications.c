@@ -45,6 +45,22 @@ static bool wanted(struct status_view *v, const struct note_filter *f, const str
     return false;
 }
 
+struct note_walk {
+    struct status_view *v;
+    const struct note_filter *f;
+};
+
+static cJSON *note_item(uint64_t id, struct str val, void *arg)
+{
+    struct note_walk *w = arg;
+    struct notification note;
+    (void)id;
+    if (record_decode(&notification_desc, val, &w->v->ctx->arena, &note) ||
+        !wanted(w->v, w->f, &note) || (note.post_id && api_filtered_out(w->v, note.post_id)))
+        return NULL;
+    return api_notification(w->v, &note);
+}
+
 static int handle_list(struct http_ctx *ctx)
 {
     struct api_who who;
@@ -67,57 +83,13 @@ static int handle_list(struct http_ctx *ctx)
         f.account_id = strtoull(num, NULL, 10);
     }
     api_page_read(ctx, 40, 80, &pg);
-    bool forward = pg.min_id && !pg.since_id;
-    uint64_t floor = api_page_floor(&pg);
     struct status_view v;
     status_view_init(&v, ctx, who.txn, &who.acct);
     v.context = FILTER_NOTIFICATIONS;
+    struct note_walk w = {&v, &f};
     cJSON *arr = cJSON_CreateArray();
-    uint64_t newest = 0, oldest = 0;
-    size_t n = 0, looked = 0;
-    struct kv_cursor *c;
-    struct str key, val;
-    if (kv_cursor_open(who.txn, T_NOTIFICATIONS, &c) == KITH_OK) {
-        int rc;
-        if (forward) {
-            struct key16 from = key_pair(who.acct.id, floor + 1);
-            rc = kv_cursor_seek(c, KEY16(from), &key, &val);
-        } else {
-            struct key16 end = key_pair(who.acct.id, pg.max_id ? pg.max_id : UINT64_MAX);
-            rc = kv_cursor_seek(c, KEY16(end), &key, &val);
-            rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
-        }
-        for (; rc == KITH_OK && n < pg.limit && looked < 20 * pg.limit + 200;
-             rc = forward ? kv_cursor_next(c, &key, &val) : kv_cursor_prev(c, &key, &val)) {
-            if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != who.acct.id)
-                break;
-            uint64_t id = be64_get((const unsigned char *)key.ptr + 8);
-            if ((!forward && id <= floor) || (forward && pg.max_id && id >= pg.max_id))
-                break;
-            looked++;
-            struct notification note;
-            cJSON *o;
-            if (record_decode(&notification_desc, val, &ctx->arena, &note) ||
-                !wanted(&v, &f, &note) || (note.post_id && api_filtered_out(&v, note.post_id)) ||
-                !(o = api_notification(&v, &note)))
-                continue;
-            cJSON_AddItemToArray(arr, o);
-            newest = newest > id ? newest : id;
-            oldest = !oldest || id < oldest ? id : oldest;
-            n++;
-        }
-        kv_cursor_close(c);
-    }
-    if (forward) { /* read oldest first: answered newest first */
-        cJSON *rev = cJSON_CreateArray();
-        while (cJSON_GetArraySize(arr) > 0)
-            cJSON_AddItemToArray(rev, cJSON_DetachItemFromArray(arr, cJSON_GetArraySize(arr) - 1));
-        cJSON_Delete(arr);
-        arr = rev;
-    }
+    api_page_index(ctx, who.txn, T_NOTIFICATIONS, who.acct.id, &pg, arr, note_item, &w);
     status_view_done(&v);
-    if (n)
-        api_page_link(ctx, newest, oldest);
     http_reply_json(ctx, 200, arr);
     return HANDLER_DONE;
 }

@@ -2,6 +2,7 @@
 #include "page.h"
 
 #include "../base/buf.h"
+#include "../core/feeds.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -71,4 +72,53 @@ bool api_id_param(struct http_ctx *ctx, const char *name, uint64_t *out)
         return true;
     http_reply_error(ctx, 404, "Record not found");
     return false;
+}
+
+struct page_index {
+    const struct api_page *pg;
+    cJSON *arr;
+    api_item_fn *fn;
+    void *arg;
+    size_t n, looked;
+    uint64_t newest, oldest;
+};
+
+static int page_index_step(uint64_t id, struct str val, void *arg)
+{
+    struct page_index *w = arg;
+    if (++w->looked > 20 * w->pg->limit + 200)
+        return 1; /* mostly skipped: stop looking */
+    cJSON *item = w->fn(id, val, w->arg);
+    if (!item)
+        return 0;
+    cJSON_AddItemToArray(w->arr, item);
+    w->newest = w->newest > id ? w->newest : id;
+    w->oldest = !w->oldest || id < w->oldest ? id : w->oldest;
+    return ++w->n >= w->pg->limit;
+}
+
+size_t api_page_index(struct http_ctx *ctx, struct kv_txn *txn, unsigned table, uint64_t owner,
+                      const struct api_page *pg, cJSON *arr, api_item_fn *fn, void *arg)
+{
+    struct page_index w = {.pg = pg, .arr = arr, .fn = fn, .arg = arg};
+    struct key8 k = key_id(owner);
+    bool forward = pg->min_id && !pg->since_id;
+    index_each(txn, table, KEY8(k), pg->max_id, api_page_floor(pg), forward, page_index_step, &w);
+    if (forward) { /* read oldest first: answered newest first */
+        cJSON *items = NULL;
+        while (arr->child) {
+            cJSON *it = cJSON_DetachItemViaPointer(arr, arr->child);
+            it->next = items;
+            items = it;
+        }
+        while (items) {
+            cJSON *next = items->next;
+            items->next = items->prev = NULL;
+            cJSON_AddItemToArray(arr, items);
+            items = next;
+        }
+    }
+    if (w.n)
+        api_page_link(ctx, w.newest, w.oldest);
+    return w.n;
 }

@@ -7,6 +7,8 @@
 
 #include "../http/server.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdint.h>
 
 struct api_page {
@@ -22,6 +24,13 @@ uint64_t api_page_floor(const struct api_page *p);
 /* Adds Link: <...?max_id=oldest>; rel="next", <...?min_id=newest>; rel="prev",
  * keeping the request's other parameters; nothing for an empty page. */
 void api_page_link(struct http_ctx *ctx, uint64_t newest, uint64_t oldest);
+/* One page of an index whose keys are an owner's id then an item's id
+ * (bookmarks, notifications, a list's accounts...): fn makes the entity of
+ * each item (NULL: skipped), appended to arr newest first; the Link header
+ * is added. Returns how many went in. */
+typedef cJSON *api_item_fn(uint64_t id, struct str val, void *arg);
+size_t api_page_index(struct http_ctx *ctx, struct kv_txn *txn, unsigned table, uint64_t owner,
+                      const struct api_page *pg, cJSON *arr, api_item_fn *fn, void *arg);
 /* A numeric path parameter; false (after a 404 reply) when not a number. */
 bool api_id_param(struct http_ctx *ctx, const char *name, uint64_t *out);
 

@@ -833,6 +833,24 @@ static int handle_history(struct http_ctx *ctx)
 }
 
 /* GET .../favourited_by and .../reblogged_by: accounts, paged by id. */
+struct acted {
+    struct status_view *v;
+    bool reblogs;
+};
+
+/* A person who favourited (an up vote) or boosted (not a community's boost). */
+static cJSON *acted_item(uint64_t id, struct str val, void *arg)
+{
+    struct acted *x = arg;
+    struct vote vote;
+    if (SENDER_IS_COMMUNITY(id))
+        return NULL;
+    if (!x->reblogs &&
+        (record_decode(&vote_desc, val, &x->v->ctx->arena, &vote) || vote.value <= 0))
+        return NULL;
+    return api_actor(x->v, id);
+}
+
 static int who_acted(struct http_ctx *ctx, bool reblogs)
 {
     struct api_who who;
@@ -845,42 +863,11 @@ static int who_acted(struct http_ctx *ctx, bool reblogs)
     api_page_read(ctx, 40, 80, &pg);
     struct status_view v;
     status_view_init(&v, ctx, who.txn, &who.acct);
+    struct acted x = {&v, reblogs};
     cJSON *arr = cJSON_CreateArray();
-    struct kv_cursor *c;
-    struct str key, val;
-    struct key16 end = key_pair(p.id, pg.max_id ? pg.max_id : UINT64_MAX);
-    uint64_t newest = 0, oldest = 0;
-    size_t n = 0;
-    if (kv_cursor_open(who.txn, reblogs ? T_POST_REBLOGS : T_VOTES, &c) == KITH_OK) {
-        int rc = kv_cursor_seek(c, KEY16(end), &key, &val);
-        rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
-        for (; rc == KITH_OK && n < pg.limit; rc = kv_cursor_prev(c, &key, &val)) {
-            if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != p.id)
-                break;
-            uint64_t aid = be64_get((const unsigned char *)key.ptr + 8);
-            if (aid <= api_page_floor(&pg))
-                break;
-            if (SENDER_IS_COMMUNITY(aid))
-                continue;
-            if (!reblogs) {
-                struct vote vote;
-                if (record_decode(&vote_desc, val, &ctx->arena, &vote) || vote.value <= 0)
-                    continue;
-            }
-            cJSON *acct = api_actor(&v, aid);
-            if (!acct)
-                continue;
-            cJSON_AddItemToArray(arr, acct);
-            if (!newest)
-                newest = aid;
-            oldest = aid;
-            n++;
-        }
-        kv_cursor_close(c);
-    }
+    api_page_index(ctx, who.txn, reblogs ? T_POST_REBLOGS : T_VOTES, p.id, &pg, arr, acted_item,
+                   &x);
     status_view_done(&v);
-    if (n)
-        api_page_link(ctx, newest, oldest);
     http_reply_json(ctx, 200, arr);
     return HANDLER_DONE;
 }
@@ -898,6 +885,12 @@ static int handle_reblogged_by(struct http_ctx *ctx)
 
 /* GET /api/v1/bookmarks and /favourites: newest first, paged by the
  * bookmark's or favourite's own id. */
+static cJSON *kept_item(uint64_t id, struct str val, void *arg)
+{
+    (void)id;
+    return val.len == 8 ? api_status(arg, be64_get((const unsigned char *)val.ptr)) : NULL;
+}
+
 static int kept_list(struct http_ctx *ctx, const char *scope, unsigned table)
 {
     struct api_who who;
@@ -908,35 +901,8 @@ static int kept_list(struct http_ctx *ctx, const char *scope, unsigned table)
     struct status_view v;
     status_view_init(&v, ctx, who.txn, &who.acct);
     cJSON *arr = cJSON_CreateArray();
-    struct kv_cursor *c;
-    struct str key, val;
-    struct key16 end = key_pair(who.acct.id, pg.max_id ? pg.max_id : UINT64_MAX);
-    uint64_t newest = 0, oldest = 0;
-    size_t n = 0;
-    if (kv_cursor_open(who.txn, table, &c) == KITH_OK) {
-        int rc = kv_cursor_seek(c, KEY16(end), &key, &val);
-        rc = rc == KITH_OK ? kv_cursor_prev(c, &key, &val) : kv_cursor_last(c, &key, &val);
-        for (; rc == KITH_OK && n < pg.limit; rc = kv_cursor_prev(c, &key, &val)) {
-            if (key.len != 16 || be64_get((const unsigned char *)key.ptr) != who.acct.id ||
-                val.len != 8)
-                break;
-            uint64_t bid = be64_get((const unsigned char *)key.ptr + 8);
-            if (bid <= api_page_floor(&pg))
-                break;
-            cJSON *s = api_status(&v, be64_get((const unsigned char *)val.ptr));
-            if (!s)
-                continue;
-            cJSON_AddItemToArray(arr, s);
-            if (!newest)
-                newest = bid;
-            oldest = bid;
-            n++;
-        }
-        kv_cursor_close(c);
-    }
+    api_page_index(ctx, who.txn, table, who.acct.id, &pg, arr, kept_item, &v);
     status_view_done(&v);
-    if (n)
-        api_page_link(ctx, newest, oldest);
     http_reply_json(ctx, 200, arr);
     return HANDLER_DONE;
 }

@@ -42,39 +42,13 @@ static bool follows_accepted(struct kv_txn *txn, uint64_t follower, uint64_t tar
     return yes;
 }
 
-/* The second ids of the 16-byte keys of table that start with id. Owned by
- * the caller (free). */
-static int second_ids(struct kv_txn *txn, unsigned table, uint64_t id, uint64_t **out, size_t *n)
-{
-    struct kv_cursor *c;
-    struct str key;
-    struct key8 k = key_id(id);
-    size_t cap = 0;
-    *out = NULL;
-    *n = 0;
-    int rc = kv_cursor_open(txn, table, &c);
-    if (rc)
-        return rc;
-    for (rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
-         rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
-         rc = kv_cursor_next(c, &key, NULL)) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            *out = xrealloc(*out, cap * sizeof(**out));
-        }
-        (*out)[(*n)++] = be64_get((const unsigned char *)key.ptr + 8);
-    }
-    kv_cursor_close(c);
-    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
-}
-
 /* status_id into the home of every local, active member of community. */
 static int fanout_members(struct kv_txn *txn, uint64_t community_id, uint64_t skip,
                           uint64_t status_id, uint64_t post_id)
 {
     uint64_t *ids;
     size_t n;
-    int rc = second_ids(txn, T_MEMBERS, community_id, &ids, &n);
+    int rc = prefix_ids(txn, T_MEMBERS, community_id, &ids, &n);
     for (size_t i = 0; i < n && rc == KITH_OK; i++) {
         struct arena a = ARENA_INIT;
         struct membership m;
@@ -94,7 +68,7 @@ static int fanout_followers(struct kv_txn *txn, uint64_t author, uint64_t also_f
 {
     uint64_t *ids;
     size_t n;
-    int rc = second_ids(txn, T_FOLLOWERS, author, &ids, &n);
+    int rc = prefix_ids(txn, T_FOLLOWERS, author, &ids, &n);
     for (size_t i = 0; i < n && rc == KITH_OK; i++) {
         uint64_t f = ids[i];
         if (f == skip || !follows_accepted(txn, f, author) ||

@@ -639,25 +639,11 @@ const char *community_url(struct arena *a, struct core *core, const struct commu
 
 int posts_of_author_tombstone(struct kv_txn *txn, uint64_t author_id, int64_t now)
 {
-    struct kv_cursor *c;
-    struct str key;
-    struct key8 k = key_id(author_id);
-    uint64_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    int rc = kv_cursor_open(txn, T_AUTHOR_POSTS, &c);
+    uint64_t *ids;
+    size_t n;
+    int rc = prefix_ids(txn, T_AUTHOR_POSTS, author_id, &ids, &n);
     if (rc)
         return rc;
-    for (rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
-         rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
-         rc = kv_cursor_next(c, &key, NULL)) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            ids = xrealloc(ids, cap * sizeof(*ids));
-        }
-        ids[n++] = be64_get((const unsigned char *)key.ptr + 8);
-    }
-    kv_cursor_close(c);
-    rc = KITH_OK;
     for (size_t i = 0; i < n && rc == KITH_OK; i++) {
         struct arena a = ARENA_INIT;
         struct post p;
