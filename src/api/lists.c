@@ -206,14 +206,6 @@ struct list_walk {
     uint64_t newest, oldest;
 };
 
-static bool follows(struct kv_txn *txn, struct arena *a, uint64_t me, uint64_t id)
-{
-    struct key16 k = key_pair(me, id);
-    struct follow f;
-    return rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, a, &f) == KITH_OK &&
-           f.state == FOLLOW_ACCEPTED;
-}
-
 static int list_step(uint64_t status_id, uint64_t post_id, void *arg)
 {
     struct list_walk *w = arg;
@@ -231,7 +223,7 @@ static int list_step(uint64_t status_id, uint64_t post_id, void *arg)
         if (w->l->replies == LIST_REPLIES_LIST && !is_member(txn, w->l->id, p.reply_to_author))
             return 0;
         if (w->l->replies == LIST_REPLIES_FOLLOWED &&
-            !follows(txn, a, w->v->viewer, p.reply_to_author))
+            !follows_accepted(txn, w->v->viewer, p.reply_to_author))
             return 0;
     }
     cJSON *s = api_hidden(w->v, status_id) || api_filtered_out(w->v, status_id)
@@ -334,7 +326,7 @@ static int apply_list(struct kv_txn *txn, void *arg)
         for (size_t i = 0; i < r->n && rc == KITH_OK; i++) {
             struct arena a = ARENA_INIT;
             struct membership m;
-            bool ok = follows(txn, &a, r->l.account_id, r->ids[i]) ||
+            bool ok = follows_accepted(txn, r->l.account_id, r->ids[i]) ||
                       (membership_get(txn, r->ids[i], r->l.account_id, &a, &m) == KITH_OK &&
                        m.role >= MEMBER_MEMBER);
             arena_release(&a);

@@ -31,7 +31,7 @@ static bool is_local_account(struct kv_txn *txn, uint64_t id)
     return local;
 }
 
-static bool follows_accepted(struct kv_txn *txn, uint64_t follower, uint64_t target)
+bool follows_accepted(struct kv_txn *txn, uint64_t follower, uint64_t target)
 {
     struct arena a = ARENA_INIT;
     struct key16 k = key_pair(follower, target);

@@ -3,6 +3,8 @@
  * (a JWT signed with ES256, its r and s joined). */
 #include "webpush.h"
 
+#include "feeds.h"
+
 #include "../base/clock.h"
 #include "../base/err.h"
 #include "../base/id.h"
@@ -259,17 +261,6 @@ static void json_string(struct buf *b, const char *s)
     buf_add_byte(b, '"');
 }
 
-static bool follows(struct kv_txn *txn, uint64_t a, uint64_t b)
-{
-    struct arena ar = ARENA_INIT;
-    struct key16 k = key_pair(a, b);
-    struct follow f;
-    bool yes = rec_get(txn, T_FOLLOWS, KEY16(k), &follow_desc, &ar, &f) == KITH_OK &&
-               f.state == FOLLOW_ACCEPTED;
-    arena_release(&ar);
-    return yes;
-}
-
 /* One encrypted message for s, scheduled like an outgoing activity. */
 static int push_one(struct kv_txn *txn, struct core *core, const struct push_sub *s,
                     struct str payload)
@@ -351,8 +342,10 @@ int webpush_notify(struct kv_txn *txn, struct core *core, const struct notificat
         if (push_sub_get(txn, hashes[i], &a, &s) || !(s.alerts & (1u << bit)))
             continue;
         if ((s.policy == PUSH_NONE) ||
-            (s.policy == PUSH_FOLLOWED && !follows(txn, n->account_id, n->from_account_id)) ||
-            (s.policy == PUSH_FOLLOWER && !follows(txn, n->from_account_id, n->account_id)))
+            (s.policy == PUSH_FOLLOWED &&
+             !follows_accepted(txn, n->account_id, n->from_account_id)) ||
+            (s.policy == PUSH_FOLLOWER &&
+             !follows_accepted(txn, n->from_account_id, n->account_id)))
             continue;
         rc = push_one(txn, core, &s, buf_str(&payload));
     }
