@@ -99,13 +99,15 @@ int federation_write(struct kv_txn *txn, void *f, struct fed_write *w);
 void federation_kick(void *f);
 
 /* Finds a remote person or community by address (user@host, @user@host,
- * acct:user@host) or actor URL: WebFinger and a signed fetch on ctx's loop
- * (never blocking it), then stores it. done runs later on that loop with
+ * acct:user@host) or actor URL, or a post by its URL (kind FED_FOUND_POST:
+ * stored with its author and community): WebFinger and signed fetches on
+ * ctx's loop (never blocking it), then stores it. done runs later on that loop with
  * rc KITH_OK, the kind (NAME_ACCOUNT or NAME_COMMUNITY) and the id, or
  * rc KITH_ENOTFOUND when nothing there answers as an actor. An address
  * that is not one, or is this server's, is KITH_EINVAL at once (done is
  * not called then). */
 struct http_ctx;
+#define FED_FOUND_POST 3 /* kind: a post's URL, stored as a post */
 typedef void fed_resolve_fn(struct http_ctx *ctx, int rc, int kind, uint64_t id, void *arg);
 int federation_resolve(struct http_ctx *ctx, const char *what, fed_resolve_fn *done, void *arg);
 

@@ -137,6 +137,8 @@ struct apply {
     cJSON *top;            /* the activity as queued (ap->doc may be one inside it) */
     uint64_t group_id;     /* the remote community whose Announce carried it; 0 if direct */
     const char *group_uri; /* and its id */
+    bool fetched;          /* an object a local person asked for (search): fetched from its origin,
+                              kept whoever follows it */
 };
 
 /* The Accept (or Reject) of a Follow, from the followed local actor. */
@@ -559,6 +561,11 @@ static int target_community(struct kv_txn *txn, struct apply *ap, cJSON *obj, st
                     int rc = community_get(txn, ap->group_id, ap->a, c);
                     return rc == KITH_OK && orphan ? KITH_EAGAIN : rc;
                 }
+                uint64_t gid;
+                if (ap->fetched && id && /* fetched from its origin: its community as named */
+                    actor_uri_lookup(txn, str_from(id), &kind, &gid) == KITH_OK &&
+                    kind == NAME_COMMUNITY && community_get(txn, gid, ap->a, c) == KITH_OK)
+                    return orphan ? KITH_EAGAIN : KITH_OK;
             }
         }
     /* Lemmy's comments name no community: the thread does, when kith holds it. */
@@ -740,7 +747,7 @@ static int apply_note(struct kv_txn *txn, struct apply *ap, cJSON *obj, const ch
     size_t nlocals = 0;
     local_people(txn, ap, obj, locals, &nlocals, 64);
     bool parent_here = has_parent && post_is_local(parent);
-    if (!nlocals && !parent_here && !followed_here(txn, ap, author_id)) {
+    if (!nlocals && !parent_here && !ap->fetched && !followed_here(txn, ap, author_id)) {
         ap->state = ACTIVITY_STORED;
         ap->note = "a note nobody here follows, is addressed by, or was answered";
         return KITH_OK;
@@ -876,7 +883,7 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
     if (rc)
         return rc;
     bool local = !c.uri.len;
-    if (local ? ap->group_id != 0 : ap->group_id != c.id) {
+    if (!ap->fetched && (local ? ap->group_id != 0 : ap->group_id != c.id)) {
         ap->state = ACTIVITY_REJECTED;
         ap->note = local ? "a remote community announced a post of a local one"
                          : "a post in a remote community must come from that community";
@@ -889,7 +896,7 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
             ap->note = why;
             return KITH_OK;
         }
-    } else if (!local_member(txn, ap, c.id)) {
+    } else if (!ap->fetched && !local_member(txn, ap, c.id)) {
         ap->state = ACTIVITY_STORED;
         ap->note = "a post in a remote community nobody here is a member of";
         return KITH_OK;
@@ -932,6 +939,41 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
 static int apply_create(struct kv_txn *txn, struct apply *ap)
 {
     return apply_create_object(txn, ap, cJSON_GetObjectItemCaseSensitive(ap->doc, "object"));
+}
+
+int process_fetched_object(struct kv_txn *txn, struct core *core, cJSON *obj, uint64_t *post_id)
+{
+    const char *oid = field_id(obj, "id"), *author = author_of(obj);
+    struct str v;
+    if (!oid || !author)
+        return KITH_EINVAL;
+    if (kv_get(txn, T_OBJECT_URIS, str_from(oid), &v) != KITH_OK) {
+        struct arena a = ARENA_INIT;
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddStringToObject(doc, "type", "Create");
+        cJSON_AddStringToObject(doc, "actor", author);
+        cJSON_AddItemToObject(doc, "object", cJSON_Duplicate(obj, true));
+        struct apply ap = {.core = core,
+                           .doc = doc,
+                           .type = "Create",
+                           .id = oid,
+                           .actor = author,
+                           .a = &a,
+                           .state = ACTIVITY_APPLIED,
+                           .top = doc,
+                           .fetched = true};
+        int rc = apply_create(txn, &ap);
+        cJSON_Delete(doc);
+        arena_release(&a);
+        if (rc)
+            return rc;
+        if (kv_get(txn, T_OBJECT_URIS, str_from(oid), &v) != KITH_OK)
+            return KITH_EINVAL; /* not something kith keeps */
+    }
+    if (v.len != 8)
+        return KITH_ECORRUPT;
+    *post_id = be64_get((const unsigned char *)v.ptr);
+    return KITH_OK;
 }
 
 /* ---- votes, and authors' own updates and deletions ---- */

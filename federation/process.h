@@ -25,6 +25,14 @@ int processor_start(struct core *core, void (*notify)(void *arg), void *arg,
 void processor_kick(struct processor *p);
 /* Finishes the entry in hand and joins the thread. */
 void processor_stop(struct processor *p);
+/* Stores a post fetched from its origin on a local person's request
+ * (search with resolve=true) as its author's Create would be, kept even
+ * when nobody here follows the author; its author (and community) must be
+ * stored already. *post_id receives its id (also when it was held).
+ * KITH_EINVAL for an object kith does not keep. In the caller's write. */
+struct cJSON;
+int process_fetched_object(struct kv_txn *txn, struct core *core, struct cJSON *obj,
+                           uint64_t *post_id);
 /* Entries applied since start (tests and stats). */
 uint64_t processor_done(struct processor *p);
 

@@ -4,6 +4,7 @@
  * (never blocking it), checked as the inbox checks actors, and stored. */
 #include "actors.h"
 #include "fetch.h"
+#include "process.h"
 
 #include "../src/base/err.h"
 #include "../src/base/log.h"
@@ -28,7 +29,14 @@ struct resolve {
     struct community comm;
     uint64_t id;
     char why[256];
+    /* A post's URL: the object (owned), and the actors to store first. */
+    cJSON *obj;
+    const char *need[2];
+    size_t nneed, next;
+    uint64_t post_id;
 };
+
+static int fetch_actor(struct resolve *r, const char *url);
 
 const char *webfinger_self(cJSON *doc, struct arena *a)
 {
@@ -47,7 +55,81 @@ const char *webfinger_self(cJSON *doc, struct arena *a)
 
 static void finish(struct resolve *r, int rc)
 {
+    cJSON *obj = r->obj;
+    r->obj = NULL;
+    if (obj) {
+        cJSON_Delete(obj);
+        r->done(r->ctx, rc, rc ? 0 : FED_FOUND_POST, r->post_id, r->arg);
+        return;
+    }
     r->done(r->ctx, rc, rc ? 0 : r->is_group ? NAME_COMMUNITY : NAME_ACCOUNT, r->id, r->arg);
+}
+
+static int apply_object(struct kv_txn *txn, void *arg)
+{
+    struct resolve *r = arg;
+    return process_fetched_object(txn, r->f->core, r->obj, &r->post_id);
+}
+
+static void object_stored(struct http_ctx *ctx, int rc, void *arg)
+{
+    (void)ctx;
+    finish(arg, rc == KITH_EINVAL ? KITH_ENOTFOUND : rc);
+}
+
+/* The next actor a fetched post needs, or the post itself once they are
+ * all stored. */
+static void object_next(struct resolve *r)
+{
+    while (r->next < r->nneed) {
+        struct kv_txn *txn;
+        uint8_t kind;
+        uint64_t id;
+        const char *url = r->need[r->next++];
+        bool known = http_read_txn_fresh(r->ctx, &txn) == KITH_OK &&
+                     actor_uri_lookup(txn, str_from(url), &kind, &id) == KITH_OK;
+        if (!known && fetch_actor(r, url) == KITH_OK)
+            return; /* stored() comes back here */
+    }
+    if (http_write(r->ctx, apply_object, r, object_stored, r))
+        finish(r, KITH_ESTOPPED);
+}
+
+static bool is_post_type(const char *t)
+{
+    static const char *const types[] = {"Note",  "Page",  "Article", "Question",
+                                        "Video", "Audio", "Image",   "Event"};
+    for (size_t i = 0; t && i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(t, types[i]) == 0)
+            return true;
+    return false;
+}
+
+static const char *string_or_id(cJSON *v)
+{
+    if (cJSON_IsArray(v))
+        v = v->child;
+    if (cJSON_IsObject(v))
+        v = cJSON_GetObjectItemCaseSensitive(v, "id");
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A post fetched by its URL: from the host it names, with an author. */
+static int take_object(struct resolve *r, cJSON *doc, const char *fetched_url)
+{
+    cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "type");
+    const char *id = string_or_id(cJSON_GetObjectItemCaseSensitive(doc, "id"));
+    const char *author = string_or_id(cJSON_GetObjectItemCaseSensitive(doc, "attributedTo"));
+    if (!cJSON_IsString(type) || !is_post_type(type->valuestring) || !id || !author ||
+        !str_eq_nocase(str_url_authority(str_from(id)), str_url_authority(str_from(fetched_url))))
+        return KITH_ENOTFOUND;
+    r->obj = cJSON_Duplicate(doc, true);
+    r->need[r->nneed++] = arena_strdup(&r->ctx->arena, author);
+    const char *audience = string_or_id(cJSON_GetObjectItemCaseSensitive(doc, "audience"));
+    if (audience && strncmp(audience, r->f->cfg->public_url, strlen(r->f->cfg->public_url)) != 0)
+        r->need[r->nneed++] = arena_strdup(&r->ctx->arena, audience);
+    object_next(r);
+    return KITH_OK;
 }
 
 static int apply_store(struct kv_txn *txn, void *arg)
@@ -59,8 +141,11 @@ static int apply_store(struct kv_txn *txn, void *arg)
 
 static void stored(struct http_ctx *ctx, int rc, void *arg)
 {
+    struct resolve *r = arg;
     (void)ctx;
-    finish(arg, rc);
+    if (r->obj && rc != KITH_ESTOPPED)
+        return object_next(r); /* an actor a fetched post needs: on to the next */
+    finish(r, rc);
 }
 
 static void actor_fetched(const struct fetch_result *fr, void *arg)
@@ -70,11 +155,17 @@ static void actor_fetched(const struct fetch_result *fr, void *arg)
         return finish(r, KITH_ESTOPPED);
     cJSON *doc =
         !fr->err && fr->status == 200 ? cJSON_ParseWithLength(fr->body.ptr, fr->body.len) : NULL;
+    if (doc && !r->obj && take_object(r, doc, fr->url) == KITH_OK) { /* a post's URL */
+        cJSON_Delete(doc);
+        return;
+    }
     int rc = doc && remote_actor_read(doc, fr->url, r->f->core, &r->ctx->arena, &r->is_group,
                                       &r->acct, &r->comm, r->why, sizeof(r->why)) == KITH_OK
                  ? KITH_OK
                  : KITH_ENOTFOUND;
     cJSON_Delete(doc);
+    if (rc && r->obj)
+        return object_next(r); /* an actor that will not come: the post may still do */
     if (rc)
         return finish(r, rc);
     if (http_write(r->ctx, apply_store, r, stored, r))

@@ -1,7 +1,8 @@
 /* src/api/search.c: GET /api/v2/search: people and communities by name or
  * address, and posts and actors by URL; with resolve=true (and a person's
- * token), addresses and actor URLs kith has not met are looked up through
- * WebFinger (federation_resolve), as Mastodon does. No full-text search of
+ * token), addresses, actor URLs and post URLs kith has not met are looked
+ * up (WebFinger, signed fetches: federation_resolve) and stored, as
+ * Mastodon does. No full-text search of
  * statuses yet: like Mastodon without Elasticsearch, statuses are found by
  * URL only. */
 #include "../../federation/federation.h"
@@ -207,8 +208,9 @@ static int handle_search(struct http_ctx *ctx)
     cJSON_Delete(probe);
     status_view_done(&v);
     struct str name, host;
-    if (!held && s->resolve && s->who.token.account_id && s->accounts &&
-        (is_url(s->q) || (is_address(s->q, &name, &host) && host.len))) {
+    if (!held && s->resolve && s->who.token.account_id &&
+        ((is_url(s->q) && (s->accounts || s->statuses)) ||
+         (s->accounts && is_address(s->q, &name, &host) && host.len))) {
         const char *what = arena_str(&ctx->arena, s->q).ptr;
         if (federation_resolve(ctx, what, resolved, s) == KITH_OK)
             return HANDLER_ASYNC;

@@ -190,3 +190,29 @@ def test_a_remote_poll_ends_and_voters_hear_of_it(make_kithd, tmp_path):
                          {"choices[]": "0"}).status == 422
     finally:
         peer.close()
+
+
+def test_search_resolves_post_urls(make_kithd):
+    a, b = start(make_kithd, "a"), start(make_kithd, "b")
+    assert a.ctl("community", "add", "cats", "--owner", "admin", "--title", "Cats").returncode == 0
+    alice, bob = signup(a, "alice"), signup(b, "bob")
+    note = alice.post("a note B has never seen")
+    page = alice.post("@cats A post in cats\nwith a body")
+    for s, kind in ((note, None), (page, "cats")):
+        q = urllib.parse.quote(s["uri"])
+        assert bob.req("GET", f"/api/v2/search?q={q}").json()["statuses"] == []
+        r = bob.req("GET", f"/api/v2/search?resolve=true&type=statuses&q={q}")
+        assert r.status == 200, r
+        found = r.json()["statuses"]
+        assert [x["uri"] for x in found] == [s["uri"]], r.json()
+        check("Status", found[0])
+        assert found[0]["account"]["acct"] == f"alice@127.0.0.1:{a.port}"
+        # Held now: found without resolve, and it can be replied to.
+        assert bob.req("GET", f"/api/v2/search?q={q}").json()["statuses"][0]["id"] == found[0]["id"]
+        held = obj(b, s["uri"])
+        assert held is not None
+        if kind:
+            assert held["kind"] == "post" and held["community"].endswith("/c/cats"), held
+    r = bob.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(
+        f"http://127.0.0.1:{a.port}/note/1"))
+    assert r.status == 200 and r.json()["statuses"] == []
