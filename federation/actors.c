@@ -145,9 +145,11 @@ cJSON *person_json(struct core *core, struct arena *a, const struct account *acc
     add_str(o, "preferredUsername", acct.name, a);
     add_str(o, "name", acct.display_name.len ? acct.display_name : acct.name, a);
     add_str(o, "summary", acct.note, a);
-    cJSON *src = cJSON_AddObjectToObject(o, "source");
-    add_str(src, "content", acct.note, a);
-    cJSON_AddStringToObject(src, "mediaType", "text/markdown");
+    if (acct.note_source.len) { /* the bio as written */
+        cJSON *src = cJSON_AddObjectToObject(o, "source");
+        add_str(src, "content", acct.note_source, a);
+        cJSON_AddStringToObject(src, "mediaType", "text/plain");
+    }
     cJSON_AddStringToObject(o, "url",
                             arena_printf(a, "%s/@%.*s", base, (int)acct.name.len, acct.name.ptr));
     cJSON_AddStringToObject(o, "inbox", arena_printf(a, "%s/inbox", id));

@@ -131,6 +131,20 @@ cJSON *object_json(struct kv_txn *txn, struct core *core, struct arena *a, const
             add_mentions(txn, core, a, p, o, to);
         }
     }
+    struct str tags[16]; /* the #hashtags, as Mastodon tags them */
+    size_t ntags = post_hashtags(p->content, tags, 16);
+    for (size_t i = 0; i < ntags; i++) {
+        cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "tag");
+        if (!list)
+            list = cJSON_AddArrayToObject(o, "tag");
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddStringToObject(t, "type", "Hashtag");
+        cJSON_AddStringToObject(
+            t, "href",
+            arena_printf(a, "%s/tags/%.*s", core->cfg->public_url, (int)tags[i].len, tags[i].ptr));
+        cJSON_AddStringToObject(t, "name", arena_printf(a, "#%.*s", (int)tags[i].len, tags[i].ptr));
+        cJSON_AddItemToArray(list, t);
+    }
     if (page && p->title.len)
         cJSON_AddStringToObject(o, "name", arena_str(a, p->title).ptr);
     cJSON_AddStringToObject(o, "content", p->content.len ? arena_str(a, p->content).ptr : "");
@@ -158,6 +172,8 @@ cJSON *object_json(struct kv_txn *txn, struct core *core, struct arena *a, const
         else
             cJSON_Delete(att);
     }
+    if (p->summary.len) /* Mastodon's content warning */
+        cJSON_AddStringToObject(o, "summary", arena_str(a, p->summary).ptr);
     cJSON_AddBoolToObject(o, "sensitive", p->sensitive);
     if (page) { /* Lemmy's legacy fields: harmless, and older servers read them */
         cJSON_AddBoolToObject(o, "commentsEnabled", !p->locked);

@@ -487,6 +487,23 @@ static void read_object(struct arena *a, cJSON *obj, struct post *p, bool titled
         p->source_type = st && strlen(st) < 64 ? arena_str(a, str_from(st)) : STR_NULL;
     }
     p->sensitive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, "sensitive"));
+    const char *cw = field_id(obj, "summary"); /* a content warning: plain text */
+    if (cw && *cw && strlen(cw) <= 2000) {
+        struct buf t;
+        buf_init(&t, 4096);
+        bool tag = false;
+        for (const char *c = cw; *c; c++) { /* some servers send it as HTML */
+            if (*c == '<')
+                tag = true;
+            else if (*c == '>')
+                tag = false;
+            else if (!tag)
+                buf_add_byte(&t, (uint8_t)*c);
+        }
+        p->summary = arena_str(a, buf_str(&t));
+        buf_free(&t);
+        p->sensitive = true;
+    }
     read_poll(a, obj, p);
     cJSON *map = cJSON_GetObjectItemCaseSensitive(obj, "contentMap");
     if (cJSON_IsObject(map) && map->child && map->child->string && strlen(map->child->string) < 16)
@@ -1176,7 +1193,8 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
         }
         struct post q = p;
         /* The object replaces what it describes: what it leaves out goes. */
-        q.attachments = q.url = q.source = q.source_type = q.language = STR_NULL;
+        q.attachments = q.url = q.source = q.source_type = q.language = q.summary = STR_NULL;
+        q.sensitive = false;
         q.nattachments = 0;
         read_object(ap->a, obj, &q, p.community_id && !p.parent_id);
         if (!field_id(obj, "name"))

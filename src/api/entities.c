@@ -250,7 +250,8 @@ void status_view_init(struct status_view *v, struct http_ctx *ctx, struct kv_txn
     v->txn = txn;
     v->cache = txn ? actor_cache(ctx, txn) : NULL;
     if (viewer && viewer->id && txn)
-        v->nfilters = api_filters_load(txn, viewer->id, &ctx->arena, v->filters, 16);
+        v->nfilters = api_filters_load(txn, viewer->id, &ctx->arena, v->filters,
+                                       sizeof(v->filters) / sizeof(v->filters[0]));
     if (viewer && viewer->id) {
         v->viewer = viewer->id;
         v->viewer_url = http_url(ctx, "/u/%.*s", (int)viewer->name.len, viewer->name.ptr);

@@ -30,11 +30,11 @@ struct status_view {
     const char *viewer_url; /* the viewer's actor URL */
     size_t nmemo;
     uint64_t memo_id[VIEW_MEMO];
-    char *memo[VIEW_MEMO]; /* the accounts printed (owned: status_view_done frees them) */
-    void *cache;           /* the loop's accounts printed since the last commit */
-    int context;           /* enum filter_context of the timeline being read; 0: none */
-    size_t nfilters;       /* the viewer's filters in force (filters.c) */
-    struct filter filters[16];
+    char *memo[VIEW_MEMO];     /* the accounts printed (owned: status_view_done frees them) */
+    void *cache;               /* the loop's accounts printed since the last commit */
+    int context;               /* enum filter_context of the timeline being read; 0: none */
+    size_t nfilters;           /* the viewer's filters in force (filters.c) */
+    struct filter filters[64]; /* as many as a person may have */
 };
 void status_view_init(struct status_view *v, struct http_ctx *ctx, struct kv_txn *txn,
                       const struct account *viewer);

@@ -50,19 +50,23 @@ static const char *streaming_url(struct http_ctx *ctx)
 static void add_limits(cJSON *conf, bool v2, struct http_ctx *ctx, struct kv_txn *txn)
 {
     cJSON *acc = cJSON_AddObjectToObject(conf, "accounts");
-    cJSON_AddNumberToObject(acc, "max_featured_tags", 10);
+    cJSON_AddNumberToObject(acc, "max_featured_tags", 0); /* featured tags are not served */
     cJSON_AddNumberToObject(acc, "max_pinned_statuses", 5);
     cJSON *st = cJSON_AddObjectToObject(conf, "statuses");
     cJSON_AddNumberToObject(st, "max_characters", 5000);
     cJSON_AddNumberToObject(st, "max_media_attachments", 4);
     cJSON_AddNumberToObject(st, "characters_reserved_per_url", 23);
     cJSON *m = cJSON_AddObjectToObject(conf, "media_attachments");
-    static const char *const types[] = {"image/jpeg", "image/png",  "image/gif",  "image/webp",
-                                        "video/mp4",  "video/webm", "audio/mpeg", "audio/ogg"};
-    cJSON_AddItemToObject(m, "supported_mime_types", cJSON_CreateStringArray(types, 8));
-    cJSON_AddNumberToObject(m, "image_size_limit", 16 << 20);
-    cJSON_AddNumberToObject(m, "image_matrix_limit", 33177600);
-    cJSON_AddNumberToObject(m, "video_size_limit", 99 << 20);
+    /* What core/media.c takes (its sniffer's list), and the config's limits. */
+    static const char *const types[] = {"image/jpeg", "image/png",       "image/gif",  "image/webp",
+                                        "video/mp4",  "video/quicktime", "video/webm", "audio/mpeg",
+                                        "audio/ogg",  "audio/wav",       "audio/flac", "audio/mp4"};
+    const struct kith_config *cfg = http_core(ctx)->cfg;
+    cJSON_AddItemToObject(m, "supported_mime_types",
+                          cJSON_CreateStringArray(types, sizeof(types) / sizeof(types[0])));
+    cJSON_AddNumberToObject(m, "image_size_limit", (double)cfg->media_max_image_bytes);
+    cJSON_AddNumberToObject(m, "image_matrix_limit", (double)cfg->media_max_image_pixels);
+    cJSON_AddNumberToObject(m, "video_size_limit", (double)cfg->media_max_video_bytes);
     cJSON_AddNumberToObject(m, "video_frame_rate_limit", 120);
     cJSON_AddNumberToObject(m, "video_matrix_limit", 8294400);
     cJSON *p = cJSON_AddObjectToObject(conf, "polls");

@@ -206,26 +206,32 @@ struct list_walk {
     uint64_t newest, oldest;
 };
 
+bool list_wants(struct kv_txn *txn, const struct list *l, uint64_t viewer, uint64_t status_id,
+                uint64_t post_id, struct arena *a)
+{
+    struct post p;
+    uint64_t who = status_source(txn, a, status_id, post_id, &p);
+    if (!who || !is_member(txn, l->id, who))
+        return false;
+    if (status_id == post_id && p.parent_id && p.reply_to_author != p.author_id) {
+        if (l->replies == LIST_REPLIES_NONE)
+            return false;
+        if (l->replies == LIST_REPLIES_LIST && !is_member(txn, l->id, p.reply_to_author))
+            return false;
+        if (l->replies == LIST_REPLIES_FOLLOWED &&
+            !follows_accepted(txn, viewer, p.reply_to_author))
+            return false;
+    }
+    return true;
+}
+
 static int list_step(uint64_t status_id, uint64_t post_id, void *arg)
 {
     struct list_walk *w = arg;
-    struct kv_txn *txn = w->v->txn;
-    struct arena *a = &w->v->ctx->arena;
-    struct post p;
     if (++w->looked > 50 * w->pg->limit + 500)
         return 1;
-    uint64_t who = status_source(txn, a, status_id, post_id, &p);
-    if (!who || !is_member(txn, w->l->id, who))
+    if (!list_wants(w->v->txn, w->l, w->v->viewer, status_id, post_id, &w->v->ctx->arena))
         return 0;
-    if (status_id == post_id && p.parent_id && p.reply_to_author != p.author_id) {
-        if (w->l->replies == LIST_REPLIES_NONE)
-            return 0;
-        if (w->l->replies == LIST_REPLIES_LIST && !is_member(txn, w->l->id, p.reply_to_author))
-            return 0;
-        if (w->l->replies == LIST_REPLIES_FOLLOWED &&
-            !follows_accepted(txn, w->v->viewer, p.reply_to_author))
-            return 0;
-    }
     cJSON *s = api_hidden(w->v, status_id) || api_filtered_out(w->v, status_id)
                    ? NULL
                    : api_status(w->v, status_id);

@@ -13,4 +13,9 @@ size_t list_exclusive(struct kv_txn *txn, uint64_t account, struct arena *a, uin
 bool list_excludes(struct kv_txn *txn, const uint64_t *lists, size_t n, uint64_t status_id,
                    uint64_t post_id, struct arena *a);
 
+/* Does list l take this home timeline entry (a member's, and a reply only
+ * as its replies_policy says)? */
+bool list_wants(struct kv_txn *txn, const struct list *l, uint64_t viewer, uint64_t status_id,
+                uint64_t post_id, struct arena *a);
+
 #endif

@@ -36,6 +36,28 @@ static size_t utf8_chars(struct str s)
     return n;
 }
 
+#define URL_CHARS 23 /* a link counts this much, whatever its length (the instance says so) */
+
+/* A status's length as Mastodon counts it: characters, a link as URL_CHARS. */
+static size_t status_chars(struct str s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s.len;) {
+        bool start = i == 0 || s.ptr[i - 1] == ' ' || s.ptr[i - 1] == '\n' || s.ptr[i - 1] == '(';
+        size_t left = s.len - i;
+        if (start && ((left > 8 && memcmp(s.ptr + i, "https://", 8) == 0) ||
+                      (left > 7 && memcmp(s.ptr + i, "http://", 7) == 0))) {
+            while (i < s.len && s.ptr[i] != ' ' && s.ptr[i] != '\n')
+                i++;
+            n += URL_CHARS;
+            continue;
+        }
+        n += ((unsigned char)s.ptr[i] & 0xC0) != 0x80;
+        i++;
+    }
+    return n;
+}
+
 static int reply_status(struct http_ctx *ctx, struct kv_txn *txn, const struct account *viewer,
                         uint64_t id, int code)
 {
@@ -353,7 +375,7 @@ static bool read_text(struct http_ctx *ctx, const struct api_params *p, struct w
                false;
     if (!str_trim(text).len && !r->w.nmedia && !r->w.poll_titles)
         return http_reply_error(ctx, 422, "Validation failed: Text can't be blank"), false;
-    if (utf8_chars(text) + utf8_chars(spoiler) > STATUS_MAX_CHARS)
+    if (status_chars(text) + utf8_chars(spoiler) > STATUS_MAX_CHARS)
         return http_reply_error(ctx, 422, "Validation failed: Text character limit of %d exceeded",
                                 STATUS_MAX_CHARS),
                false;
@@ -743,14 +765,14 @@ static int handle_context(struct http_ctx *ctx)
         pid = q.parent_id;
     }
     for (size_t i = up.n; i-- > 0;) {
-        cJSON *s = api_status(&v, up.ids[i]);
+        cJSON *s = api_filtered_out(&v, up.ids[i]) ? NULL : api_status(&v, up.ids[i]);
         if (s)
             cJSON_AddItemToArray(anc, s);
     }
     cJSON *desc = cJSON_AddArrayToObject(o, "descendants");
     descendants(who.txn, p.id, &down, 0);
     for (size_t i = 0; i < down.n; i++) {
-        cJSON *s = api_status(&v, down.ids[i]);
+        cJSON *s = api_filtered_out(&v, down.ids[i]) ? NULL : api_status(&v, down.ids[i]);
         if (s)
             cJSON_AddItemToArray(desc, s);
     }

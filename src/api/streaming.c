@@ -184,7 +184,14 @@ static void run_sub(struct streamer *st, struct kv_txn *txn, struct status_view 
         tag_each(txn, str_from(sub->tag), 0, sub->cursor, true, collect_index, &c);
         break;
     }
-    uint64_t list[1] = {sub->list_id};
+    struct list l = {0};
+    struct key8 lk = key_id(sub->list_id);
+    if (sub->kind == SUB_LIST && rec_get(txn, T_LISTS, KEY8(lk), &list_desc, &v->ctx->arena, &l))
+        return; /* the list is gone */
+    uint64_t exclusive[16];
+    size_t nexcl =
+        sub->kind == SUB_USER ? list_exclusive(txn, st->user.id, &v->ctx->arena, exclusive, 16) : 0;
+    v->context = sub->kind == SUB_USER || sub->kind == SUB_LIST ? FILTER_HOME : FILTER_PUBLIC;
     for (size_t i = 0; i < c.n; i++) {
         sub->cursor = c.ids[i];
         bool remote = c.vals[i].len == 1 && c.vals[i].ptr[0] == 1;
@@ -192,9 +199,11 @@ static void run_sub(struct streamer *st, struct kv_txn *txn, struct status_view 
             (sub->kind == SUB_HASHTAG_LOCAL && remote))
             continue;
         if (sub->kind == SUB_LIST &&
-            !list_excludes(txn, list, 1, c.ids[i], c.posts[i], &v->ctx->arena))
-            continue; /* not from a member of the list */
-        if (api_hidden(v, c.ids[i]))
+            !list_wants(txn, &l, st->user.id, c.ids[i], c.posts[i], &v->ctx->arena))
+            continue; /* as the list's timeline has it */
+        if (nexcl && list_excludes(txn, exclusive, nexcl, c.ids[i], c.posts[i], &v->ctx->arena))
+            continue; /* as the home timeline has it */
+        if (api_hidden(v, c.ids[i]) || api_filtered_out(v, c.ids[i]))
             continue;
         cJSON *s = api_status(v, c.ids[i]);
         if (s)
@@ -204,10 +213,17 @@ static void run_sub(struct streamer *st, struct kv_txn *txn, struct status_view 
         return;
     struct collect n = {.n = 0};
     index_each(txn, T_NOTIFICATIONS, KEY8(k), 0, sub->ncursor, true, collect_index, &n);
+    v->context = FILTER_NOTIFICATIONS;
     for (size_t i = 0; i < n.n; i++) {
         struct notification note;
+        bool quiet = false;
         sub->ncursor = n.ids[i];
         if (record_decode(&notification_desc, n.vals[i], &v->ctx->arena, &note))
+            continue;
+        /* As GET /notifications: nothing from the blocked or the muted. */
+        if (block_has(txn, st->user.id, note.from_account_id) ||
+            (mute_has(txn, st->user.id, note.from_account_id, &quiet) && quiet) ||
+            (note.post_id && api_filtered_out(v, note.post_id)))
             continue;
         cJSON *o = api_notification(v, &note);
         if (o)

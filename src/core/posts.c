@@ -246,6 +246,17 @@ int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const
             else if (!tag)
                 body[o++] = ch;
         }
+        while (o > 0 && ((unsigned char)body[o] & 0xC0) == 0x80 && o < sizeof(body) - 4)
+            o--; /* not in the middle of a character */
+        if (o > 0 && ((unsigned char)body[o - 1] & 0x80)) {
+            size_t start = o - 1; /* a sequence cut at its end: drop it whole */
+            while (start > 0 && ((unsigned char)body[start] & 0xC0) == 0x80)
+                start--;
+            unsigned char lead = (unsigned char)body[start];
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+            if (o - start < need)
+                o = start;
+        }
         body[o] = 0;
     }
     rc = webpush_notify(txn, core, &n, title, body);

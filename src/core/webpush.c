@@ -305,6 +305,10 @@ int webpush_notify(struct kv_txn *txn, struct core *core, const struct notificat
             bit = i;
     if (bit < 0)
         return KITH_OK;
+    bool notes = false; /* nothing from people one blocked or muted with notifications */
+    if (block_has(txn, n->account_id, n->from_account_id) ||
+        (mute_has(txn, n->account_id, n->from_account_id, &notes) && notes))
+        return KITH_OK;
     struct kv_cursor *c;
     struct str key, val;
     struct key8 k = key_id(n->account_id);

@@ -196,10 +196,22 @@ static void log_request(struct http_ctx *ctx)
     p = put_str(p, STR_LIT(" \""));
     p = put_str(p, ctx->method.len < 16 ? ctx->method : STR_LIT("?"));
     *p++ = ' ';
-    /* Capped, with quotes and control bytes replaced: the URI is attacker-chosen. */
+    /* Capped, with quotes and control bytes replaced: the URI is attacker-chosen.
+     * A token given as access_token (streaming clients do) is not written. */
+    bool secret = false;
     for (size_t i = 0; uri && uri[i] && i < URI_MAX; i++) {
         char c = uri[i];
+        if (secret && (c == '&' || c == '#'))
+            secret = false;
+        if (secret)
+            continue;
         *p++ = c == '"' || (unsigned char)c < 0x20 || c == 0x7f ? '?' : c;
+        if ((c == '?' || c == '&') && strncmp(uri + i + 1, "access_token=", 13) == 0) {
+            memcpy(p, "access_token=...", 16);
+            p += 16;
+            i += 13;
+            secret = true;
+        }
     }
     p = put_str(p, STR_LIT("\" "));
     p = put_uint(p, (uint64_t)ctx->status, 1);
@@ -883,8 +895,19 @@ static void dispatch(struct evhttp_request *req, void *arg)
             return;
         }
     }
-    switch (router_match(s->opts.routes, s->opts.nroutes, ctx->method, ctx->path, &route,
-                         &ctx->params, allow, sizeof(allow))) {
+    enum route_result found = router_match(s->opts.routes, s->opts.nroutes, ctx->method, ctx->path,
+                                           &route, &ctx->params, allow, sizeof(allow));
+    /* evhttp lets in the largest body any route takes: each route (and no
+     * route at all) has its own limit. */
+    size_t body_limit = found != ROUTE_FOUND                     ? s->cfg->max_body_bytes
+                        : route->body_limit == ROUTE_BODY_UPLOAD ? upload_limit(s->cfg)
+                        : route->body_limit                      ? route->body_limit
+                                                                 : s->cfg->max_body_bytes;
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > body_limit) {
+        http_reply_error(ctx, 413, "request body is larger than %zu bytes", body_limit);
+        return;
+    }
+    switch (found) {
     case ROUTE_NOT_FOUND:
         http_reply_error(ctx, 404, "not found");
         return;
@@ -899,13 +922,6 @@ static void dispatch(struct evhttp_request *req, void *arg)
     ctx->route = route;
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t blen = evbuffer_get_length(in);
-    size_t limit = route->body_limit == ROUTE_BODY_UPLOAD ? upload_limit(s->cfg)
-                   : route->body_limit                    ? route->body_limit
-                                                          : s->cfg->max_body_bytes;
-    if (blen > limit) {
-        http_reply_error(ctx, 413, "request body is larger than %zu bytes", limit);
-        return;
-    }
     if (blen) {
         char *body = arena_alloc(&ctx->arena, blen + 1);
         evbuffer_copyout(in, body, blen);

@@ -34,6 +34,8 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 def lacking(scope):
     """Scopes that do not grant scope (follow grants the follows, blocks
     and mutes scopes, as in Mastodon)."""
+    if scope == "push":
+        return "read write"
     return "write push" if scope.startswith("read") else "read push"
 
 
