@@ -316,24 +316,10 @@ static int apply_refresh(struct kv_txn *txn, void *arg)
     struct actor_refresh *x = arg;
     uint64_t id;
     uint8_t kind;
-    struct arena a = ARENA_INIT;
     int rc = actor_uri_lookup(txn, str_from(x->url), &kind, &id);
-    if (rc == KITH_OK && kind == (x->is_group ? NAME_COMMUNITY : NAME_ACCOUNT)) {
-        if (x->is_group) {
-            struct community old;
-            if (community_get(txn, id, &a, &old) == KITH_OK)
-                x->comm.created_at = old.created_at;
-            rc = community_upsert_remote(txn, &x->comm, &id);
-        } else {
-            struct account old;
-            if (account_get(txn, id, &a, &old) == KITH_OK) {
-                x->acct.created_at = old.created_at;
-                x->acct.state = old.state; /* a suspension stays */
-            }
-            rc = account_upsert_remote(txn, &x->acct, &id);
-        }
-    }
-    arena_release(&a);
+    if (rc == KITH_OK && kind == (x->is_group ? NAME_COMMUNITY : NAME_ACCOUNT))
+        rc = x->is_group ? community_upsert_remote(txn, &x->comm, &id)
+                         : account_upsert_remote(txn, &x->acct, &id);
     return rc == KITH_EEXIST ? KITH_OK : rc; /* a key id claimed by another: keep the old */
 }
 

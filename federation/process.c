@@ -1125,17 +1125,9 @@ static int apply_actor_change(struct kv_txn *txn, struct apply *ap, cJSON *obj, 
         ap->note = "an actor cannot change between Person and Group";
         return KITH_OK;
     }
-    uint64_t same;
-    if (is_group) {
-        struct community old;
-        if (community_get(txn, id, ap->a, &old) == KITH_OK)
-            comm.created_at = old.created_at;
-        return community_upsert_remote(txn, &comm, &same);
-    }
-    struct account old;
-    if (account_get(txn, id, ap->a, &old) == KITH_OK)
-        acct.created_at = old.created_at;
-    return account_upsert_remote(txn, &acct, &same);
+    uint64_t same; /* created_at and a suspension are kept by the upsert */
+    return is_group ? community_upsert_remote(txn, &comm, &same)
+                    : account_upsert_remote(txn, &acct, &same);
 }
 
 static bool is_actor_type(const char *t)

@@ -86,8 +86,12 @@ static void object_next(struct resolve *r)
         uint8_t kind;
         uint64_t id;
         const char *url = r->need[r->next++];
-        bool known = http_read_txn_fresh(r->ctx, &txn) == KITH_OK &&
-                     actor_uri_lookup(txn, str_from(url), &kind, &id) == KITH_OK;
+        struct account stub;
+        bool known =
+            http_read_txn_fresh(r->ctx, &txn) == KITH_OK &&
+            actor_uri_lookup(txn, str_from(url), &kind, &id) == KITH_OK &&
+            !(kind == NAME_ACCOUNT && account_get(txn, id, &r->ctx->arena, &stub) == KITH_OK &&
+              account_is_stub(&stub)); /* named by an Announce only: fetched now */
         if (!known && fetch_actor(r, url) == KITH_OK)
             return; /* stored() comes back here */
     }

@@ -690,6 +690,17 @@ static int remote_upsert(struct kv_txn *txn, uint8_t kind, struct str uri, struc
 
 int account_upsert_remote(struct kv_txn *txn, struct account *acct, uint64_t *id)
 {
+    uint8_t kind;
+    uint64_t old_id;
+    if (actor_uri_lookup(txn, acct->uri, &kind, &old_id) == KITH_OK && kind == NAME_ACCOUNT) {
+        struct arena a = ARENA_INIT;
+        struct account old;
+        if (account_get(txn, old_id, &a, &old) == KITH_OK) {
+            acct->created_at = old.created_at; /* first seen then */
+            acct->state = old.state;           /* a suspension stays */
+        }
+        arena_release(&a);
+    }
     int rc = remote_upsert(txn, NAME_ACCOUNT, acct->uri, acct->key_id, acct->name, acct->domain,
                            &acct->id, T_ACCOUNTS, &account_desc, acct);
     if (rc == KITH_OK)
@@ -699,6 +710,15 @@ int account_upsert_remote(struct kv_txn *txn, struct account *acct, uint64_t *id
 
 int community_upsert_remote(struct kv_txn *txn, struct community *c, uint64_t *id)
 {
+    uint8_t kind;
+    uint64_t old_id;
+    if (actor_uri_lookup(txn, c->uri, &kind, &old_id) == KITH_OK && kind == NAME_COMMUNITY) {
+        struct arena a = ARENA_INIT;
+        struct community old;
+        if (community_get(txn, old_id, &a, &old) == KITH_OK)
+            c->created_at = old.created_at;
+        arena_release(&a);
+    }
     int rc = remote_upsert(txn, NAME_COMMUNITY, c->uri, c->key_id, c->name, c->domain, &c->id,
                            T_COMMUNITIES, &community_desc, c);
     if (rc == KITH_OK)

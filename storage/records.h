@@ -73,6 +73,13 @@ struct account {
     struct str header;           /* a URL (remote: the actor's image), empty: default */
 };
 
+/* A remote person known by URI only (named in a community's Announce, not
+ * fetched yet): nothing can be delivered to it. */
+static inline bool account_is_stub(const struct account *a)
+{
+    return a->uri.len && !a->inbox.len && !a->shared_inbox.len;
+}
+
 enum community_join { JOIN_OPEN = 0, JOIN_APPROVAL = 1 };
 
 struct community {
@@ -395,10 +402,11 @@ int community_each_local(struct kv_txn *txn, struct arena *a, community_iter_fn 
  * NAME_COMMUNITY) and id. */
 int actor_uri_lookup(struct kv_txn *txn, struct str uri, uint8_t *kind, uint64_t *id);
 /* Inserts a remote account (acct->uri set; acct->id used when new) or
- * rewrites the one with the same uri, keeping its id; *id receives it. Its
+ * rewrites the one with the same uri, keeping its id, created_at and state
+ * (a suspension outlives a refetch); *id receives it. Its
  * key_id, when set, is indexed too (KITH_EEXIST if another actor has it). */
 int account_upsert_remote(struct kv_txn *txn, struct account *acct, uint64_t *id);
-/* The same for a remote community. Both also index the actor's address
+/* The same for a remote community (keeping id and created_at). Both also index the actor's address
  * name@domain (table remote_accts). */
 int community_upsert_remote(struct kv_txn *txn, struct community *c, uint64_t *id);
 /* A remote person or community by its address (any case). */

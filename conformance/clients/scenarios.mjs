@@ -11,19 +11,24 @@
 //   KITH_B_URL, KITH_B_PORT, KITH_B_CONF, KITHD_B_LOG, KITHD_B_PID
 //                 the same for B
 //
-// On A the person is alice; on B the person bob and the community cats
-// (owner admin). Scenarios 1 to 4 use A alone; 5 to 8 post, read
-// timelines, search, follow across the two servers and read notifications,
-// and build on one another in that order (alice's status of 6 is the one bob
-// answers in 7).
+// On A the people are alice and carol; on B the people bob and dave and the
+// community cats (owner admin). Scenarios 1 to 4 use A alone; 5 to 8 post,
+// read timelines, search, follow across the two servers and read
+// notifications, and build on one another in that order (alice's status of
+// 6 is the one bob answers in 7). 9 uploads media, 10 polls (bob on B
+// follows alice and votes), 11 to 13 stream over WebSocket (masto.js, then
+// megalodon on A, then megalodon with bob's status from B), 14 follows a
+// person of B seen only in a community's boost.
 //
 // The person signs in as a browser would: the sign-in form of
 // /oauth/authorize, its session cookie, the consent page with its CSRF field,
 // and the redirect back to the app, followed to a callback server of this
 // process that takes the code. Nothing else goes around the libraries: each
 // request to the API is made by masto.js or megalodon, and each answer is
-// parsed by them (the one exception: the RFC 8414 OAuth metadata, for which
-// neither has a call).
+// parsed by them (the exceptions: the RFC 8414 OAuth metadata, for which
+// neither has a call; the uploaded file and its preview in 9, fetched as a
+// browser loads an image; and, after a failed WebSocket connection only, one
+// handshake made by hand to show what kith answered).
 //
 // Prints one "PASS name" or "FAIL name: why" line per scenario, then
 // "clients: N passed, N failed"; exits 1 when any failed.
@@ -31,8 +36,9 @@ import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
+import { deflateSync } from "node:zlib";
 
-import { createOAuthAPIClient, createRestAPIClient, MastoHttpError } from "masto";
+import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient, MastoHttpError } from "masto";
 import generator, { detector } from "megalodon";
 
 const env = (k) => {
@@ -58,6 +64,8 @@ const USER = "alice";
 const PASSWORD = randomBytes(12).toString("base64url");
 const ALICE = { base: KITH, user: USER, password: PASSWORD };
 const BOB = { base: KITH_B, user: "bob", password: randomBytes(12).toString("base64url") };
+const CAROL = { base: KITH, user: "carol", password: randomBytes(12).toString("base64url") }; // on A
+const DAVE = { base: KITH_B, user: "dave", password: randomBytes(12).toString("base64url") }; // on B
 const COMMUNITY = "cats"; // on B
 const VERSION_PREFIX = "4.2.0 (compatible; kith ";
 
@@ -326,7 +334,9 @@ async function setup() {
   await waitHealthy(KITH, KITHD_PID, "A");
   await waitHealthy(KITH_B, KITHD_B_PID, "B");
   await ctlOk(["user", "add", USER, "--password-stdin"], PASSWORD + "\n", CONF, "on A");
+  await ctlOk(["user", "add", CAROL.user, "--password-stdin"], CAROL.password + "\n", CONF, "on A");
   await ctlOk(["user", "add", BOB.user, "--password-stdin"], BOB.password + "\n", CONF_B, "on B");
+  await ctlOk(["user", "add", DAVE.user, "--password-stdin"], DAVE.password + "\n", CONF_B, "on B");
   await ctlOk(["community", "add", COMMUNITY, "--owner", "admin", "--title", "Cats"], "", CONF_B, "on B");
 }
 
@@ -354,7 +364,7 @@ async function mastoSession(who, label) {
   const masto = createRestAPIClient({ url: who.base, accessToken: token.accessToken, timeout: 10000 });
   const me = await call(`masto v1.accounts.verifyCredentials on ${who.base}`, () => masto.v1.accounts.verifyCredentials());
   assert(me.username === who.user, `verifyCredentials on ${who.base}: ${me.username}, expected ${who.user}`);
-  return { masto, me };
+  return { masto, me, token: token.accessToken };
 }
 
 // A megalodon client signed in as `who`: registerApp, the browser sign-in
@@ -553,6 +563,13 @@ async function aliceMasto() {
 async function aliceMegalodon() {
   return (shared.aliceMega ??= await megalodonSession(ALICE, "megalodon-alice"));
 }
+async function bobMasto() {
+  return (shared.bobMasto ??= await mastoSession(BOB, "masto-bob"));
+}
+// carol: a second person on A (scenarios 10 and 11).
+async function carolMasto() {
+  return (shared.carolMasto ??= await mastoSession(CAROL, "masto-carol"));
+}
 
 // A Link header (RFC 8288, as Mastodon writes it) as {rel: url}.
 function parseLink(header) {
@@ -616,7 +633,7 @@ async function mastoStatuses() {
 // and posts into it; B holds the post (kithctl federation object) and bob
 // sees the community's boost of it in his home timeline.
 async function mastoCommunity() {
-  const { masto: bob } = await mastoSession(BOB, "masto-bob");
+  const { masto: bob } = await bobMasto();
   const local = await call("masto v1.accounts.lookup (cats, on B)", () => bob.v1.accounts.lookup({ acct: COMMUNITY }));
   assert(local.group === true && local.username === COMMUNITY, `accounts/lookup?acct=${COMMUNITY} on B: group ${local.group}, username ${local.username}`);
   const joined = await call("masto v1.accounts.$select(cats).follow (bob, on B)", () => bob.v1.accounts.$select(local.id).follow());
@@ -782,6 +799,479 @@ async function megalodonHomePaging() {
   }
 }
 
+// ---- scenarios 9 to 12: media, polls, streaming ----------------------------------
+
+// A PNG made here, in memory: 8-bit RGB, no interlace, one IDAT (zlib by
+// node), the CRC-32 of each chunk computed below. `pixel(x, y)` gives [r, g, b].
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function makePng(width, height, pixel) {
+  const chunk = (type, data) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, "ascii");
+    data.copy(out, 8);
+    out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // bit depth 8, colour type 2 (RGB), deflate, filter 0, no interlace
+  const raw = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) {
+    const row = y * (1 + width * 3); // raw[row] = 0: filter type None
+    for (let x = 0; x < width; x++) raw.set(pixel(x, y), row + 1 + x * 3);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(raw)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+// Why `s` is no BlurHash (https://github.com/woltapp/blurhash: base 83, the
+// first digit the number of components, the length 6 + 2 per AC component),
+// or null when it is one.
+const BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~";
+function blurhashProblem(s) {
+  if (typeof s !== "string" || s.length < 6) return `${JSON.stringify(s)} is not a BlurHash (a string of at least 6 characters)`;
+  if ([...s].some((c) => !BASE83.includes(c))) return `${JSON.stringify(s)} has characters outside BlurHash's base 83`;
+  const size = BASE83.indexOf(s[0]);
+  const nx = (size % 9) + 1;
+  const ny = Math.floor(size / 9) + 1;
+  const want = 4 + 2 * nx * ny;
+  return s.length === want ? null : `${JSON.stringify(s)} is ${s.length} characters, its ${nx}x${ny} components make ${want}`;
+}
+
+// Rejects after `ms` naming `what`, unless `promise` settles first.
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms))),
+  ]);
+}
+
+// For a failure message only: what kith answers to a WebSocket handshake
+// at `url` with `headers` (the library gives no more than "it failed");
+// `secret`, when given, is written <token> in the answer.
+function wsProbe(url, headers = {}, secret = null) {
+  const hide = (t) => (secret ? t.split(secret).join("<token>") : t);
+  return new Promise((resolve) => {
+    const req = http.request(new URL(url.replace(/^ws/, "http")), {
+      headers: {
+        connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13",
+        "sec-websocket-key": randomBytes(16).toString("base64"), ...headers,
+      },
+    });
+    req.on("upgrade", (res, socket) => {
+      socket.destroy();
+      resolve(hide(`${res.statusCode} ${JSON.stringify(res.headers)}`));
+    });
+    req.on("response", (res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => resolve(hide(`${res.statusCode} ${JSON.stringify(res.headers)} ${body.slice(0, 300)}`)));
+    });
+    req.on("error", (e) => resolve(`error ${e.message}`));
+    req.setTimeout(5000, () => {
+      req.destroy();
+      resolve("no answer within 5 s");
+    });
+    req.end();
+  });
+}
+
+// 9. masto.js: alice uploads a PNG made here with v2.media.create (file,
+// description, focus); the attachment, its file and preview as served, and
+// a status carrying it.
+async function mastoMedia() {
+  const { masto } = await aliceMasto();
+  const W = 64;
+  const H = 48;
+  const bytes = makePng(W, H, (x, y) => [x * 4, y * 5, x < W / 2 ? 200 : 40]);
+  const n = nonce();
+  const description = `A gradient, ${W} by ${H}, blue on the left (${n})`;
+  // masto.js posts the multipart form, then waits (GET /api/v1/media/:id)
+  // until the attachment has its url, as for Mastodon.
+  const m = await call("masto v2.media.create", () =>
+    masto.v2.media.create({ file: new Blob([bytes], { type: "image/png" }), description, focus: "0.25,-0.5" }),
+  );
+  const what = JSON.stringify(m);
+  assert(isId(m.id), `media.create: id ${JSON.stringify(m.id)}, expected a numeric string: ${what}`);
+  assert(m.type === "image", `media.create: type ${JSON.stringify(m.type)}, expected "image": ${what}`);
+  assert(m.description === description, `media.create: description ${JSON.stringify(m.description)}, expected ${JSON.stringify(description)}`);
+  const file = /^\/media\/([0-9a-f]{64})\.png$/.exec(new URL(m.url ?? "", KITH).pathname);
+  assert(m.url?.startsWith(`${KITH}/media/`) && file, `media.create: url ${JSON.stringify(m.url)}, expected ${KITH}/media/<sha256>.png`);
+  assert(typeof m.previewUrl === "string" && m.previewUrl.startsWith(`${KITH}/media/`) && m.previewUrl !== m.url,
+    `media.create: previewUrl ${JSON.stringify(m.previewUrl)}, expected a file of its own under ${KITH}/media/`);
+  assert(m.meta?.original?.width === W && m.meta?.original?.height === H,
+    `media.create: meta.original ${JSON.stringify(m.meta?.original)}, expected width ${W}, height ${H}`);
+  assert(m.meta?.focus?.x === 0.25 && m.meta?.focus?.y === -0.5, `media.create: meta.focus ${JSON.stringify(m.meta?.focus)}, expected {x: 0.25, y: -0.5}`);
+  const bad = blurhashProblem(m.blurhash);
+  assert(!bad, `media.create: blurhash ${bad}`);
+
+  // The file and its preview, fetched as anyone would (no token).
+  const got = await fetch(m.url);
+  const body = Buffer.from(await got.arrayBuffer());
+  const headers = (r) => `content-type ${r.headers.get("content-type")}, x-content-type-options ${r.headers.get("x-content-type-options")}`;
+  assert(got.status === 200, `GET ${m.url}: ${got.status}, expected 200`);
+  assert(got.headers.get("content-type") === "image/png" && got.headers.get("x-content-type-options") === "nosniff",
+    `GET ${m.url}: ${headers(got)}, expected image/png and nosniff`);
+  assert(body.subarray(0, 8).equals(bytes.subarray(0, 8)) && body.toString("ascii", 12, 16) === "IHDR",
+    `GET ${m.url}: the body (${body.length} bytes) is no PNG: ${body.subarray(0, 16).toString("hex")}`);
+  assert(body.readUInt32BE(16) === W && body.readUInt32BE(20) === H,
+    `GET ${m.url}: the PNG is ${body.readUInt32BE(16)}x${body.readUInt32BE(20)}, expected ${W}x${H}`);
+  const sum = createHash("sha256").update(body).digest("hex");
+  assert(sum === file[1], `GET ${m.url}: the body's SHA-256 is ${sum}, the name says ${file[1]}`);
+  const pre = await fetch(m.previewUrl);
+  const preBody = Buffer.from(await pre.arrayBuffer());
+  assert(pre.status === 200, `GET ${m.previewUrl}: ${pre.status}, expected 200`);
+  assert(/^image\//.test(pre.headers.get("content-type") ?? "") && pre.headers.get("x-content-type-options") === "nosniff",
+    `GET ${m.previewUrl}: ${headers(pre)}, expected an image type and nosniff`);
+  assert(preBody.length > 100, `GET ${m.previewUrl}: ${preBody.length} bytes`);
+
+  const fetched = await call("masto v1.media.$select(id).fetch", () => masto.v1.media.$select(m.id).fetch());
+  for (const k of ["id", "type", "url", "previewUrl", "description", "blurhash"])
+    assert(fetched[k] === m[k], `media/${m.id}: ${k} ${JSON.stringify(fetched[k])}, v2.media.create said ${JSON.stringify(m[k])}`);
+  assert(JSON.stringify(fetched.meta) === JSON.stringify(m.meta), `media/${m.id}: meta ${JSON.stringify(fetched.meta)}, v2.media.create said ${JSON.stringify(m.meta)}`);
+
+  const text = `a picture (${n})`;
+  const st = await call("masto v1.statuses.create (mediaIds)", () => masto.v1.statuses.create({ status: text, mediaIds: [m.id], visibility: "public" }));
+  const attached = (s, where) => {
+    const list = s.mediaAttachments;
+    assert(Array.isArray(list) && list.length === 1, `${where}: mediaAttachments ${JSON.stringify(list)}, expected the one attachment ${m.id}`);
+    const [a] = list;
+    for (const k of ["id", "type", "url", "previewUrl", "description", "blurhash"])
+      assert(a[k] === m[k], `${where}: mediaAttachments[0].${k} ${JSON.stringify(a[k])}, expected ${JSON.stringify(m[k])}`);
+    assert(a.meta?.original?.width === W && a.meta?.original?.height === H, `${where}: mediaAttachments[0].meta.original ${JSON.stringify(a.meta?.original)}`);
+  };
+  assert(isId(st.id) && st.content?.includes(text), `statuses.create: id ${st.id}, content ${JSON.stringify(st.content)}`);
+  attached(st, "statuses.create");
+  attached(await call("masto v1.statuses.$select(id).fetch", () => masto.v1.statuses.$select(st.id).fetch()), `statuses/${st.id}`);
+  if (VERBOSE) console.log(`     media ${m.id} ${m.url} (blurhash ${m.blurhash}) on status ${st.id}`);
+}
+
+// 10. masto.js: bob on B follows alice; alice posts a poll; bob finds it in
+// his home timeline on B; carol on A votes, then bob on B (over
+// federation); alice sees the counts.
+async function mastoPoll() {
+  const { masto: alice } = await aliceMasto();
+  const { masto: carol } = await carolMasto();
+  const { masto: bob } = await bobMasto();
+  const aliceAcct = `${USER}@${HOST_A}`;
+  const found = await call(`masto v2.search.list (@${aliceAcct}, resolve) on B`, () => bob.v2.search.list({ q: `@${aliceAcct}`, resolve: true, type: "accounts" }));
+  const aliceOnB = found.accounts?.find((a) => a.acct === aliceAcct);
+  assert(aliceOnB, `search @${aliceAcct} (resolve) on B found ${JSON.stringify(found.accounts?.map((a) => a.acct))}`);
+  await call(`masto v1.accounts.$select(${aliceAcct}).follow (bob, on B)`, () => bob.v1.accounts.$select(aliceOnB.id).follow());
+  await waitFor(`A's Accept of bob's follow of ${aliceAcct}`, async (saw) => {
+    const [r] = await call("masto v1.accounts.relationships.fetch (bob, on B)", () => bob.v1.accounts.relationships.fetch({ id: [aliceOnB.id] }));
+    saw(JSON.stringify(r));
+    return r?.following === true;
+  });
+
+  const n = nonce();
+  const options = [`red ${n}`, `green ${n}`, `blue ${n}`];
+  const before = Date.now();
+  const st = await call("masto v1.statuses.create (poll)", () =>
+    alice.v1.statuses.create({ status: `Which colour? (${n})`, visibility: "public", poll: { options, expiresIn: 3600 } }),
+  );
+  const pollBrief = (p) => JSON.stringify(p && { id: p.id, votesCount: p.votesCount, votersCount: p.votersCount, voted: p.voted, ownVotes: p.ownVotes, counts: p.options?.map((o) => o.votesCount), expired: p.expired });
+  const counts = (p) => p.options?.map((o) => o.votesCount).join(",");
+  const titles = (p) => p.options?.map((o) => o.title).join("\n");
+  const p = st.poll;
+  assert(p && isId(p.id), `statuses.create: poll ${JSON.stringify(p)}, expected a Poll with an id`);
+  assert(titles(p) === options.join("\n"), `statuses.create: the poll's options ${JSON.stringify(p.options?.map((o) => o.title))}, expected ${JSON.stringify(options)}`);
+  assert(counts(p) === "0,0,0" && p.votesCount === 0, `statuses.create: the new poll ${pollBrief(p)}, expected no votes`);
+  assert(p.expired === false && p.multiple === false, `statuses.create: the poll's expired ${p.expired}, multiple ${p.multiple}, expected false, false`);
+  const expires = Date.parse(p.expiresAt);
+  assert(Math.abs(expires - (before + 3600e3)) < 60e3, `statuses.create: the poll's expiresAt ${p.expiresAt}, expected an hour from now`);
+
+  // The poll reaches B (bob follows alice), before anyone votes.
+  const onB = await waitFor(`alice's poll ${st.uri} in bob's home timeline on B`, async (saw) => {
+    const home = await call("masto v1.timelines.home.list (bob, on B)", () => bob.v1.timelines.home.list({ limit: 40 }));
+    saw(brief(home));
+    return home.find((s) => s.uri === st.uri);
+  });
+  assert(onB.poll && isId(onB.poll.id), `alice's status on B: poll ${JSON.stringify(onB.poll)}, expected a Poll`);
+  assert(titles(onB.poll) === options.join("\n"), `alice's poll on B: options ${JSON.stringify(onB.poll.options?.map((o) => o.title))}, expected ${JSON.stringify(options)}`);
+  assert(counts(onB.poll) === "0,0,0" && onB.poll.voted === false && onB.poll.multiple === false,
+    `alice's poll on B: ${pollBrief(onB.poll)}, expected no votes, voted false, multiple false`);
+  assert(Math.abs(Date.parse(onB.poll.expiresAt) - expires) < 2000, `alice's poll on B: expiresAt ${onB.poll.expiresAt}, on A ${p.expiresAt}`);
+
+  // carol, on A.
+  const seen = await call("masto v1.polls.$select(id).fetch (carol)", () => carol.v1.polls.$select(p.id).fetch());
+  assert(seen.id === p.id && seen.voted === false && seen.ownVotes?.length === 0, `polls/${p.id} for carol before voting: ${pollBrief(seen)}, expected voted false, ownVotes []`);
+  const voted = await call("masto v1.polls.$select(id).votes.create (carol, choices [1])", () => carol.v1.polls.$select(p.id).votes.create({ choices: [1] }));
+  assert(voted.id === p.id, `votes.create answered poll ${voted.id}, expected ${p.id}`);
+  assert(JSON.stringify(voted.ownVotes) === "[1]" && voted.voted === true, `votes.create (carol): ${pollBrief(voted)}, expected ownVotes [1], voted true`);
+  assert(voted.votesCount === 1 && voted.votersCount === 1 && counts(voted) === "0,1,0",
+    `votes.create (carol): ${pollBrief(voted)}, expected votesCount 1, votersCount 1, options 0,1,0`);
+  const again = await carol.v1.polls.$select(p.id).votes.create({ choices: [0] }).then((r) => r, (e) => e);
+  assert(again instanceof MastoHttpError && again.statusCode === 422,
+    `a second vote by carol: ${again instanceof Error ? describe(again) : pollBrief(again)}, expected a 422 MastoHttpError`);
+  const mine = await call("masto v1.polls.$select(id).fetch (alice)", () => alice.v1.polls.$select(p.id).fetch());
+  assert(mine.votesCount === 1 && counts(mine) === "0,1,0", `polls/${p.id} for alice: ${pollBrief(mine)}, expected votesCount 1, options 0,1,0`);
+  assert(mine.voted === true && mine.ownVotes?.length === 0, `polls/${p.id} for alice (its author): ${pollBrief(mine)}, expected voted true (as on Mastodon), ownVotes []`);
+  const stNow = await call("masto v1.statuses.$select(id).fetch (alice)", () => alice.v1.statuses.$select(st.id).fetch());
+  assert(stNow.poll?.votesCount === 1 && counts(stNow.poll) === "0,1,0", `statuses/${st.id}: poll ${pollBrief(stNow.poll)}, expected votesCount 1`);
+
+  // bob, on B: his vote counts there at once and reaches A.
+  const bobVoted = await call("masto v1.polls.$select(id).votes.create (bob, on B, choices [2])", () => bob.v1.polls.$select(onB.poll.id).votes.create({ choices: [2] }));
+  assert(bobVoted.id === onB.poll.id && JSON.stringify(bobVoted.ownVotes) === "[2]" && bobVoted.voted === true,
+    `votes.create (bob, on B): ${pollBrief(bobVoted)}, expected poll ${onB.poll.id}, ownVotes [2], voted true`);
+  const c = bobVoted.options?.map((o) => o.votesCount) ?? [];
+  // B counts carol's vote only once A tells it (an Update of the poll), so 0,0,1 or 0,1,1.
+  assert(c[0] === 0 && c[2] === 1 && (c[1] === 0 || c[1] === 1) && bobVoted.votesCount === c[0] + c[1] + c[2],
+    `votes.create (bob, on B): ${pollBrief(bobVoted)}, expected options 0,0,1 (or 0,1,1) and votesCount their sum`);
+  const both = await waitFor("bob's vote from B in alice's poll on A (votesCount 2)", async (saw) => {
+    const r = await call("masto v1.polls.$select(id).fetch (alice)", () => alice.v1.polls.$select(p.id).fetch());
+    saw(pollBrief(r));
+    return r.votesCount === 2 ? r : null;
+  });
+  assert(counts(both) === "0,1,1" && both.votersCount === 2, `polls/${p.id} for alice after bob's vote: ${pollBrief(both)}, expected options 0,1,1, votersCount 2`);
+  if (VERBOSE) console.log(`     poll ${p.id} on status ${st.id}: ${pollBrief(both)}`);
+}
+
+// 11. masto.js streaming: alice's WebSocket (createStreamingAPIClient, the
+// token as Sec-WebSocket-Protocol, subscribe messages) to the instance's
+// configuration.urls.streaming, streams user and public:local; carol (whom
+// alice follows) posts naming alice: an update on both streams, a mention
+// notification on user; closing ends both subscriptions cleanly.
+async function mastoStreaming() {
+  const { masto: alice, token } = await aliceMasto();
+  const { masto: carol, me: carolMe } = await carolMasto();
+  const rel = await call("masto v1.accounts.$select(carol).follow (alice)", () => alice.v1.accounts.$select(carolMe.id).follow());
+  assert(rel.id === carolMe.id && rel.following === true, `alice's follow of carol: ${JSON.stringify(rel)}, expected following true`);
+  const inst = await call("masto v2.instance.fetch", () => alice.v2.instance.fetch());
+  const streamingApiUrl = inst.configuration?.urls?.streaming;
+  assert(streamingApiUrl === `ws://${HOST_A}`, `v2 instance configuration.urls.streaming ${JSON.stringify(streamingApiUrl)}, expected ws://${HOST_A}`);
+
+  const streaming = createStreamingAPIClient({ streamingApiUrl, accessToken: token, retry: false, log: "error" });
+  let ws = null;
+  try {
+    ws = await withTimeout(streaming.prepare(), 10000, "masto streaming: the WebSocket to connect").catch(async (e) => {
+      const why = await wsProbe(`${streamingApiUrl}/api/v1/streaming`, { "sec-websocket-protocol": token }, token);
+      throw new Error(`masto createStreamingAPIClient(${streamingApiUrl}): ${describe(e)}; GET /api/v1/streaming with Upgrade and the token as Sec-WebSocket-Protocol answers ${why}`);
+    });
+    assert(ws.url === `${streamingApiUrl}/api/v1/streaming`, `masto's WebSocket is at ${ws.url}, expected ${streamingApiUrl}/api/v1/streaming`);
+    // The browser WebSocket requires the server to choose one of the
+    // protocols offered, here the token (as Mastodon's streaming server does).
+    assert(ws.protocol === token, `the WebSocket's protocol is ${ws.protocol === "" ? "none" : "another than the token offered"}, expected the token`);
+    const closed = new Promise((r) => ws.addEventListener("close", (e) => r({ code: e.code, wasClean: e.wasClean }), { once: true }));
+
+    const got = { user: [], "public:local": [] };
+    const collect = (sub, into) => (async () => {
+      for await (const ev of sub) into.push(ev);
+    })().then(() => null, (e) => e);
+    const done = [collect(streaming.user.subscribe(), got.user), collect(streaming.public.local.subscribe(), got["public:local"])];
+    await sleep(500); // the subscribe messages reach kith before carol posts
+
+    const n = nonce();
+    const st = await call("masto v1.statuses.create (carol)", () => carol.v1.statuses.create({ status: `@${USER} on the stream (${n})`, visibility: "public" }));
+    const events = () => JSON.stringify(Object.fromEntries(Object.entries(got).map(([k, v]) => [k, v.map((e) => ({ stream: e.stream, event: e.event, id: e.payload?.id ?? e.payload }))])));
+    const update = (name) => waitFor(`an update of carol's status ${st.id} on alice's ${name} stream`, async (saw) => {
+      saw(events());
+      return got[name].find((e) => e.event === "update" && e.payload?.id === st.id);
+    }, 10000);
+    for (const name of ["user", "public:local"]) {
+      const ev = await update(name);
+      assert(JSON.stringify(ev.stream) === JSON.stringify([name]), `the ${name} update's stream is ${JSON.stringify(ev.stream)}, expected ["${name}"]`);
+      assert(ev.payload.account?.id === carolMe.id && ev.payload.account?.acct === CAROL.user,
+        `the ${name} update's status is by ${ev.payload.account?.acct} (${ev.payload.account?.id}), expected ${CAROL.user} (${carolMe.id})`);
+      assert(ev.payload.uri === st.uri && ev.payload.content?.includes(n), `the ${name} update: uri ${ev.payload.uri}, content ${JSON.stringify(ev.payload.content)}; expected ${st.uri}, with ${n}`);
+    }
+    const note = await waitFor(`a mention notification of carol's status ${st.id} on alice's user stream`, async (saw) => {
+      saw(events());
+      return got.user.find((e) => e.event === "notification" && e.payload?.status?.id === st.id);
+    }, 10000);
+    assert(note.payload.type === "mention" && isId(note.payload.id) && note.payload.account?.id === carolMe.id,
+      `the notification: type ${note.payload.type}, id ${note.payload.id}, account ${note.payload.account?.acct}; expected a mention by ${CAROL.user}`);
+
+    streaming.close();
+    const how = await withTimeout(closed, 5000, "the WebSocket to close after masto's close()");
+    assert(how.wasClean, `the WebSocket closed uncleanly (code ${how.code}): no close frame from kith`);
+    const ended = await withTimeout(Promise.all(done), 5000, "masto's subscriptions to end after close()");
+    for (const e of ended) assert(!e, `a subscription ended with ${describe(e)}`);
+    ws = null;
+    if (VERBOSE) console.log(`     ${events()}; closed with ${how.code}`);
+  } finally {
+    if (ws) streaming.close();
+  }
+}
+
+// megalodon's userStreaming() for alice (the v1 instance's
+// urls.streaming_api, ?stream=user&access_token=, the ws package), once it
+// has connected: the stream, what it got, and stop(), which checks that the
+// socket closes with kith's answering close frame (code 1000, not 1006).
+async function megalodonUserStream(alice) {
+  const stream = await call("megalodon userStreaming", () => alice.userStreaming());
+  const got = { connect: 0, update: [], notification: [], errors: [] };
+  stream.on("connect", () => got.connect++);
+  stream.on("update", (s) => got.update.push(s));
+  stream.on("notification", (x) => got.notification.push(x));
+  stream.on("error", (e) => got.errors.push(e?.message ?? String(e)));
+  stream.on("parser-error", (e) => got.errors.push(`parser: ${e?.message ?? e}`));
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    const sock = stream._client; // megalodon's ws WebSocket (not its API): to see how it closes
+    stream.stop(); // close(1000), then megalodon drops its own listeners
+    if (!sock) return;
+    const code = await withTimeout(new Promise((r) => (sock.readyState === 3 ? r(sock._closeCode) : sock.once("close", (c) => r(c)))), 5000,
+      "megalodon's WebSocket to close after stop()");
+    assert(code === 1000, `megalodon's WebSocket closed with ${code} after stop() (close(1000)), expected kith's close frame with 1000 (1006: the connection ended without one)`);
+  };
+  try {
+    const url = `ws://${HOST_A}/api/v1/streaming`;
+    assert(stream.url === url, `megalodon's streaming URL is ${stream.url}, expected ${url} (from getInstance's urls.streaming_api)`);
+    await waitFor("megalodon's userStreaming to connect", async (saw) => {
+      if (got.errors.length) {
+        const token = stream._accessToken;
+        const why = await wsProbe(`${url}?stream=user&access_token=${token}`, {}, token);
+        throw new Error(`megalodon userStreaming: ${got.errors.join("; ")}; GET /api/v1/streaming?stream=user&access_token=<token> with Upgrade answers ${why}`);
+      }
+      saw(`connect ${got.connect}`);
+      return got.connect > 0;
+    }, 10000);
+  } catch (e) {
+    stopped = true;
+    stream.stop();
+    throw e;
+  }
+  return {
+    got,
+    stop,
+    abort: () => {
+      if (!stopped) stream.stop();
+      stopped = true;
+    },
+    // The update of the status `uri`, waited for (10 s); the failure says
+    // whether alice's home has it (then the stream missed it).
+    update: (uri, what) => waitFor(`an update of ${what} on alice's user stream (megalodon)`, async (saw) => {
+      if (got.errors.length) throw new Error(`megalodon's stream: ${got.errors.join("; ")}`);
+      saw(JSON.stringify(got.update.map((s) => s.uri)));
+      return got.update.find((s) => s.uri === uri);
+    }, 10000).catch(async (e) => {
+      const home = await alice.getHomeTimeline({ limit: 40 }).then((r) => r.data, () => []);
+      const inHome = home.find((s) => s.uri === uri);
+      e.message += inHome ? `; it is in alice's home timeline (id ${inHome.id}): the stream did not send it` : "; it is not in alice's home timeline either";
+      throw e;
+    }),
+  };
+}
+
+// 12. megalodon streaming on A: alice (following carol) opens
+// userStreaming(); carol's new status comes as an update, its id the one
+// carol got; stop() closes the socket cleanly.
+async function megalodonStreaming() {
+  const { mega: alice } = await aliceMegalodon();
+  const { masto: carol, me: carolMe } = await carolMasto();
+  const rel = await call("megalodon followAccount (carol)", () => alice.followAccount(carolMe.id));
+  assert(rel.data.id === carolMe.id && rel.data.following === true, `alice's follow of carol: ${JSON.stringify(rel.data)}, expected following true`);
+  const s = await megalodonUserStream(alice);
+  try {
+    const n = nonce();
+    const st = await call("masto v1.statuses.create (carol)", () => carol.v1.statuses.create({ status: `for megalodon's stream (${n})`, visibility: "public" }));
+    const ev = await s.update(st.uri, `carol's status ${st.id}`);
+    assert(ev.id === st.id && ev.account?.id === carolMe.id && ev.account?.acct === CAROL.user && ev.content?.includes(n),
+      `the update: id ${ev.id}, account ${ev.account?.acct} (${ev.account?.id}), content ${JSON.stringify(ev.content)}; expected carol's status ${st.id} (${carolMe.id}, with ${n})`);
+    assert(ev.visibility === "public" && !Number.isNaN(Date.parse(ev.created_at)), `the update: visibility ${ev.visibility}, created_at ${ev.created_at}`);
+    await s.stop();
+    assert(!s.got.errors.length, `megalodon's stream: ${s.got.errors.join("; ")}`);
+    if (VERBOSE) console.log(`     update ${ev.id} (${ev.uri})`);
+  } finally {
+    s.abort();
+  }
+}
+
+// 13. megalodon streaming across servers: alice on A follows bob@B (search,
+// resolve: A knows him from cats' boost of his reply in scenario 7); bob's
+// new status on B comes to alice's userStreaming() as an update, under
+// the id A gave it.
+async function megalodonStreamingRemote() {
+  const { mega: alice } = await aliceMegalodon();
+  const { masto: bob } = await bobMasto();
+  const acct = `bob@${HOST_B}`;
+  const found = await call(`megalodon search (@${acct}, resolve)`, () => alice.search(`@${acct}`, { type: "accounts", resolve: true }));
+  const bobOnA = found.data.accounts?.find((a) => a.acct === acct);
+  assert(bobOnA && isId(bobOnA.id), `search @${acct} (resolve) on A found ${JSON.stringify(found.data.accounts?.map((a) => a.acct))}`);
+  await call(`megalodon followAccount (${acct})`, () => alice.followAccount(bobOnA.id));
+  await waitFor(`B's Accept of alice's follow of ${acct}`, async (saw) => {
+    const r = await call("megalodon getRelationship", () => alice.getRelationship(bobOnA.id));
+    saw(JSON.stringify(r.data));
+    return r.data.following === true;
+  });
+  const s = await megalodonUserStream(alice);
+  try {
+    const n = nonce();
+    const st = await call("masto v1.statuses.create (bob, on B)", () => bob.v1.statuses.create({ status: `from B to A's stream (${n})`, visibility: "public" }));
+    const ev = await s.update(st.uri, `bob's status ${st.uri} from B`);
+    assert(isId(ev.id) && ev.account?.acct === acct && ev.content?.includes(n),
+      `the update: id ${ev.id}, account ${ev.account?.acct}, content ${JSON.stringify(ev.content)}; expected bob's status (${acct}, with ${n})`);
+    const onA = await call(`megalodon getStatus(${ev.id})`, () => alice.getStatus(ev.id));
+    assert(onA.data.id === ev.id && onA.data.uri === st.uri, `statuses/${ev.id} on A is ${onA.data.uri}, expected bob's ${st.uri}`);
+    const home = await call("megalodon getHomeTimeline", () => alice.getHomeTimeline({ limit: 40 }));
+    const inHome = home.data.find((x) => x.uri === st.uri);
+    assert(inHome?.id === ev.id, `alice's home timeline has bob's status as ${inHome?.id}, the stream said ${ev.id}`);
+    await s.stop();
+    assert(!s.got.errors.length, `megalodon's stream: ${s.got.errors.join("; ")}`);
+    if (VERBOSE) console.log(`     update ${ev.id} (${ev.uri})`);
+  } finally {
+    s.abort();
+  }
+}
+
+// 14. masto.js across servers: dave on B joins cats and posts into it;
+// alice on A sees the community's boost of his post in her home timeline,
+// finds @dave@B (search, resolve) and follows him until B accepts; his next
+// status reaches her home.
+async function mastoFollowSeenInCommunity() {
+  const { masto: dave } = await mastoSession(DAVE, "masto-dave");
+  const cats = await call("masto v1.accounts.lookup (cats, dave on B)", () => dave.v1.accounts.lookup({ acct: COMMUNITY }));
+  const joined = await call("masto v1.accounts.$select(cats).follow (dave, on B)", () => dave.v1.accounts.$select(cats.id).follow());
+  assert(joined.following === true, `dave's follow of ${COMMUNITY}: ${JSON.stringify(joined)}, expected following true`);
+  const n = nonce();
+  const st = await call("masto v1.statuses.create (dave, into cats)", () =>
+    dave.v1.statuses.create({ status: `Dave's cat ${n}\n\n@${COMMUNITY} asleep on the keyboard.`, visibility: "public" }),
+  );
+  const { masto: alice } = await aliceMasto();
+  const boost = await waitFor(`the community's boost of dave's post ${st.uri} in alice's home on A`, async (saw) => {
+    const home = await call("masto v1.timelines.home.list (alice)", () => alice.v1.timelines.home.list({ limit: 40 }));
+    saw(brief(home));
+    return home.find((x) => x.reblog?.uri === st.uri);
+  });
+  const acct = `${DAVE.user}@${HOST_B}`;
+  assert(boost.reblog.account?.acct === acct, `alice's home: the boosted post is by ${boost.reblog.account?.acct}, expected ${acct}`);
+  const found = await call(`masto v2.search.list (@${acct}, resolve)`, () => alice.v2.search.list({ q: `@${acct}`, resolve: true, type: "accounts" }));
+  const daveOnA = found.accounts?.find((a) => a.acct === acct);
+  assert(daveOnA?.id === boost.reblog.account.id, `search @${acct} (resolve) on A: ${JSON.stringify(found.accounts?.map((a) => [a.acct, a.id]))}, expected ${acct} (${boost.reblog.account.id})`);
+  const rel = await call(`masto v1.accounts.$select(${acct}).follow`, () => alice.v1.accounts.$select(daveOnA.id).follow());
+  assert(rel.id === daveOnA.id && (rel.following || rel.requested), `alice's follow of ${acct}: ${JSON.stringify(rel)}, expected following or requested`);
+  await waitFor(`B's Accept of alice's follow of ${acct}`, async (saw) => {
+    const [r] = await call("masto v1.accounts.relationships.fetch", () => alice.v1.accounts.relationships.fetch({ id: [daveOnA.id] }));
+    saw(JSON.stringify(r));
+    return r?.following === true;
+  });
+  const next = await call("masto v1.statuses.create (dave)", () => dave.v1.statuses.create({ status: `and now for my followers (${n})`, visibility: "public" }));
+  await waitFor(`dave's status ${next.uri} in alice's home on A`, async (saw) => {
+    const home = await call("masto v1.timelines.home.list (alice)", () => alice.v1.timelines.home.list({ limit: 40 }));
+    saw(brief(home));
+    return home.find((x) => x.uri === next.uri && x.account?.acct === acct);
+  });
+}
+
 // ---- main ---------------------------------------------------------------------
 const scenarios = [
   ["1 masto-sign-in: masto.js registers an app, the person signs in and consents in the browser (PKCE S256), token, verifyCredentials, instance v1 and v2", mastoSignIn],
@@ -792,6 +1282,12 @@ const scenarios = [
   ["6 masto-community: masto.js on A finds @cats@B (search, resolve), follows it until accepted, posts into it; B holds the post, bob sees the community's boost", mastoCommunity],
   ["7 megalodon-reply: bob on B finds alice's post by URI and replies (megalodon); alice on A gets the mention notification", megalodonReply],
   ["8 megalodon-home-paging: megalodon pages the home timeline by the Link header (max_id; min_id, since_id): newest first, no duplicates; masto.js's paginator agrees", megalodonHomePaging],
+  ["9 masto-media: masto.js uploads a PNG (v2.media.create: description, focus); the attachment, its file and preview as served; a status with it", mastoMedia],
+  ["10 masto-poll: masto.js posts a poll; carol on A and bob on B vote (choices); alice sees the counts", mastoPoll],
+  ["11 masto-streaming: masto.js's WebSocket (user, public:local) gets carol's status as update and the mention as notification; closes cleanly", mastoStreaming],
+  ["12 megalodon-streaming: megalodon's userStreaming on A gets carol's new status as update; stop() closes it cleanly", megalodonStreaming],
+  ["13 megalodon-streaming-remote: alice on A follows bob@B (resolve); megalodon's userStreaming gets bob's status from B as update, under A's id", megalodonStreamingRemote],
+  ["14 masto-follow-seen-in-community: alice on A sees dave's post boosted by cats@B, resolves @dave@B and follows him (B accepts); his next status reaches her home", mastoFollowSeenInCommunity],
 ];
 
 const overall = setTimeout(() => {

@@ -333,11 +333,25 @@ static void follow_done(struct http_ctx *ctx, int rc, void *arg)
     http_reply_json(ctx, 200, relationship(ctx, txn, r->w.user_id, r->w.target_id));
 }
 
+/* A stub (a person only named by a community's Announce so far) has been
+ * fetched: now it can be followed. */
+static void stub_resolved(struct http_ctx *ctx, int rc, int kind, uint64_t id, void *arg)
+{
+    struct follow_req *r = arg;
+    if (rc == KITH_ESTOPPED)
+        return http_reply_error(ctx, 503, "the server is stopping");
+    if (rc || kind != NAME_ACCOUNT || id != r->w.target_id)
+        return http_reply_error(ctx, 422, "the account could not be fetched from its server");
+    if (http_write(ctx, apply_follow, r, follow_done, r))
+        http_reply_error(ctx, 503, "the server is stopping");
+}
+
 static int relate(struct http_ctx *ctx, const char *scope, int kind)
 {
     struct api_who who;
     uint64_t id;
     bool group;
+    struct account target;
     if (!api_auth(ctx, scope, true, &who) || !actor_param(ctx, &who, &id, &group))
         return HANDLER_DONE;
     if (kind == FW_FOLLOW && block_has(who.txn, id, who.acct.id))
@@ -347,6 +361,13 @@ static int relate(struct http_ctx *ctx, const char *scope, int kind)
     r->w.kind = kind;
     r->w.user_id = who.acct.id;
     r->w.target_id = id;
+    if (kind == FW_FOLLOW && !group && account_get(who.txn, id, &ctx->arena, &target) == KITH_OK &&
+        account_is_stub(&target)) { /* fetched first, as Mastodon does */
+        const char *uri = arena_str(&ctx->arena, target.uri).ptr;
+        if (federation_resolve(ctx, uri, stub_resolved, r) == KITH_OK)
+            return HANDLER_ASYNC;
+        return http_reply_error(ctx, 503, "the account cannot be fetched now"), HANDLER_DONE;
+    }
     if (http_write(ctx, apply_follow, r, follow_done, r))
         return http_reply_error(ctx, 503, "the server is stopping"), HANDLER_DONE;
     return HANDLER_ASYNC;

@@ -42,6 +42,18 @@ static void add_actor(struct status_view *v, cJSON *o, uint64_t id)
         cJSON_AddItemToArray(cJSON_GetObjectItem(o, "accounts"), acct);
 }
 
+/* Adds a stored actor found by address or URL: held, unless it is a stub
+ * that resolve=true should fetch (a person only named by a community's
+ * Announce so far, whom Mastodon would look up). */
+static bool add_found(struct status_view *v, struct search *s, cJSON *o, uint8_t kind, uint64_t id)
+{
+    struct account acct;
+    add_actor(v, o, id);
+    return !(s->resolve && kind == NAME_ACCOUNT &&
+             account_get(s->who.txn, id, &v->ctx->arena, &acct) == KITH_OK &&
+             account_is_stub(&acct));
+}
+
 static bool is_url(struct str q)
 {
     return (q.len > 8 && memcmp(q.ptr, "https://", 8) == 0) ||
@@ -133,10 +145,8 @@ static bool from_store(struct status_view *v, struct search *s, cJSON *o)
                 return true;
             }
         }
-        if (s->accounts && actor_uri_lookup(txn, s->q, &kind, &id) == KITH_OK) {
-            add_actor(v, o, id);
-            return true;
-        }
+        if (s->accounts && actor_uri_lookup(txn, s->q, &kind, &id) == KITH_OK)
+            return add_found(v, s, o, kind, id);
         return false;
     }
     struct str name, host;
@@ -144,11 +154,7 @@ static bool from_store(struct status_view *v, struct search *s, cJSON *o)
         int rc = str_eq_nocase(host, str_from(cfg->domain))
                      ? name_lookup(txn, name, &kind, &id)
                      : remote_acct_lookup(txn, name, host, &kind, &id);
-        if (rc == KITH_OK) {
-            add_actor(v, o, id);
-            return true;
-        }
-        return false;
+        return rc == KITH_OK && add_found(v, s, o, kind, id);
     }
     if (s->accounts)
         by_prefix(v, s, o);

@@ -214,6 +214,10 @@ static void find_mentions(struct http_ctx *ctx, struct kv_txn *txn, struct str t
         int rc = !host.len || str_eq_nocase(host, str_from(domain))
                      ? name_lookup(txn, name, &kind, &id)
                      : remote_acct_lookup(txn, name, host, &kind, &id);
+        struct account stub;
+        if (rc == KITH_OK && kind == NAME_ACCOUNT && host.len && unknown &&
+            account_get(txn, id, &ctx->arena, &stub) == KITH_OK && account_is_stub(&stub))
+            rc = KITH_ENOTFOUND; /* named by an Announce only: looked up like a new one */
         if (rc == KITH_ENOTFOUND && host.len && unknown && unknown->n < RESOLVE_MAX)
             unknown->v[unknown->n++] = arena_printf(&ctx->arena, "%.*s@%.*s", (int)name.len,
                                                     name.ptr, (int)host.len, host.ptr);

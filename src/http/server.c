@@ -957,6 +957,7 @@ const size_t http_core_nroutes = sizeof(http_core_routes) / sizeof(http_core_rou
 
 #define STREAM_MAX_BACKLOG (4u << 20) /* bytes queued for a slow client before it is dropped */
 #define WS_MAX_MESSAGE     (64u << 10)
+#define WS_LINGER_MS       2000 /* how long a closed WebSocket has to take its last frames */
 
 struct http_stream {
     struct http_ctx *ctx;
@@ -964,7 +965,8 @@ struct http_stream {
     struct http_stream *prev, *next;
     bool ws;
     bool closing;
-    bool dead; /* failed while sending: closed from the loop, not from inside a call */
+    bool dead;      /* failed while sending: closed from the loop, not from inside a call */
+    bool dead_conn; /* WebSocket: the connection failed, nothing more goes out */
     struct event *closer;
     struct evhttp_connection *evcon;
     struct bufferevent *bev; /* WebSocket: the connection, taken over */
@@ -1015,6 +1017,45 @@ static struct http_stream *stream_new(struct http_ctx *ctx, http_stream_close_fn
     return s;
 }
 
+/* The end of a stream, once nothing more is to be written: a taken-over
+ * connection goes with its request. */
+static void stream_free(struct http_stream *s)
+{
+    struct http_thread *t = s->t;
+    if (s->ws)
+        evhttp_connection_free(s->evcon);
+    free(s);
+    t->inflight--;
+    if (t->stopping && t->drained && t->inflight == 0)
+        event_base_loopexit(t->base, NULL);
+}
+
+static void ws_linger_done(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    stream_free(arg);
+}
+
+static void ws_linger_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what;
+    stream_free(arg);
+}
+
+/* A closed WebSocket's last frames (the close frame above all: RFC 6455
+ * 5.5.1) are written before the connection goes, for at most
+ * WS_LINGER_MS; what the peer sends meanwhile is ignored. */
+static void ws_linger(struct http_stream *s)
+{
+    struct timeval tv = {WS_LINGER_MS / 1000, (WS_LINGER_MS % 1000) * 1000};
+    bufferevent_setcb(s->bev, NULL, ws_linger_done, ws_linger_event, s);
+    bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+    bufferevent_disable(s->bev, EV_READ);
+    bufferevent_enable(s->bev, EV_WRITE);
+    bufferevent_set_timeouts(s->bev, NULL, &tv);
+}
+
 void http_stream_close(struct http_stream *s)
 {
     struct http_thread *t = s->t;
@@ -1039,14 +1080,17 @@ void http_stream_close(struct http_stream *s)
     ctx->status = s->ws ? 101 : 200;
     if (t->srv->opts.access_log && (s->ws || s->evcon)) /* an SSE client gone: req is too */
         log_request(ctx);
+    bool linger = false;
     if (s->ws) {
         if (s->wslay) {
+            /* Answers the client's close frame, or starts the closing
+             * handshake (1001) when kith ends the stream. */
             wslay_event_queue_close(s->wslay, WSLAY_CODE_GOING_AWAY, NULL, 0);
             wslay_event_send(s->wslay);
             wslay_event_context_free(s->wslay);
+            s->wslay = NULL;
         }
-        /* The connection was taken over: it goes with its request. */
-        evhttp_connection_free(s->evcon);
+        linger = !s->dead_conn && evbuffer_get_length(bufferevent_get_output(s->bev)) > 0;
     } else if (s->evcon) {
         evhttp_connection_set_closecb(s->evcon, NULL, NULL);
         evhttp_send_reply_end(ctx->req);
@@ -1055,10 +1099,11 @@ void http_stream_close(struct http_stream *s)
         kv_txn_abort(ctx->rtxn);
     arena_release(&ctx->arena);
     free(ctx);
-    free(s);
-    t->inflight--;
-    if (t->stopping && t->drained && t->inflight == 0)
-        event_base_loopexit(t->base, NULL);
+    s->ctx = NULL;
+    if (linger)
+        ws_linger(s);
+    else
+        stream_free(s);
 }
 
 static void on_stream_tick(evutil_socket_t fd, short what, void *arg)
@@ -1141,9 +1186,12 @@ static void ws_read(struct bufferevent *bev, void *arg)
 
 static void ws_event(struct bufferevent *bev, short what, void *arg)
 {
+    struct http_stream *s = arg;
     (void)bev;
+    if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+        s->dead_conn = true; /* nothing more can be written */
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-        http_stream_close(arg);
+        http_stream_close(s);
 }
 
 static void on_ws_ping(evutil_socket_t fd, short what, void *arg)

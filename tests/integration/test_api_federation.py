@@ -216,3 +216,67 @@ def test_search_resolves_post_urls(make_kithd):
     r = bob.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(
         f"http://127.0.0.1:{a.port}/note/1"))
     assert r.status == 200 and r.json()["statuses"] == []
+
+
+def test_a_person_first_seen_in_a_community_can_be_followed(make_kithd):
+    """A known only from cats' Announce of dave's post (a stub: no inbox
+    yet); searching for him with resolve=true, following him and
+    mentioning him all fetch his actor first, as Mastodon does."""
+    a, b = start(make_kithd, "a"), start(make_kithd, "b")
+    assert b.ctl("community", "add", "cats", "--owner", "admin", "--title", "Cats").returncode == 0
+    alice, erin, dave = signup(a, "alice"), signup(a, "erin"), signup(b, "dave")
+    cats, dave_acct = f"cats@127.0.0.1:{b.port}", f"dave@127.0.0.1:{b.port}"
+    for who in (alice, erin):
+        cid = who.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(
+            cats)).json()["accounts"][0]["id"]
+        who.req("POST", f"/api/v1/accounts/{cid}/follow")
+        wait_for(lambda: who.req("GET", f"/api/v1/accounts/relationships?id[]={cid}")
+                 .json()[0]["following"], SYNC, what="B accepting the join")
+    dave.post(f"@{cats.split('@')[0]} Dave's cat\nsleeps all day")
+
+    def boost(who):
+        for s in who.req("GET", "/api/v1/timelines/home").json():
+            if s.get("reblog") and s["reblog"]["account"]["acct"] == dave_acct:
+                return s["reblog"]["account"]
+        return None
+    stub = wait_for(lambda: boost(alice), SYNC, what="cats' boost of dave's post on A")
+    assert wait_for(lambda: boost(erin), SYNC, what="the boost for erin")["id"] == stub["id"]
+    # Following the stub by its id: fetched, then followed (B accepts).
+    r = alice.req("POST", f"/api/v1/accounts/{stub['id']}/follow")
+    assert r.status == 200, r
+    wait_for(lambda: alice.req("GET", f"/api/v1/accounts/relationships?id[]={stub['id']}")
+             .json()[0]["following"], SYNC, what="B accepting alice's follow of dave")
+    r = dave.req("GET", "/api/v1/accounts/relationships?id[]=" + dave.req(
+        "GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(
+            f"alice@127.0.0.1:{a.port}")).json()["accounts"][0]["id"])
+    assert r.json()[0]["followed_by"] is True
+    s = dave.post("for my followers")
+    wait_for(lambda: any(x["uri"] == s["uri"] for x in
+                         alice.req("GET", "/api/v1/timelines/home").json()),
+             SYNC, what="dave's next status in alice's home")
+    # The same account, now whole, under the same id.
+    r = alice.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote("@" + dave_acct))
+    assert [x["id"] for x in r.json()["accounts"]] == [stub["id"]]
+    check("Account", r.json()["accounts"][0])
+
+
+def test_a_stub_found_by_search_and_mentioned(make_kithd):
+    a, b = start(make_kithd, "a"), start(make_kithd, "b")
+    assert b.ctl("community", "add", "cats", "--owner", "admin", "--title", "Cats").returncode == 0
+    alice, dave = signup(a, "alice"), signup(b, "dave")
+    cats, dave_acct = f"cats@127.0.0.1:{b.port}", f"dave@127.0.0.1:{b.port}"
+    cid = alice.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(
+        cats)).json()["accounts"][0]["id"]
+    alice.req("POST", f"/api/v1/accounts/{cid}/follow")
+    wait_for(lambda: alice.req("GET", f"/api/v1/accounts/relationships?id[]={cid}")
+             .json()[0]["following"], SYNC, what="B accepting the join")
+    dave.post("@cats Hello cats\nfrom dave")
+    wait_for(lambda: any(s.get("reblog") for s in
+                         alice.req("GET", "/api/v1/timelines/home").json()),
+             SYNC, what="cats' boost on A")
+    # A mention of the stub fetches him and reaches him.
+    s = alice.post(f"hi @{dave_acct}")
+    assert [m["acct"] for m in s["mentions"]] == [dave_acct]
+    wait_for(lambda: any(n["type"] == "mention" for n in
+                         dave.req("GET", "/api/v1/notifications").json()),
+             SYNC, what="dave hearing of the mention")
