@@ -10,6 +10,7 @@
 #include "hosttab.h"
 #include "httpsig.h"
 #include "keys.h"
+#include "outbox.h"
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -777,10 +778,15 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
+static int poll_told(struct kv_txn *txn, const struct post *p, void *arg)
+{
+    return outbox_poll_update(txn, arg, p);
+}
+
 static int apply_sweep(struct kv_txn *txn, void *arg)
 {
     struct deliverer *d = arg;
-    return polls_close_due(txn, d->core, wall_seconds());
+    return polls_close_due(txn, d->core, wall_seconds(), poll_told, d->core);
 }
 
 static void sweep_done(void *arg, int rc)

@@ -327,6 +327,33 @@ static void recipient_inboxes(struct kv_txn *txn, struct arena *a, struct str re
     }
 }
 
+/* Where a local person's note goes: their remote followers (unless
+ * direct), its remote recipients, and a remote parent's author (unless
+ * direct). */
+static int note_inboxes(struct kv_txn *txn, struct arena *a, uint64_t sender_id,
+                        const struct post *p, struct inboxes *s)
+{
+    int rc = KITH_OK;
+    struct account parent_author;
+    if (p->visibility != VIS_DIRECT)
+        rc = follower_inboxes(txn, a, sender_id, s);
+    recipient_inboxes(txn, a, p->recipients, s);
+    if (p->reply_to_author && account_get(txn, p->reply_to_author, a, &parent_author) == KITH_OK &&
+        p->visibility != VIS_DIRECT)
+        inboxes_add(s, a, &parent_author);
+    return rc;
+}
+
+void activity_address_like(cJSON *act, cJSON *obj)
+{
+    static const char *const keys[] = {"to", "cc", "audience"};
+    for (size_t i = 0; i < 3; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
+        if (v)
+            cJSON_AddItemToObject(act, keys[i], cJSON_Duplicate(v, true));
+    }
+}
+
 static cJSON *announce_new(struct core *core, struct arena *a, const struct community *c,
                            const char *curl, uint64_t *aid)
 {
@@ -404,15 +431,47 @@ int outbox_send(struct kv_txn *txn, struct core *core, struct arena *a, cJSON *a
             return KITH_EINVAL;
         return delivery_schedule(txn, core, activity, aid, sender_id, inbox);
     }
-    if (p->visibility != VIS_DIRECT)
-        rc = follower_inboxes(txn, a, sender_id, &s);
-    recipient_inboxes(txn, a, p->recipients, &s);
-    struct account parent_author;
-    if (p->reply_to_author && account_get(txn, p->reply_to_author, a, &parent_author) == KITH_OK &&
-        p->visibility != VIS_DIRECT)
-        inboxes_add(&s, a, &parent_author);
+    rc = note_inboxes(txn, a, sender_id, p, &s);
     if (rc == KITH_OK)
         rc = send_all(txn, core, activity, aid, sender_id, &s);
     free(s.v);
+    return rc;
+}
+
+int outbox_poll_update(struct kv_txn *txn, struct core *core, const struct post *p)
+{
+    struct arena a = ARENA_INIT;
+    uint64_t aid;
+    const char *actor = account_url(txn, core, &a, p->author_id);
+    cJSON *act = activity_new(core, &a, "Update", actor, &aid);
+    cJSON *obj = object_json(txn, core, &a, p);
+    activity_address_like(act, obj);
+    cJSON_AddItemToObject(act, "object", obj);
+    int rc;
+    if (p->community_id) {
+        rc = outbox_send(txn, core, &a, act, aid, p->author_id, p, false);
+    } else { /* a note's audience, and every remote voter (Mastodon's way) */
+        struct inboxes s = {0};
+        struct kv_cursor *cur;
+        struct str key;
+        struct key8 pk = key_id(p->id);
+        rc = note_inboxes(txn, &a, p->author_id, p, &s);
+        if (rc == KITH_OK && (rc = kv_cursor_open(txn, T_POLL_VOTES, &cur)) == KITH_OK) {
+            for (int r = kv_cursor_seek(cur, KEY8(pk), &key, NULL);
+                 r == KITH_OK && key.len == 16 && memcmp(key.ptr, pk.b, 8) == 0;
+                 r = kv_cursor_next(cur, &key, NULL)) {
+                struct account voter;
+                if (account_get(txn, be64_get((const unsigned char *)key.ptr + 8), &a, &voter) ==
+                    KITH_OK)
+                    inboxes_add(&s, &a, &voter);
+            }
+            kv_cursor_close(cur);
+        }
+        if (rc == KITH_OK)
+            rc = send_all(txn, core, act, aid, p->author_id, &s);
+        free(s.v);
+    }
+    cJSON_Delete(act);
+    arena_release(&a);
     return rc;
 }

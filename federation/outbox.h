@@ -25,6 +25,14 @@ cJSON *object_json(struct kv_txn *txn, struct core *core, struct arena *a, const
 cJSON *activity_new(struct core *core, struct arena *a, const char *type, const char *actor,
                     uint64_t *aid);
 
+/* Copies the object's addressing (to, cc, audience) onto the activity
+ * that carries it. */
+void activity_address_like(cJSON *act, cJSON *obj);
+
+/* Sends Update(Question) of a local poll p with its counts now (or its
+ * end): where its post went, and to every remote voter. */
+int outbox_poll_update(struct kv_txn *txn, struct core *core, const struct post *p);
+
 /* Sends a local member's activity about p where it must go: for a post or
  * comment in a local community, the community announces it to its remote
  * members (plus a plain Announce of the object for microblogs when

@@ -785,6 +785,8 @@ static int apply_note(struct kv_txn *txn, struct apply *ap, cJSON *obj, const ch
         p.reply_uri = str_from(field_id(obj, "inReplyTo"));
     }
     int rc = post_insert(txn, ap->core, &p);
+    if (ap->fetched)
+        return rc; /* looked up by someone, never delivered: nobody is told */
     for (size_t i = 0; i < nlocals && rc == KITH_OK; i++)
         rc = notify_add(txn, ap->core, locals[i], "mention", author_id, p.id);
     if (rc == KITH_OK && parent_here) {
@@ -937,12 +939,13 @@ static int apply_create_object(struct kv_txn *txn, struct apply *ap, cJSON *obj)
                                       str_from(community_url(ap->a, ap->core, &c)));
     if ((rc = post_insert(txn, ap->core, &p)))
         return rc;
-    if (has_parent &&
+    if (has_parent && !ap->fetched &&
         (rc = notify_add(txn, ap->core, parent.author_id, "mention", author_id, p.id)))
         return rc;
     uint64_t locals[64];
     size_t nlocals = 0;
-    local_people(txn, ap, obj, locals, &nlocals, 64);
+    if (!ap->fetched) /* looked up by someone, never delivered: nobody is told */
+        local_people(txn, ap, obj, locals, &nlocals, 64);
     for (size_t i = 0; i < nlocals; i++)
         if ((!has_parent || locals[i] != parent.author_id) &&
             (rc = notify_add(txn, ap->core, locals[i], "mention", author_id, p.id)))
@@ -1170,11 +1173,12 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
         return KITH_OK;
     }
     int64_t now = wall_seconds();
+    bool edited = true;
     if (delete) {
         if (p.deleted_at)
             return KITH_OK;
         post_tombstone(&p, now, true);
-        int crc = post_counts_add(txn, &p, -1);
+        int crc = post_deleted(txn, &p);
         if (crc)
             return crc;
     } else {
@@ -1191,13 +1195,18 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
         read_object(ap->a, obj, &q, p.community_id && !p.parent_id);
         if (!field_id(obj, "name"))
             q.title = p.title; /* an edit without a title keeps it */
+        /* A poll's new counts (Mastodon's Update of a Question) are no edit. */
+        edited = !str_eq(q.content, p.content) || !str_eq(q.summary, p.summary) ||
+                 !str_eq(q.title, p.title) || q.nattachments != p.nattachments ||
+                 !str_eq(q.attachments, p.attachments) || !str_eq(q.poll_titles, p.poll_titles);
         p = q;
         if (!p.community_id) {
             p.visibility = visibility_of(obj, ap->doc);
             p.recipients = recipients_of(ap->a, obj);
         }
     }
-    p.updated_at = now;
+    if (edited)
+        p.updated_at = now;
     int rc = post_put(txn, &p);
     return rc || !c.id || c.uri.len ? rc
                                     : community_announce(txn, ap->core, ap->a, &c, ap->doc, NULL);

@@ -28,17 +28,6 @@ static int refuse(struct fed_write *w, int status, const char *fmt, ...)
     return KITH_EINVAL;
 }
 
-/* Copies the object's addressing onto the activity that carries it. */
-static void copy_addressing(cJSON *act, cJSON *obj)
-{
-    static const char *const keys[] = {"to", "cc", "audience"};
-    for (size_t i = 0; i < 3; i++) {
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
-        if (v)
-            cJSON_AddItemToObject(act, keys[i], cJSON_Duplicate(v, true));
-    }
-}
-
 struct ctx {
     struct federation *f;
     struct core *core;
@@ -73,7 +62,7 @@ static int create_and_send(struct kv_txn *txn, struct ctx *x, struct post *p)
     uint64_t aid;
     cJSON *obj = object_json(txn, x->core, x->a, p);
     cJSON *act = activity_new(x->core, x->a, "Create", x->actor, &aid);
-    copy_addressing(act, obj);
+    activity_address_like(act, obj);
     cJSON_AddItemToObject(act, "object", obj);
     rc = outbox_send(txn, x->core, x->a, act, aid, x->user.id, p, true);
     cJSON_Delete(act);
@@ -440,7 +429,7 @@ static int w_edit_delete(struct kv_txn *txn, struct ctx *x, bool del)
     int64_t now = wall_seconds();
     if (del) {
         post_tombstone(&t, now, false);
-        if ((rc = post_counts_add(txn, &t, -1)))
+        if ((rc = post_deleted(txn, &t)))
             return rc;
     } else {
         /* The version replaced is kept for the edit history. */
@@ -476,7 +465,7 @@ static int w_edit_delete(struct kv_txn *txn, struct ctx *x, bool del)
     struct post shown = t;
     shown.deleted_at = 0; /* the addressing of the live object */
     cJSON *obj = object_json(txn, x->core, x->a, &shown);
-    copy_addressing(act, obj);
+    activity_address_like(act, obj);
     if (del) {
         cJSON_Delete(obj);
         if (c.id) { /* Lemmy: the object's id */

@@ -67,6 +67,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_FILTERS] = "filters",
     [T_PUSH_SUBS] = "push_subs",
     [T_PUSH_BY_ACCOUNT] = "push_by_account",
+    [T_DELETIONS] = "deletions",
 };
 
 #define F(tag, type, st, m)         \
@@ -294,7 +295,7 @@ static const struct field_desc push_sub_fields[] = {
     F(3, FT_STR, push_sub, token_hash), F(4, FT_STR, push_sub, endpoint),
     F(5, FT_STR, push_sub, p256dh),     F(6, FT_STR, push_sub, auth),
     F(7, FT_U32, push_sub, alerts),     F(8, FT_U8, push_sub, policy),
-    F(9, FT_I64, push_sub, created_at),
+    F(9, FT_I64, push_sub, created_at), F(10, FT_STR, push_sub, push_token),
 };
 const struct record_desc push_sub_desc = DESC(push_sub, REC_PUSH_SUB, 1, push_sub_fields);
 

@@ -194,6 +194,8 @@ struct push_sub {
     uint32_t alerts;       /* bit i: push_alert_names[i] wanted */
     uint8_t policy;        /* enum push_policy */
     int64_t created_at;
+    struct str push_token; /* a read:notifications token of its own, sent in each
+                              payload as access_token (Mastodon's field) */
 };
 
 /* An uploaded file (table media); focus in millionths, -1e6..1e6. */

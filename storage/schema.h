@@ -75,13 +75,18 @@
  * media               media id (8)                        rec media_rec (an upload; its files are
  *                                                         data_dir/media/FILE and PREVIEW)
  * poll_votes          post id (8) + account id (8)        the chosen options' indexes (1 byte each)
- * polls_open          end time (i64, 8) + post id (8)     empty; polls whose end is to be told
+ * polls_open          end time (i64, 8) + post id (8)     empty: polls whose end is to be told;
+ *                                                         "u": a local poll's new counts, to be
+ *                                                         sent then (one Update per window)
  * convs               account id (8) + thread root (8)    last status id (8) + unread (1): a
  *                                                         person's direct conversations
  * conv_order          account id (8) + last status (8)    thread root (8): newest first
  * filters             account id (8) + filter id (8)      rec filter (a person's keyword filter)
  * push_subs           SHA-256 of the access token (32)    rec push_sub (Web Push, one a token)
  * push_by_account     account id (8) + push_sub id (8)    the token's hash (32)
+ * deletions           sequence (8)                       status id (8) + author (8) +
+ *                                                         visibility (1) + time (8): statuses
+ *                                                         deleted lately, for streams (10 min)
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -167,6 +172,7 @@ enum store_table {
     T_FILTERS,
     T_PUSH_SUBS,
     T_PUSH_BY_ACCOUNT,
+    T_DELETIONS,
     T_COUNT /* number of tables */
 };
 

@@ -68,6 +68,11 @@ cJSON *api_notification(struct status_view *v, const struct notification *n);
 cJSON *api_poll(struct status_view *v, const struct post *p);
 /* The MediaAttachment of an upload. */
 cJSON *api_media(struct http_ctx *ctx, const struct media_rec *m);
+/* ---- tags (tags.c) ---- */
+
+/* The Tag entity of tag; following: -1 leaves the field out (no viewer). */
+cJSON *api_tag(struct http_ctx *ctx, struct str tag, int following);
+
 /* ---- filters (filters.c) ---- */
 
 /* The FilterV2 entity. */

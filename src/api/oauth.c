@@ -6,6 +6,7 @@
 
 #include "../base/err.h"
 #include "../core/oauth.h"
+#include "../core/webpush.h"
 #include "../http/server.h"
 
 #include <cjson/cJSON.h>
@@ -458,7 +459,8 @@ struct revoke_req {
 static int apply_revoke(struct kv_txn *txn, void *arg)
 {
     struct revoke_req *r = arg;
-    return oauth_token_revoke(txn, r->token);
+    int rc = oauth_token_revoke(txn, r->token);
+    return rc ? rc : push_sub_forget_token(txn, r->token); /* signed out: no more pushes */
 }
 
 static void revoked(struct http_ctx *ctx, int rc, void *arg)

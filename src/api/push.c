@@ -87,18 +87,22 @@ static bool read_data(struct http_ctx *ctx, const struct api_params *p, struct p
 
 struct sub_req {
     struct push_sub s;
+    uint64_t app_id;
     bool remove;
+    bool update; /* the token's subscription, changed (alerts, policy) */
 };
 
 static int apply_sub(struct kv_txn *txn, void *arg)
 {
     struct sub_req *r = arg;
+    if (r->update)
+        return push_sub_put(txn, &r->s, r->app_id);
     int rc = push_sub_delete(txn, r->s.token_hash); /* one a token: the new one replaces it */
     if (rc && rc != KITH_ENOTFOUND)
         return rc;
     if (r->remove)
         return KITH_OK;
-    return push_sub_put(txn, &r->s);
+    return push_sub_put(txn, &r->s, r->app_id);
 }
 
 static void sub_done(struct http_ctx *ctx, int rc, void *arg)
@@ -158,6 +162,7 @@ static int handle_create(struct http_ctx *ctx)
                              .p256dh = arena_str(&ctx->arena, p256dh),
                              .auth = arena_str(&ctx->arena, auth),
                              .created_at = wall_seconds()};
+    r->app_id = who.token.app_id;
     if (!read_data(ctx, &p, &r->s))
         return HANDLER_DONE;
     return submit(ctx, r);
@@ -193,6 +198,7 @@ static int handle_update(struct http_ctx *ctx)
         return http_reply_error(ctx, 400, "the request body does not parse"), HANDLER_DONE;
     if (!read_data(ctx, &p, &r->s))
         return HANDLER_DONE;
+    r->update = true;
     return submit(ctx, r);
 }
 

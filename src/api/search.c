@@ -12,6 +12,7 @@
 #include "routes.h"
 
 #include "../base/err.h"
+#include "../core/feeds.h"
 #include "../core/posts.h"
 
 #include <ctype.h>
@@ -119,6 +120,39 @@ static void by_prefix(struct status_view *v, struct search *s, cJSON *o)
     }
 }
 
+struct tag_walk {
+    struct status_view *v;
+    struct search *s;
+    cJSON *arr;
+    size_t n;
+};
+
+static int add_tag(struct str name, void *arg)
+{
+    struct tag_walk *w = arg;
+    struct search *s = w->s;
+    int following = s->who.token.account_id ? tag_followed(s->who.txn, s->who.acct.id, name) : -1;
+    cJSON_AddItemToArray(w->arr, api_tag(w->v->ctx, name, following));
+    return ++w->n == s->limit;
+}
+
+/* Tags of public posts starting with the query (# optional). */
+static void by_tag(struct status_view *v, struct search *s, cJSON *o)
+{
+    struct str q = s->q;
+    if (q.len && q.ptr[0] == '#')
+        q = str_make(q.ptr + 1, q.len - 1);
+    if (!q.len || q.len > TAG_MAX_LEN)
+        return;
+    for (size_t i = 0; i < q.len; i++) {
+        unsigned char ch = (unsigned char)q.ptr[i];
+        if (!(ch >= 0x80 || ch == '_' || isalnum(ch)))
+            return;
+    }
+    struct tag_walk w = {v, s, cJSON_GetObjectItem(o, "hashtags"), 0};
+    tag_names(s->who.txn, q, s->offset, add_tag, &w);
+}
+
 /* What kith holds already for the query. true when something was found. */
 static bool from_store(struct status_view *v, struct search *s, cJSON *o)
 {
@@ -158,6 +192,8 @@ static bool from_store(struct status_view *v, struct search *s, cJSON *o)
     }
     if (s->accounts)
         by_prefix(v, s, o);
+    if (s->hashtags)
+        by_tag(v, s, o);
     return false;
 }
 

@@ -6,8 +6,9 @@
  * a cursor (the newest id it has sent) and, every tick, when the writer
  * has committed anything since the last look, sends what came after it:
  * "update" for statuses (home, public, local, remote, a hashtag, a list)
- * and "notification". Entities are rendered for the stream's person, on
- * its loop, with a fresh read snapshot.
+ * and "notification"; "delete" (the id) for the statuses deleted since
+ * (table deletions), on the streams that may have shown them. Entities are rendered for the
+ * stream's person, on its loop, with a fresh read snapshot.
  */
 #include "../http/params.h"
 #include "../http/stream.h"
@@ -60,6 +61,7 @@ struct streamer {
     size_t nsubs;
     struct sub subs[SUBS_MAX];
     uint64_t batches; /* the writer's count at the last look */
+    uint64_t dcursor; /* the newest deletion sent (table deletions) */
 };
 
 /* ---- cursors: the newest id of each index now ---- */
@@ -107,17 +109,14 @@ static void start_cursors(struct kv_txn *txn, struct streamer *st, struct sub *s
 
 /* ---- sending ---- */
 
-static void send_event(struct streamer *st, const struct sub *sub, const char *event,
-                       cJSON *payload)
+/* Sends one event whose payload is text (an entity's JSON, or a deleted
+ * status's id as it is). */
+static void send_text(struct streamer *st, const struct sub *sub, const char *event,
+                      const char *text)
 {
     struct http_ctx *ctx = http_stream_ctx(st->s);
-    char *text = cJSON_PrintUnformatted(payload);
-    cJSON_Delete(payload);
-    if (!text)
-        return;
     if (!st->ws) {
         http_stream_send(st->s, event, str_from(text));
-        free(text);
         return;
     }
     /* Mastodon's WebSocket message: the stream, the event, the payload as a string. */
@@ -131,12 +130,60 @@ static void send_event(struct streamer *st, const struct sub *sub, const char *e
                                         &ctx->arena, "%llu", (unsigned long long)sub->list_id)));
     cJSON_AddStringToObject(m, "event", event);
     cJSON_AddStringToObject(m, "payload", text);
-    free(text);
     char *msg = cJSON_PrintUnformatted(m);
     cJSON_Delete(m);
     if (msg)
         http_stream_send(st->s, event, str_from(msg));
     free(msg);
+}
+
+static void send_event(struct streamer *st, const struct sub *sub, const char *event,
+                       cJSON *payload)
+{
+    char *text = cJSON_PrintUnformatted(payload);
+    cJSON_Delete(payload);
+    if (text)
+        send_text(st, sub, event, text);
+    free(text);
+}
+
+/* ---- deletions ---- */
+
+struct deletions {
+    struct streamer *st;
+    struct kv_txn *txn;
+    size_t n;
+};
+
+/* Whether sub may have shown the status: public ones on every stream but
+ * notifications; unlisted and followers-only ones on the home and list
+ * streams of their author and of the author's followers; direct ones on
+ * their author's (a recipient's client drops it when it reloads). */
+static bool sub_saw(struct deletions *d, const struct sub *sub, uint64_t author, uint8_t vis)
+{
+    const struct streamer *st = d->st;
+    if (sub->kind == SUB_NOTIFICATIONS)
+        return false;
+    if (vis == VIS_PUBLIC)
+        return true;
+    if (sub->kind != SUB_USER && sub->kind != SUB_LIST)
+        return false;
+    if (author == st->user.id)
+        return true;
+    return vis != VIS_DIRECT &&
+           (vis == VIS_UNLISTED || follows_accepted(d->txn, st->user.id, author));
+}
+
+static int send_deletion(uint64_t seq, uint64_t status_id, uint64_t author, uint8_t vis, void *arg)
+{
+    struct deletions *d = arg;
+    char id[24];
+    d->st->dcursor = seq;
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)status_id);
+    for (size_t i = 0; i < d->st->nsubs; i++)
+        if (sub_saw(d, &d->st->subs[i], author, vis))
+            send_text(d->st, &d->st->subs[i], "delete", id);
+    return ++d->n == SEND_MAX * 4;
 }
 
 struct collect {
@@ -250,6 +297,8 @@ static void on_tick(struct http_stream *s, void *arg)
     status_view_init(&v, ctx, txn, &st->user);
     for (size_t i = 0; i < st->nsubs; i++)
         run_sub(st, txn, &v, &st->subs[i]);
+    struct deletions d = {st, txn, 0};
+    deletion_each(txn, st->dcursor, send_deletion, &d);
     status_view_done(&v);
     arena_release(&ctx->arena);
     ctx->arena = keep;
@@ -409,6 +458,7 @@ static int open_stream(struct http_ctx *ctx, const char *fixed)
     struct writer_stats wstat;
     writer_get_stats(http_core(ctx)->w, &wstat);
     st->batches = wstat.batches;
+    st->dcursor = deletion_last(who.txn);
     st->s = ws ? http_websocket(ctx,
                                 proto ? arena_str(&ctx->arena, http_header(ctx, "Sec-WebSocket-"
                                                                                 "Protocol"))

@@ -32,7 +32,7 @@ bad:
     return false;
 }
 
-static cJSON *tag_json(struct http_ctx *ctx, struct str tag, int following)
+cJSON *api_tag(struct http_ctx *ctx, struct str tag, int following)
 {
     const char *name = arena_str(&ctx->arena, tag).ptr;
     cJSON *o = cJSON_CreateObject();
@@ -52,7 +52,7 @@ static int handle_tag(struct http_ctx *ctx)
     if (!api_auth_optional(ctx, "read", &who) || !tag_param(ctx, &tag))
         return HANDLER_DONE;
     int following = who.token.account_id ? tag_followed(who.txn, who.acct.id, tag) : -1;
-    http_reply_json(ctx, 200, tag_json(ctx, tag, following));
+    http_reply_json(ctx, 200, api_tag(ctx, tag, following));
     return HANDLER_DONE;
 }
 
@@ -73,7 +73,7 @@ static void followed(struct http_ctx *ctx, int rc, void *arg)
     struct follow_req *r = arg;
     if (rc)
         return http_reply_error(ctx, 500, "the change could not be stored: %s", kith_strerror(rc));
-    http_reply_json(ctx, 200, tag_json(ctx, r->tag, r->on));
+    http_reply_json(ctx, 200, api_tag(ctx, r->tag, r->on));
 }
 
 static int follow(struct http_ctx *ctx, bool on)
@@ -121,7 +121,7 @@ static int handle_followed(struct http_ctx *ctx)
         for (int rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
              rc == KITH_OK && n < limit && key.len > 8 && memcmp(key.ptr, k.b, 8) == 0;
              rc = kv_cursor_next(c, &key, NULL), n++)
-            cJSON_AddItemToArray(arr, tag_json(ctx, str_make(key.ptr + 8, key.len - 8), 1));
+            cJSON_AddItemToArray(arr, api_tag(ctx, str_make(key.ptr + 8, key.len - 8), 1));
         kv_cursor_close(c);
     }
     http_reply_json(ctx, 200, arr);

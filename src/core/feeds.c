@@ -347,6 +347,34 @@ int public_index(struct kv_txn *txn, const struct post *p)
     return rc;
 }
 
+int tag_names(struct kv_txn *txn, struct str prefix, size_t skip, tag_name_fn *fn, void *arg)
+{
+    unsigned char key[TAG_MAX_LEN + 2];
+    size_t n = tag_prefix(prefix, key) - 1; /* without its 0 */
+    struct kv_cursor *c;
+    struct str k, v;
+    int rc = kv_cursor_open(txn, T_TAGS, &c);
+    if (rc)
+        return rc;
+    rc = kv_cursor_seek(c, str_make(key, n), &k, &v);
+    while (rc == KITH_OK && k.len > n && memcmp(k.ptr, key, n) == 0) {
+        const char *end = memchr(k.ptr, 0, k.len);
+        if (!end || (size_t)(end - k.ptr) > TAG_MAX_LEN)
+            break;
+        size_t len = (size_t)(end - k.ptr);
+        if (skip)
+            skip--;
+        else if (fn(str_make(k.ptr, len), arg))
+            break;
+        /* Past every post of this tag: name, then a byte above its 0. */
+        memcpy(key, k.ptr, len);
+        key[len] = 1;
+        rc = kv_cursor_seek(c, str_make(key, len + 1), &k, &v);
+    }
+    kv_cursor_close(c);
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+}
+
 /* p into the home of every local person following the tag (prefix as in
  * table tag_followers). */
 static int tag_fanout(struct kv_txn *txn, struct str prefix, const struct post *p)
@@ -464,6 +492,8 @@ int reblog_remove(struct kv_txn *txn, const struct reblog *r)
         rc = kv_del(txn, T_POST_REBLOGS, KEY16(ik));
     if (rc == KITH_OK || rc == KITH_ENOTFOUND)
         rc = kv_del(txn, T_ACTOR_REBLOGS, KEY16(ak));
+    if (rc == KITH_OK || rc == KITH_ENOTFOUND)
+        rc = deletion_log(txn, r->id, booster_key(r), VIS_PUBLIC);
     return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
 
@@ -629,4 +659,71 @@ int idempotency_put(struct kv_txn *txn, uint64_t account_id, struct str key, uin
     be64_put(v, post_id);
     be64_put(v + 8, (uint64_t)wall_seconds());
     return kv_put(txn, T_IDEMPOTENCY, str_make(k, 40), str_make(v, 16), 0);
+}
+
+/* ---- deletions, for the streaming API ---- */
+
+#define DELETION_VAL 25
+
+uint64_t deletion_last(struct kv_txn *txn)
+{
+    struct kv_cursor *c;
+    struct str k, v;
+    uint64_t seq = 0;
+    if (kv_cursor_open(txn, T_DELETIONS, &c))
+        return 0;
+    if (kv_cursor_last(c, &k, &v) == KITH_OK && k.len == 8)
+        seq = be64_get((const unsigned char *)k.ptr);
+    kv_cursor_close(c);
+    return seq;
+}
+
+int deletion_log(struct kv_txn *txn, uint64_t status_id, uint64_t author_id, uint8_t visibility)
+{
+    int64_t now = wall_seconds();
+    struct key8 k = key_id(deletion_last(txn) + 1);
+    unsigned char v[DELETION_VAL];
+    be64_put(v, status_id);
+    be64_put(v + 8, author_id);
+    v[16] = visibility;
+    be64_put(v + 17, (uint64_t)now);
+    int rc = kv_put(txn, T_DELETIONS, KEY8(k), str_make(v, sizeof(v)), 0);
+    /* The oldest go, a few at a time: streams only look back seconds. */
+    struct kv_cursor *c;
+    struct str key, val;
+    if (rc || kv_cursor_open(txn, T_DELETIONS, &c))
+        return rc;
+    unsigned char old[8][8];
+    size_t n = 0;
+    for (int r = kv_cursor_first(c, &key, &val); r == KITH_OK && n < 8;
+         r = kv_cursor_next(c, &key, &val)) {
+        if (key.len != 8 || val.len != DELETION_VAL ||
+            (int64_t)be64_get((const unsigned char *)val.ptr + 17) >= now - DELETIONS_KEEP_SECS)
+            break;
+        memcpy(old[n++], key.ptr, 8);
+    }
+    kv_cursor_close(c);
+    for (size_t i = 0; i < n && rc == KITH_OK; i++)
+        rc = kv_del(txn, T_DELETIONS, str_make(old[i], 8));
+    return rc;
+}
+
+int deletion_each(struct kv_txn *txn, uint64_t after, deletion_fn *fn, void *arg)
+{
+    struct kv_cursor *c;
+    struct str k, v;
+    struct key8 from = key_id(after + 1);
+    int rc = kv_cursor_open(txn, T_DELETIONS, &c);
+    if (rc)
+        return rc;
+    for (rc = kv_cursor_seek(c, KEY8(from), &k, &v); rc == KITH_OK;
+         rc = kv_cursor_next(c, &k, &v)) {
+        const unsigned char *p = (const unsigned char *)v.ptr;
+        if (k.len != 8 || v.len != DELETION_VAL)
+            continue;
+        if (fn(be64_get((const unsigned char *)k.ptr), be64_get(p), be64_get(p + 8), p[16], arg))
+            break;
+    }
+    kv_cursor_close(c);
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }

@@ -61,9 +61,29 @@ int public_index(struct kv_txn *txn, const struct post *p);
 int tag_each(struct kv_txn *txn, struct str tag, uint64_t max_id, uint64_t min_id, bool ascending,
              index_fn *fn, void *arg);
 
+/* The tags (lower case, as indexed) of public posts that start with
+ * prefix (any case), in order, skipping the first skip: fn gets each name
+ * until it returns non-zero. */
+typedef int tag_name_fn(struct str name, void *arg);
+int tag_names(struct kv_txn *txn, struct str prefix, size_t skip, tag_name_fn *fn, void *arg);
+
 /* Following a tag: its public posts come into the home timeline. */
 bool tag_followed(struct kv_txn *txn, uint64_t account_id, struct str tag);
 int tag_follow(struct kv_txn *txn, uint64_t account_id, struct str tag, bool on);
+
+/* ---- deletions, for the streaming API ---- */
+
+/* Records that a status (a post, or a boost: its reblog id) is gone, for
+ * streams to send "delete"; entries older than DELETIONS_KEEP_SECS go. */
+#define DELETIONS_KEEP_SECS 600
+int deletion_log(struct kv_txn *txn, uint64_t status_id, uint64_t author_id, uint8_t visibility);
+/* The newest entry's sequence (0: none). */
+uint64_t deletion_last(struct kv_txn *txn);
+/* The entries after seq, oldest first: fn gets each until it returns
+ * non-zero. */
+typedef int deletion_fn(uint64_t seq, uint64_t status_id, uint64_t author_id, uint8_t visibility,
+                        void *arg);
+int deletion_each(struct kv_txn *txn, uint64_t after, deletion_fn *fn, void *arg);
 
 /* ---- blocks and mutes (a person's own) ---- */
 

@@ -166,6 +166,12 @@ int post_counts_add(struct kv_txn *txn, const struct post *p, int64_t delta)
     return rc;
 }
 
+int post_deleted(struct kv_txn *txn, const struct post *p)
+{
+    int rc = post_counts_add(txn, p, -1);
+    return rc ? rc : deletion_log(txn, p->id, p->author_id, p->visibility);
+}
+
 uint64_t statuses_count(struct kv_txn *txn, uint64_t id, bool community)
 {
     char name[48];
@@ -228,8 +234,12 @@ int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const
     struct post p;
     char title[160], body[200] = "";
     const char *who = "Someone";
-    if (account_get(txn, from_account_id, &a, &from) == KITH_OK)
+    const char *icon = arena_printf(&a, "%s/static/avatar.png", core->cfg->public_url);
+    if (account_get(txn, from_account_id, &a, &from) == KITH_OK) {
         who = arena_str(&a, from.display_name.len ? from.display_name : from.name).ptr;
+        if (from.avatar.len)
+            icon = arena_str(&a, from.avatar).ptr;
+    }
     if (strcmp(type, "poll") == 0)
         snprintf(title, sizeof(title), "A poll has ended");
     else
@@ -259,7 +269,7 @@ int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const
         }
         body[o] = 0;
     }
-    rc = webpush_notify(txn, core, &n, title, body);
+    rc = webpush_notify(txn, core, &n, title, body, icon);
     arena_release(&a);
     return rc;
 }
@@ -555,7 +565,15 @@ int poll_vote(struct kv_txn *txn, struct arena *a, struct post *p, uint64_t acco
     buf_free(&b);
     if (!again)
         p->poll_voters++;
-    return post_put(txn, p);
+    rc = post_put(txn, p);
+    /* A local poll's new counts go out at the end of this window, once,
+     * unless its end (which tells them) comes first. */
+    int64_t at = (wall_seconds() / POLL_UPDATE_SECS + 1) * POLL_UPDATE_SECS;
+    if (rc == KITH_OK && post_is_local(p) && (p->poll_expires_at <= 0 || at < p->poll_expires_at)) {
+        struct key16 uk = key_pair((uint64_t)at, p->id);
+        rc = kv_put(txn, T_POLLS_OPEN, KEY16(uk), STR_LIT("u"), 0);
+    }
+    return rc;
 }
 
 bool polls_due(struct kv_txn *txn, int64_t now)
@@ -571,20 +589,23 @@ bool polls_due(struct kv_txn *txn, int64_t now)
     return due;
 }
 
-int polls_close_due(struct kv_txn *txn, struct core *core, int64_t now)
+int polls_close_due(struct kv_txn *txn, struct core *core, int64_t now, poll_told_fn *told,
+                    void *arg)
 {
     uint64_t ends[64], ids[64];
+    bool counts_only[64];
     size_t n = 0;
     struct kv_cursor *c;
-    struct str key;
+    struct str key, val;
     int rc = kv_cursor_open(txn, T_POLLS_OPEN, &c);
     if (rc)
         return rc;
-    for (rc = kv_cursor_first(c, &key, NULL); rc == KITH_OK && n < 64 && key.len == 16;
-         rc = kv_cursor_next(c, &key, NULL)) {
+    for (rc = kv_cursor_first(c, &key, &val); rc == KITH_OK && n < 64 && key.len == 16;
+         rc = kv_cursor_next(c, &key, &val)) {
         if ((int64_t)be64_get((const unsigned char *)key.ptr) > now)
             break;
         ends[n] = be64_get((const unsigned char *)key.ptr);
+        counts_only[n] = val.len == 1 && val.ptr[0] == 'u';
         ids[n++] = be64_get((const unsigned char *)key.ptr + 8);
     }
     kv_cursor_close(c);
@@ -592,7 +613,10 @@ int polls_close_due(struct kv_txn *txn, struct core *core, int64_t now)
     for (size_t i = 0; i < n && rc == KITH_OK; i++) {
         struct arena a = ARENA_INIT;
         struct post p;
-        if (post_get(txn, ids[i], &a, &p) == KITH_OK && !p.deleted_at) {
+        bool live = post_get(txn, ids[i], &a, &p) == KITH_OK && !p.deleted_at;
+        if (live && told && post_is_local(&p))
+            rc = told(txn, &p, arg);
+        if (live && rc == KITH_OK && !counts_only[i]) {
             /* Its author and every voter hear that it ended (Mastodon's "poll"). */
             rc = notify_add(txn, core, p.author_id, "poll", p.author_id, p.id);
             struct kv_cursor *vc;
@@ -663,7 +687,7 @@ int posts_of_author_tombstone(struct kv_txn *txn, uint64_t author_id, int64_t no
             post_tombstone(&p, now, false);
             rc = post_put(txn, &p);
             if (rc == KITH_OK)
-                rc = post_counts_add(txn, &p, -1);
+                rc = post_deleted(txn, &p);
         } else if (rc == KITH_ENOTFOUND) {
             rc = KITH_OK;
         }

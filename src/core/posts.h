@@ -44,6 +44,9 @@ int post_put(struct kv_txn *txn, const struct post *p);
  * the API shows): +1 when p is stored, -1 when it is deleted, +1 again
  * when restored. */
 int post_counts_add(struct kv_txn *txn, const struct post *p, int64_t delta);
+/* What follows a post's deletion (after post_tombstone): its counts go
+ * down and streams hear of it (deletion_log). */
+int post_deleted(struct kv_txn *txn, const struct post *p);
 /* The live statuses of an account, or the posts of a community. */
 uint64_t statuses_count(struct kv_txn *txn, uint64_t id, bool community);
 /* Turns a post into a tombstone (deleted_at set). keep: its content stays,
@@ -106,11 +109,19 @@ size_t poll_own_votes(struct kv_txn *txn, uint64_t post_id, uint64_t account_id,
 int poll_vote(struct kv_txn *txn, struct arena *a, struct post *p, uint64_t account_id,
               const uint8_t *choices, size_t n, bool add);
 
-/* Is a poll's end waiting to be told (an end at or before now)? */
+/* Votes in a local poll are told to other servers at most once a window
+ * (an Update of the poll at the window's end). */
+#define POLL_UPDATE_SECS 5
+/* Is a poll's end, or a local poll's new counts, waiting to be told (due
+ * at or before now)? */
 bool polls_due(struct kv_txn *txn, int64_t now);
-/* Tells the end of polls that ended by now (at most 64 a call): a "poll"
- * notification to the local author and to every local voter. */
-int polls_close_due(struct kv_txn *txn, struct core *core, int64_t now);
+/* Tells what is due by now (at most 64 a call): a poll that ended gets a
+ * "poll" notification to the local author and to every local voter; a
+ * local poll that ended or has new votes is passed to told (which sends
+ * it to other servers; may be NULL). */
+typedef int poll_told_fn(struct kv_txn *txn, const struct post *p, void *arg);
+int polls_close_due(struct kv_txn *txn, struct core *core, int64_t now, poll_told_fn *told,
+                    void *arg);
 
 /* True when recipients (newline-separated URIs) holds uri. */
 bool recipients_has(struct str recipients, struct str uri);

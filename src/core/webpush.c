@@ -4,6 +4,7 @@
 #include "webpush.h"
 
 #include "feeds.h"
+#include "oauth.h"
 
 #include "../base/clock.h"
 #include "../base/err.h"
@@ -222,11 +223,24 @@ int push_sub_get(struct kv_txn *txn, struct str token_hash, struct arena *a, str
     return rec_get(txn, T_PUSH_SUBS, token_hash, &push_sub_desc, a, out);
 }
 
-int push_sub_put(struct kv_txn *txn, const struct push_sub *s)
+int push_sub_put(struct kv_txn *txn, const struct push_sub *s, uint64_t app_id)
 {
     struct key16 k = key_pair(s->account_id, s->id);
-    int rc = rec_put(txn, T_PUSH_SUBS, s->token_hash, &push_sub_desc, s, 0);
-    return rc ? rc : kv_put(txn, T_PUSH_BY_ACCOUNT, KEY16(k), s->token_hash, 0);
+    struct push_sub rec = *s;
+    char value[OAUTH_SECRET_LEN + 1];
+    int rc = KITH_OK;
+    if (!rec.push_token.len) {
+        struct oauth_token t = {.app_id = app_id,
+                                .account_id = s->account_id,
+                                .kind = TOKEN_ACCESS,
+                                .scopes = STR_LIT("read:notifications"),
+                                .created_at = wall_seconds()};
+        if ((rc = oauth_token_insert(txn, &t, value)))
+            return rc;
+        rec.push_token = str_from(value);
+    }
+    rc = rec_put(txn, T_PUSH_SUBS, rec.token_hash, &push_sub_desc, &rec, 0);
+    return rc ? rc : kv_put(txn, T_PUSH_BY_ACCOUNT, KEY16(k), rec.token_hash, 0);
 }
 
 int push_sub_delete(struct kv_txn *txn, struct str token_hash)
@@ -239,9 +253,19 @@ int push_sub_delete(struct kv_txn *txn, struct str token_hash)
         rc = kv_del(txn, T_PUSH_BY_ACCOUNT, KEY16(k));
         if (rc == KITH_OK || rc == KITH_ENOTFOUND)
             rc = kv_del(txn, T_PUSH_SUBS, token_hash);
+        if (rc == KITH_OK)
+            rc = oauth_token_revoke(txn, s.push_token);
     }
     arena_release(&a);
     return rc;
+}
+
+int push_sub_forget_token(struct kv_txn *txn, struct str value)
+{
+    char hex[65];
+    oauth_hash_hex(value, hex);
+    int rc = push_sub_delete(txn, str_from(hex));
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
 
 /* ---- sending ---- */
@@ -297,7 +321,7 @@ static int push_one(struct kv_txn *txn, struct core *core, const struct push_sub
 }
 
 int webpush_notify(struct kv_txn *txn, struct core *core, const struct notification *n,
-                   const char *title, const char *body)
+                   const char *title, const char *body, const char *icon)
 {
     int bit = -1;
     for (int i = 0; i < PUSH_ALERTS; i++)
@@ -326,21 +350,23 @@ int webpush_notify(struct kv_txn *txn, struct core *core, const struct notificat
     rc = KITH_OK;
     if (!nh)
         goto out;
-    struct buf payload;
+    /* Mastodon's payload; access_token (each subscription's own) first. */
+    struct buf rest, payload;
+    buf_init(&rest, 16 << 10);
     buf_init(&payload, 16 << 10);
     char num[24];
     snprintf(num, sizeof(num), "%llu", (unsigned long long)n->id);
-    buf_add_cstr(&payload, "{\"notification_id\":");
-    json_string(&payload, num);
-    buf_add_cstr(&payload, ",\"notification_type\":");
-    json_string(&payload, push_alert_names[bit]);
-    buf_add_cstr(&payload, ",\"preferred_locale\":\"en\",\"icon\":");
-    json_string(&payload, core->cfg->public_url);
-    buf_add_cstr(&payload, ",\"title\":");
-    json_string(&payload, title);
-    buf_add_cstr(&payload, ",\"body\":");
-    json_string(&payload, body);
-    buf_add_byte(&payload, '}');
+    buf_add_cstr(&rest, ",\"notification_id\":");
+    json_string(&rest, num);
+    buf_add_cstr(&rest, ",\"notification_type\":");
+    json_string(&rest, push_alert_names[bit]);
+    buf_add_cstr(&rest, ",\"preferred_locale\":\"en\",\"icon\":");
+    json_string(&rest, icon);
+    buf_add_cstr(&rest, ",\"title\":");
+    json_string(&rest, title);
+    buf_add_cstr(&rest, ",\"body\":");
+    json_string(&rest, body);
+    buf_add_byte(&rest, '}');
     for (size_t i = 0; i < nh && rc == KITH_OK; i++) {
         struct push_sub s;
         if (push_sub_get(txn, hashes[i], &a, &s) || !(s.alerts & (1u << bit)))
@@ -351,8 +377,13 @@ int webpush_notify(struct kv_txn *txn, struct core *core, const struct notificat
             (s.policy == PUSH_FOLLOWER &&
              !follows_accepted(txn, n->from_account_id, n->account_id)))
             continue;
+        payload.len = 0;
+        buf_add_cstr(&payload, "{\"access_token\":");
+        json_string(&payload, arena_str(&a, s.push_token).ptr);
+        buf_add_str(&payload, buf_str(&rest));
         rc = push_one(txn, core, &s, buf_str(&payload));
     }
+    buf_free(&rest);
     buf_free(&payload);
 out:
     arena_release(&a);

@@ -25,15 +25,20 @@ extern const char *const push_alert_names[PUSH_ALERTS];
 enum push_policy { PUSH_ALL = 0, PUSH_FOLLOWED = 1, PUSH_FOLLOWER = 2, PUSH_NONE = 3 };
 extern const char *const push_policy_names[4];
 
-/* The subscription of a token (table push_subs, keyed by its hash). */
+/* The subscription of a token (table push_subs, keyed by its hash). A new
+ * one (s->push_token empty) gets a token of its own for its payloads
+ * (scope read:notifications, app app_id), revoked with it; deleting a
+ * missing subscription is KITH_ENOTFOUND. */
 int push_sub_get(struct kv_txn *txn, struct str token_hash, struct arena *a, struct push_sub *out);
-int push_sub_put(struct kv_txn *txn, const struct push_sub *s);
+int push_sub_put(struct kv_txn *txn, const struct push_sub *s, uint64_t app_id);
 int push_sub_delete(struct kv_txn *txn, struct str token_hash);
+/* The access token value is gone (revoked): its subscription goes too. */
+int push_sub_forget_token(struct kv_txn *txn, struct str value);
 
 /* Sends notification n (just stored) to account's subscriptions that want
- * its type. title and body are plain text. */
+ * its type. title and body are plain text; icon the sender's avatar URL. */
 int webpush_notify(struct kv_txn *txn, struct core *core, const struct notification *n,
-                   const char *title, const char *body);
+                   const char *title, const char *body, const char *icon);
 
 /* RFC 8291: plaintext encrypted for p256dh and auth (base64url, as the
  * client gave them) into out (the aes128gcm body). KITH_EINVAL for keys

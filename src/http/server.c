@@ -883,7 +883,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
         http_add_header(ctx, "Access-Control-Allow-Origin", "*");
         http_add_header(ctx, "Access-Control-Expose-Headers",
                         "Link, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
-                        "X-Request-Id, Retry-After");
+                        "Retry-After");
         if (str_eq_cstr(ctx->method, "OPTIONS")) { /* a preflight */
             http_add_header(ctx, "Access-Control-Allow-Methods",
                             "GET, POST, PUT, PATCH, DELETE, OPTIONS");

@@ -142,6 +142,17 @@ def test_polls_across_instances(make_kithd):
     assert r.status == 200 and r.json()["own_votes"] == [1], r
     wait_for(lambda: alice.req("GET", f"/api/v1/polls/{s['poll']['id']}").json()
              ["options"][1]["votes_count"] == 1, SYNC, what="the vote counted on A")
+    # Votes on A (carol's, and bob's) come back to B as an Update of the
+    # Question: B's copy shows A's counts, and is not marked edited.
+    carol = signup(a, "carol")
+    assert carol.req("POST", f"/api/v1/polls/{s['poll']['id']}/votes",
+                     {"choices[]": "0"}).status == 200
+
+    def counts():
+        p = bob.req("GET", f"/api/v1/polls/{theirs['poll']['id']}").json()
+        return [o["votes_count"] for o in p["options"]], p["voters_count"]
+    wait_for(lambda: counts() == ([1, 1], 2), SYNC, what="A's Update of the poll on B")
+    assert bob.req("GET", f"/api/v1/statuses/{theirs['id']}").json()["edited_at"] is None
 
 
 def test_a_remote_poll_ends_and_voters_hear_of_it(make_kithd, tmp_path):
@@ -280,3 +291,27 @@ def test_a_stub_found_by_search_and_mentioned(make_kithd):
     wait_for(lambda: any(n["type"] == "mention" for n in
                          dave.req("GET", "/api/v1/notifications").json()),
              SYNC, what="dave hearing of the mention")
+
+
+def test_a_fetched_status_notifies_nobody(make_kithd):
+    """A status someone looks up by its URL was never delivered here: the
+    people it mentions are not told (a delivery would tell them)."""
+    port = free_port()
+    a = make_kithd(name="a", listens=[f"127.0.0.1:{port}"],
+                   extra=[f"domain = 127.0.0.1:{port}", f"public_url = http://127.0.0.1:{port}",
+                          "allow_private_addresses = true", "delivery_retry_base = 1h"])
+    a.start()
+    b = start(make_kithd, "b")
+    alice, bob = signup(a, "alice"), signup(b, "bob")
+    bob_acct = f"bob@127.0.0.1:{b.port}"
+    first = alice.post(f"hello @{bob_acct}")  # A meets bob; delivered
+    wait_for(lambda: bob.req("GET", "/api/v1/notifications").json(), SYNC,
+             what="the delivered mention")
+    b.stop()
+    missed = alice.post(f"are you there @{bob_acct}?")  # its delivery waits an hour
+    b.start()
+    r = bob.req("GET", "/api/v2/search?resolve=true&type=statuses&q=" +
+                urllib.parse.quote(missed["uri"]))
+    assert [s["uri"] for s in r.json()["statuses"]] == [missed["uri"]], r.json()
+    notes = bob.req("GET", "/api/v1/notifications").json()
+    assert [n["status"]["uri"] for n in notes] == [first["uri"]], notes

@@ -220,6 +220,8 @@ def test_profile_edit_with_avatar_and_header(k):
     actor = k.http("GET", "/u/alice", headers={"Accept": AP}).json()
     assert actor["name"] == "Alice" and actor["manuallyApprovesFollowers"] is True
     assert actor["icon"]["url"] == me["avatar"] and actor["attachment"][0]["name"] == "Pronouns"
+    assert actor["source"] == {"content": "I like cats\nand dogs", "mediaType": "text/plain"}
+    assert actor["summary"] == me["note"]
     # Refusals; removing the avatar brings the default back.
     r = alice.req("PATCH", "/api/v1/accounts/update_credentials", {"display_name": "x" * 31})
     assert r.status == 422

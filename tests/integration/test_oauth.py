@@ -9,6 +9,8 @@ import urllib.parse
 
 import pytest
 
+from entities import check
+
 
 def form(d):
     return urllib.parse.urlencode(d, doseq=True).encode()
@@ -34,6 +36,7 @@ def k(kithd):
 
 def test_apps_registers_with_every_body_encoding(k):
     app = register(k)
+    check("Application", app)
     assert app["id"].isdigit() and app["name"] == "Tusky" and app["website"] == "https://tusky.app"
     assert app["scopes"] == ["read", "write", "follow", "push"]
     assert app["redirect_uri"] == "oauth2redirect://com.keylesspalace.tusky/"
@@ -110,6 +113,7 @@ def test_client_credentials_tokens_verify_and_revoke(k):
     r = k.http("GET", "/api/v1/apps/verify_credentials", headers=auth)
     assert r.status == 200
     seen = r.json()
+    check("Application", seen)
     assert seen["name"] == "Tusky" and "client_secret" not in seen and "client_id" not in seen
     assert k.http("GET", "/api/v1/apps/verify_credentials").status == 401
     assert k.http("GET", "/api/v1/apps/verify_credentials",
@@ -167,6 +171,7 @@ def test_authorization_server_metadata(k):
     r = k.http("GET", "/.well-known/oauth-authorization-server")
     assert r.status == 200
     m = r.json()
+    check("OAuthServerInfo", m)
     assert m["token_endpoint"].endswith("/oauth/token")
     assert m["authorization_endpoint"].endswith("/oauth/authorize")
     assert m["app_registration_endpoint"].endswith("/api/v1/apps")

@@ -142,12 +142,24 @@ def test_subscribe_and_receive(k, push):
         assert headers["Content-Encoding"] == "aes128gcm" and int(headers["TTL"]) > 0
         verify_vapid(headers["Authorization"], server_key, f"http://127.0.0.1:{push.port}")
         msg = sub.decrypt(body)
+        check("PushNotification", msg)
         kinds.append(msg["notification_type"])
         assert msg["notification_id"] and "bob" in msg["title"]
     assert sorted(kinds) == ["favourite", "mention"]
     mention = next(sub.decrypt(b) for _, _, b in push.got
                    if sub.decrypt(b)["notification_type"] == "mention")
     assert "are you there" in mention["body"]
+    # The icon is bob's avatar; access_token a token of the subscription's
+    # own that reads that notification and nothing it may not.
+    bob_acct = bob.req("GET", "/api/v1/accounts/verify_credentials").json()
+    assert mention["icon"] == bob_acct["avatar"]
+    tok = mention["access_token"]
+    assert tok != alice.token
+    r = k.http("GET", f"/api/v1/notifications/{mention['notification_id']}",
+               headers={"Authorization": f"Bearer {tok}"})
+    assert r.status == 200 and r.json()["type"] == "mention", r
+    assert k.http("POST", "/api/v1/statuses", headers={"Authorization": f"Bearer {tok}"},
+                  body=b"status=x").status == 403
 
     # Changing alerts, then unsubscribing: nothing more is sent.
     r = alice.req("PUT", "/api/v1/push/subscription", {"data[alerts][mention]": "false"})
@@ -157,6 +169,8 @@ def test_subscribe_and_receive(k, push):
     assert len(push.got) == 2
     assert alice.req("DELETE", "/api/v1/push/subscription").status == 200
     assert alice.req("GET", "/api/v1/push/subscription").status == 404
+    assert k.http("GET", "/api/v1/notifications",
+                  headers={"Authorization": f"Bearer {tok}"}).status == 401
     bob.req("POST", f"/api/v1/statuses/{post['id']}/reblog")
     time.sleep(1)
     assert len(push.got) == 2
@@ -172,3 +186,37 @@ def test_refusals(k):
     assert alice.req("GET", "/api/v1/push/subscription").status == 404
     reader = signup(k, "reader", scope="read")
     assert reader.req("GET", "/api/v1/push/subscription").status == 403
+
+
+def test_signing_out_ends_the_subscription(k, push):
+    """A revoked token (the app signed out) takes its subscription and the
+    subscription's own token with it: nothing more is pushed."""
+    assert k.ctl("user", "add", "alice", "--password-stdin", input="pw-alice-123\n").returncode == 0
+    bob = signup(k, "bob")
+    form = {"client_name": "phone", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+            "scopes": "read write push"}
+    ct = {"Content-Type": "application/json"}
+    app = k.http("POST", "/api/v1/apps", headers=ct, body=json.dumps(form).encode()).json()
+    creds = {"client_id": app["client_id"], "client_secret": app["client_secret"]}
+    r = k.http("POST", "/oauth/token", headers=ct, body=json.dumps(
+        {**creds, "grant_type": "password", "username": "alice", "password": "pw-alice-123",
+         "scope": "read write push"}).encode())
+    token = r.json()["access_token"]
+    sub = Subscriber()
+    r = k.http("POST", "/api/v1/push/subscription",
+               headers={**ct, "Authorization": f"Bearer {token}"}, body=json.dumps({
+                   "subscription": {"endpoint": f"http://127.0.0.1:{push.port}/push/a",
+                                    "keys": {"p256dh": b64u(sub.pub), "auth": b64u(sub.auth)}},
+                   "data": {"alerts": {"mention": True}}}).encode())
+    assert r.status == 200, r
+    bob.post("@alice one")
+    wait_for(lambda: push.got, 20, what="the first push")
+    tok = sub.decrypt(push.got[0][2])["access_token"]
+    r = k.http("POST", "/oauth/revoke", headers=ct,
+               body=json.dumps({**creds, "token": token}).encode())
+    assert r.status == 200, r
+    bob.post("@alice two")
+    time.sleep(1.5)
+    assert len(push.got) == 1
+    assert k.http("GET", "/api/v1/notifications",
+                  headers={"Authorization": f"Bearer {tok}"}).status == 401

@@ -319,6 +319,21 @@ def test_followed_tags_fill_the_home_timeline(k):
     assert alice.req("POST", "/api/v1/tags/kith/unfollow").json()["following"] is False
     assert alice.req("GET", "/api/v1/followed_tags").json() == []
     assert alice.req("GET", "/api/v1/tags/bad%20tag").status == 404
+    # Search finds the tags of public posts by prefix, # or not, any case.
+    bob.post("#kitchen and #Kithara, and #cats")
+    alice.req("POST", "/api/v1/tags/kithara/follow")
+    for q in ("kit", "%23KIT"):
+        r = alice.req("GET", f"/api/v2/search?type=hashtags&q={q}")
+        assert r.status == 200, r
+        tags = r.json()["hashtags"]
+        assert [t["name"] for t in tags] == ["kitchen", "kith", "kithara"], tags
+        for t in tags:
+            check("Tag", t)
+        assert [t["following"] for t in tags] == [False, False, True]
+    assert [t["name"] for t in alice.req(
+        "GET", "/api/v2/search?type=hashtags&q=kit&limit=1&offset=1").json()["hashtags"]] == ["kith"]
+    assert [t["name"] for t in k.http("GET", "/api/v2/search?q=cat").json()["hashtags"]] == ["cats"]
+    assert alice.req("GET", "/api/v2/search?q=nothing-here").json()["hashtags"] == []
 
 
 def test_polls(k):

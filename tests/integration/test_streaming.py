@@ -85,6 +85,37 @@ def test_websocket_subscribe_messages_and_token_ways(k):
     assert k.http("GET", "/api/v1/streaming/health").body == b"OK"
 
 
+def test_deletions_are_streamed(k):
+    """A deleted status, or an undone boost, comes as "delete" with the
+    status id as the payload, on the streams that may have shown it."""
+    alice, bob, carol = signup(k, "alice"), signup(k, "bob"), signup(k, "carol")
+    bob_id = alice.req("GET", "/api/v1/accounts/lookup?acct=bob").json()["id"]
+    alice.req("POST", f"/api/v1/accounts/{bob_id}/follow")
+    home = ws_open(k, "?stream=user", alice.token)
+    local = ws_open(k, "?stream=public:local", alice.token)
+    s = bob.post("soon gone")
+    assert json.loads(next_event(home, "update")["payload"])["id"] == s["id"]
+    assert json.loads(next_event(local, "update")["payload"])["id"] == s["id"]
+    bob.req("DELETE", f"/api/v1/statuses/{s['id']}")
+    for ws, stream in ((home, ["user"]), (local, ["public:local"])):
+        msg = next_event(ws, "delete")
+        assert msg["stream"] == stream and msg["payload"] == s["id"], msg
+    # An undone boost: its own id.
+    c = carol.post("boost me")
+    boost = bob.req("POST", f"/api/v1/statuses/{c['id']}/reblog").json()
+    assert json.loads(next_event(home, "update")["payload"])["id"] == boost["id"]
+    bob.req("POST", f"/api/v1/statuses/{c['id']}/unreblog")
+    assert next_event(home, "delete")["payload"] == boost["id"]
+    # Carol's followers-only status: nothing for alice, who does not follow her.
+    hidden = carol.post("for my followers", visibility="private")
+    carol.req("DELETE", f"/api/v1/statuses/{hidden['id']}")
+    last = bob.post("last")
+    bob.req("DELETE", f"/api/v1/statuses/{last['id']}")
+    assert next_event(home, "delete")["payload"] == last["id"]
+    home.close()
+    local.close()
+
+
 def test_websocket_close_is_answered(k):
     """RFC 6455 5.5.1: a close frame from the client gets one back, with
     its status code, before the connection ends."""
@@ -114,6 +145,12 @@ def test_server_sent_events(k):
     while b"event: update" not in data and time.time() < end:
         data += sock.recv(65536)
     assert b"event: update" in data and s["id"].encode() in data
+    # A deletion: the id as the data (chunked: the event is inside a chunk).
+    bob.req("DELETE", f"/api/v1/statuses/{s['id']}")
+    want = f"event: delete\ndata: {s['id']}\n\n".encode()
+    while want not in data and time.time() < end + 10:
+        data += sock.recv(65536)
+    assert want in data, data[-300:]
     sock.close()
     # The stream ends cleanly when the client goes; the server keeps serving.
     time.sleep(0.3)
