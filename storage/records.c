@@ -287,6 +287,7 @@ static const struct field_desc filter_fields[] = {
     F(3, FT_STR, filter, title),    F(4, FT_U8, filter, contexts),
     F(5, FT_U8, filter, action),    F(6, FT_I64, filter, expires_at),
     F(7, FT_STR, filter, keywords), F(8, FT_I64, filter, created_at),
+    F(9, FT_STR, filter, statuses),
 };
 const struct record_desc filter_desc = DESC(filter, REC_FILTER, 1, filter_fields);
 

@@ -181,6 +181,7 @@ struct filter {
     int64_t expires_at;  /* 0 = never */
     struct str keywords; /* lines "ID W KEYWORD": the keyword's id, W 1 for whole words */
     int64_t created_at;
+    struct str statuses; /* lines "ID STATUS": statuses filtered by id (FilterStatus) */
 };
 
 /* A Web Push subscription (table push_subs): one per access token. */

@@ -462,3 +462,72 @@ def test_filters_v2(k):
         assert alice.req("POST", "/api/v2/filters", bad).status == 422, bad
     assert alice.req("DELETE", f"/api/v2/filters/{f['id']}").status == 200
     assert alice.req("GET", "/api/v2/filters").json() == []
+
+
+def test_filter_keywords_statuses_and_v1(k):
+    """A filter's keywords and statuses by their own routes (Ice Cubes,
+    Tusky), and filters v1 (Sengi, older Tusky): one filter a keyword."""
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    bob_id = alice.req("GET", "/api/v1/accounts/lookup?acct=bob").json()["id"]
+    alice.req("POST", f"/api/v1/accounts/{bob_id}/follow")
+    f = alice.req("POST", "/api/v2/filters", {"title": "Noise", "context[]": ["home"]}).json()
+    r = alice.req("POST", f"/api/v2/filters/{f['id']}/keywords",
+                  {"keyword": "crypto", "whole_word": "false"})
+    assert r.status == 200, r
+    kw = r.json()
+    check("FilterKeyword", kw)
+    assert kw["keyword"] == "crypto" and kw["whole_word"] is False
+    assert [x["id"] for x in alice.req("GET", f"/api/v2/filters/{f['id']}/keywords").json()] == \
+        [kw["id"]]
+    r = alice.req("PUT", f"/api/v2/filters/keywords/{kw['id']}", {"keyword": "nft"})
+    assert r.status == 200 and r.json()["keyword"] == "nft" and r.json()["whole_word"] is False
+    assert alice.req("GET", f"/api/v2/filters/keywords/{kw['id']}").json()["keyword"] == "nft"
+    assert bob.req("GET", f"/api/v2/filters/keywords/{kw['id']}").status == 404
+    assert alice.req("POST", f"/api/v2/filters/{f['id']}/keywords", {"keyword": ""}).status == 422
+    # A status filtered by id.
+    loud = bob.post("a loud status")
+    quiet = bob.post("about nfts")
+    r = alice.req("POST", f"/api/v2/filters/{f['id']}/statuses", {"status_id": loud["id"]})
+    assert r.status == 200, r
+    fs = r.json()
+    check("FilterStatus", fs)
+    assert fs["status_id"] == loud["id"]
+    assert alice.req("POST", f"/api/v2/filters/{f['id']}/statuses",
+                     {"status_id": loud["id"]}).status == 422
+    assert alice.req("POST", f"/api/v2/filters/{f['id']}/statuses",
+                     {"status_id": "12345"}).status == 422
+    home = {s["id"]: s for s in alice.req("GET", "/api/v1/timelines/home").json()}
+    assert home[loud["id"]]["filtered"][0]["status_matches"] == [loud["id"]]
+    assert home[quiet["id"]]["filtered"][0]["keyword_matches"] == ["nft"]
+    check("FilterV2", alice.req("GET", f"/api/v2/filters/{f['id']}").json())
+    assert alice.req("GET", f"/api/v2/filters/statuses/{fs['id']}").json() == fs
+    assert [x["id"] for x in alice.req("GET", f"/api/v2/filters/{f['id']}/statuses").json()] == \
+        [fs["id"]]
+    assert alice.req("DELETE", f"/api/v2/filters/statuses/{fs['id']}").status == 200
+    assert alice.req("DELETE", f"/api/v2/filters/keywords/{kw['id']}").status == 200
+    g = alice.req("GET", f"/api/v2/filters/{f['id']}").json()
+    assert g["keywords"] == [] and g["statuses"] == []
+    # Filters v1.
+    r = alice.req("POST", "/api/v1/filters", {"phrase": "election", "context[]": ["home", "public"],
+                                              "irreversible": "true", "whole_word": "true"})
+    assert r.status == 200, r
+    v1 = r.json()
+    check("Filter", v1)
+    assert v1["phrase"] == "election" and v1["irreversible"] is True
+    assert sorted(v1["context"]) == ["home", "public"] and v1["expires_at"] is None
+    v2 = [x for x in alice.req("GET", "/api/v2/filters").json() if x["title"] == "election"]
+    assert v2 and v2[0]["filter_action"] == "hide" and v2[0]["keywords"][0]["id"] == v1["id"]
+    gone = bob.post("the election results")
+    assert gone["id"] not in [s["id"] for s in alice.req("GET", "/api/v1/timelines/home").json()]
+    assert [x["id"] for x in alice.req("GET", "/api/v1/filters").json()] == [v1["id"]]
+    r = alice.req("PUT", f"/api/v1/filters/{v1['id']}", {"phrase": "elections",
+                                                         "irreversible": "false",
+                                                         "expires_in": "3600"})
+    assert r.status == 200, r
+    assert r.json()["phrase"] == "elections" and r.json()["irreversible"] is False
+    assert r.json()["expires_at"] is not None
+    assert alice.req("GET", f"/api/v1/filters/{v1['id']}").json()["phrase"] == "elections"
+    assert alice.req("POST", "/api/v1/filters", {"phrase": "x"}).status == 422  # no context
+    assert alice.req("DELETE", f"/api/v1/filters/{v1['id']}").status == 200
+    assert alice.req("GET", "/api/v1/filters").json() == []
+    assert [x["title"] for x in alice.req("GET", "/api/v2/filters").json()] == ["Noise"]
