@@ -742,11 +742,34 @@ static int handle_reject(struct http_ctx *ctx)
     return answer(ctx, false);
 }
 
+/* GET /api/v1/accounts/familiar_followers?id[]=: kith does not compute
+ * them; each account asked for gets an empty list. */
+static int handle_familiar(struct http_ctx *ctx)
+{
+    struct api_who who;
+    struct api_params p;
+    if (!api_auth(ctx, NULL, true, &who))
+        return HANDLER_DONE;
+    if (api_params_read(ctx, &p))
+        return http_reply_error(ctx, 400, "the request does not parse"), HANDLER_DONE;
+    cJSON *arr = cJSON_CreateArray();
+    struct str id;
+    for (size_t i = 0; i < 80 && (id = api_param_at(&p, "id", i)).len; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", arena_str(&ctx->arena, id).ptr);
+        cJSON_AddArrayToObject(o, "accounts");
+        cJSON_AddItemToArray(arr, o);
+    }
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
 const struct route account_routes[] = {
     {"GET", "/api/v1/follow_requests", handle_follow_requests, 0, "read:follows"},
     {"POST", "/api/v1/follow_requests/{id}/authorize", handle_authorize, 0, "write:follows"},
     {"POST", "/api/v1/follow_requests/{id}/reject", handle_reject, 0, "write:follows"},
     {"GET", "/api/v1/accounts/lookup", handle_lookup, 0, NULL},
+    {"GET", "/api/v1/accounts/familiar_followers", handle_familiar, 0, "read:follows"},
     {"GET", "/api/v1/accounts/verify_credentials", handle_verify_credentials, 0, NULL},
     {"GET", "/api/v1/accounts/relationships", handle_relationships, 0, "read:follows"},
     {"GET", "/api/v1/accounts/{id}", handle_account, 0, "read:accounts"},

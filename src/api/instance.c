@@ -2,11 +2,13 @@
  * server is and what it allows. Clients read their features from here
  * (mastodon-api.md 0.2-0.3): the version says "4.2.0 (compatible; kith X)"
  * and nothing newer is claimed. */
+#include "../http/params.h"
 #include "api.h"
 #include "auth.h"
 #include "entities.h"
 #include "routes.h"
 
+#include "../base/buf.h"
 #include "../base/err.h"
 #include "../base/version.h"
 
@@ -182,9 +184,83 @@ static int handle_announcements(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
+/* GET /api/v1/instance/peers: the servers kith has exchanged with (its
+ * per-host delivery table), as Mastodon lists the domains it knows. */
+static int handle_peers(struct http_ctx *ctx)
+{
+    struct kv_txn *txn;
+    struct kv_cursor *c;
+    struct str key;
+    if (http_read_txn(ctx, &txn) || kv_cursor_open(txn, T_HOSTS, &c))
+        return http_reply_error(ctx, 503, "database unavailable"), HANDLER_DONE;
+    cJSON *arr = cJSON_CreateArray();
+    size_t n = 0;
+    for (int rc = kv_cursor_first(c, &key, NULL); rc == KITH_OK && n < 100000;
+         rc = kv_cursor_next(c, &key, NULL), n++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(arena_str(&ctx->arena, key).ptr));
+    kv_cursor_close(c);
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+/* GET /api/v1/instance/extended_description: the configured description,
+ * as HTML, dated by the instance's creation. */
+static int handle_extended_description(struct http_ctx *ctx)
+{
+    struct kv_txn *txn;
+    uint64_t created = 0;
+    const char *d = http_core(ctx)->cfg->description;
+    if (http_read_txn(ctx, &txn) == KITH_OK)
+        meta_get_u64(txn, "created_at", &created);
+    struct buf b;
+    buf_init(&b, 64 << 10);
+    if (d && *d) {
+        buf_add_cstr(&b, "<p>");
+        buf_add_html(&b, str_from(d));
+        buf_add_cstr(&b, "</p>");
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "updated_at", api_time(&ctx->arena, (int64_t)created));
+    cJSON_AddStringToObject(o, "content", arena_str(&ctx->arena, buf_str(&b)).ptr);
+    buf_free(&b);
+    http_reply_json(ctx, 200, o);
+    return HANDLER_DONE;
+}
+
+/* Lists kith keeps nothing in (empty by design, docs/api.md; Mastodon's
+ * apps show an empty screen): instance rules (not written yet), trends
+ * (not computed), suggestions, endorsements and featured tags (not
+ * offered), scheduled statuses (a status with scheduled_at is refused). */
+static int handle_empty(struct http_ctx *ctx)
+{
+    http_reply_json(ctx, 200, cJSON_CreateArray());
+    return HANDLER_DONE;
+}
+
+static int handle_empty_signed_in(struct http_ctx *ctx)
+{
+    struct api_who who;
+    if (!api_auth(ctx, NULL, true, &who))
+        return HANDLER_DONE;
+    return handle_empty(ctx);
+}
+
 const struct route instance_routes[] = {
     {"GET", "/api/v1/instance", handle_v1, 0, NULL},
     {"GET", "/api/v2/instance", handle_v2, 0, NULL},
     {"GET", "/api/v1/custom_emojis", handle_emojis, 0, NULL},
     {"GET", "/api/v1/announcements", handle_announcements, 0, "read"},
+    {"GET", "/api/v1/instance/peers", handle_peers, 0, NULL},
+    {"GET", "/api/v1/instance/rules", handle_empty, 0, NULL},
+    {"GET", "/api/v1/instance/extended_description", handle_extended_description, 0, NULL},
+    {"GET", "/api/v1/trends", handle_empty, 0, NULL},
+    {"GET", "/api/v1/trends/tags", handle_empty, 0, NULL},
+    {"GET", "/api/v1/trends/statuses", handle_empty, 0, NULL},
+    {"GET", "/api/v1/trends/links", handle_empty, 0, NULL},
+    {"GET", "/api/v1/suggestions", handle_empty_signed_in, 0, "read"},
+    {"GET", "/api/v2/suggestions", handle_empty_signed_in, 0, "read"},
+    {"GET", "/api/v1/endorsements", handle_empty_signed_in, 0, "read:accounts"},
+    {"GET", "/api/v1/featured_tags", handle_empty_signed_in, 0, "read:accounts"},
+    {"GET", "/api/v1/scheduled_statuses", handle_empty_signed_in, 0, "read:statuses"},
+    {"GET", "/api/v1/accounts/{id}/featured_tags", handle_empty, 0, NULL},
 };

@@ -8,8 +8,8 @@
 #include "../http/router.h"
 
 extern const struct route oauth_routes[5];        /* oauth.c */
-extern const struct route account_routes[18];     /* accounts.c */
-extern const struct route instance_routes[4];     /* instance.c */
+extern const struct route account_routes[19];     /* accounts.c */
+extern const struct route instance_routes[17];    /* instance.c */
 extern const struct route list_routes[10];        /* lists.c */
 extern const struct route notification_routes[4]; /* notifications.c */
 extern const struct route pref_routes[3];         /* prefs.c */

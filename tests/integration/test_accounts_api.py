@@ -214,6 +214,24 @@ def test_preferences_markers_favourites_and_empty_lists(k):
 
     assert k.http("GET", "/api/v1/custom_emojis").json() == []
     assert alice.req("GET", "/api/v1/announcements").json() == []
+    # Instance pages and the lists kith keeps nothing in (docs/api.md).
+    d = k.http("GET", "/api/v1/instance/extended_description").json()
+    desc = k.http("GET", "/api/v1/instance").json()["description"]
+    assert d["content"] == (f"<p>{desc}</p>" if desc else "") and d["updated_at"].endswith("Z")
+    assert k.http("GET", "/api/v1/instance/peers").json() == []
+    for path in ("/api/v1/instance/rules", "/api/v1/trends/tags", "/api/v1/trends/statuses",
+                 "/api/v1/trends/links", "/api/v1/suggestions", "/api/v1/endorsements",
+                 "/api/v1/featured_tags", "/api/v1/scheduled_statuses",
+                 f"/api/v1/accounts/{bob_id(alice)}/featured_tags"):
+        r = alice.req("GET", path)
+        assert r.status == 200 and r.json() == [], (path, r)
+    assert k.http("GET", "/api/v1/scheduled_statuses").status == 401
+    r = alice.req("GET", f"/api/v1/accounts/familiar_followers?id[]={bob_id(alice)}&id[]=7")
+    assert r.json() == [{"id": bob_id(alice), "accounts": []}, {"id": "7", "accounts": []}]
+
+
+def bob_id(who):
+    return who.req("GET", "/api/v1/accounts/lookup?acct=bob").json()["id"]
 
 
 def test_lists_and_their_timelines(k):

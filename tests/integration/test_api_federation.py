@@ -75,6 +75,8 @@ def test_api_statuses_federate(make_kithd):
     assert alice.req("DELETE", f"/api/v1/statuses/{s['id']}").status == 200
     wait_for(lambda: obj(b, s["uri"])["deleted"] not in ("", "0", "no"), SYNC,
              what="the delete on B")
+    # B is among A's peers now.
+    assert f"127.0.0.1:{b.port}" in a.http("GET", "/api/v1/instance/peers").json()
 
 
 def test_search_finds_and_resolves(make_kithd):
