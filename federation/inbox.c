@@ -18,6 +18,7 @@
 #include "../src/base/err.h"
 #include "../src/base/log.h"
 #include "../src/base/mem.h"
+#include "../src/core/feeds.h"
 #include "../storage/queue.h"
 
 #include <event2/event.h>
@@ -205,6 +206,9 @@ struct inbox_req {
     void *then_arg;
     /* A community's Announce naming its object by id: fetched from its origin. */
     const char *announce_ref;
+    /* An Announce embedding an object from another server than the actor's:
+     * fetched from its origin too when the actor is a person (a boost). */
+    const char *embedded_ref;
     cJSON *doc;
     int64_t received;
 };
@@ -417,9 +421,15 @@ static void enqueue_verified(struct http_ctx *ctx, struct inbox_req *r, const ch
         if (rc == KITH_OK)
             maybe_refresh(ctx, r->f, txn, kind, id);
     }
-    if (r->announce_ref && http_read_txn(ctx, &txn) == KITH_OK &&
+    /* The object of an Announce by id (a community's, or a person's boost),
+     * or a person's boost embedding another server's post: from its origin. */
+    if ((r->announce_ref || r->embedded_ref) && http_read_txn(ctx, &txn) == KITH_OK &&
         actor_uri_lookup(txn, str_from(r->actor), &kind, &id) == KITH_OK &&
-        kind == NAME_COMMUNITY && (fetch = federation_loop_fetcher(ctx, r->f))) {
+        (kind == NAME_COMMUNITY ? r->announce_ref != NULL
+                                : kind == NAME_ACCOUNT && followed_locally(txn, id)) &&
+        (fetch = federation_loop_fetcher(ctx, r->f))) {
+        if (!r->announce_ref)
+            r->announce_ref = r->embedded_ref;
         struct fetch_opts o = {.sign = federation_sign_instance,
                                .sign_arg = r->f,
                                .timeout_secs = 10,
@@ -774,6 +784,12 @@ static int handle_inbox(struct http_ctx *ctx)
          strncmp(announced->valuestring, "http://", 7) == 0) &&
         strncmp(announced->valuestring, f->cfg->public_url, strlen(f->cfg->public_url)) != 0)
         r->announce_ref = arena_strdup(&ctx->arena, announced->valuestring);
+    const char *embedded = cJSON_IsObject(announced) ? json_string(announced, "id") : NULL;
+    if (strcmp(type, "Announce") == 0 && embedded &&
+        (strncmp(embedded, "https://", 8) == 0 || strncmp(embedded, "http://", 7) == 0) &&
+        strncmp(embedded, f->cfg->public_url, strlen(f->cfg->public_url)) != 0 &&
+        !str_eq_nocase(str_url_authority(str_from(embedded)), str_url_authority(str_from(actor))))
+        r->embedded_ref = arena_strdup(&ctx->arena, embedded);
     const char *object = json_string(doc, "object");
     r->actor_delete = strcmp(type, "Delete") == 0 && object && strcmp(object, actor) == 0;
     struct httpsig_msg m;

@@ -38,6 +38,7 @@ struct processor {
 struct entry {
     uint64_t seq;
     struct str signer, recipient, body;
+    struct str fetched; /* the object the inbox fetched from its origin into body, if any */
     int64_t received;
 };
 
@@ -66,6 +67,8 @@ static int parse_entry(struct str payload, struct entry *e)
             e->recipient = str_make(l.ptr + 10, l.len - 10);
         else if (l.len > 9 && memcmp(l.ptr, "received ", 9) == 0)
             e->received = strtoll(l.ptr + 9, NULL, 10);
+        else if (l.len > 8 && memcmp(l.ptr, "fetched ", 8) == 0)
+            e->fetched = str_make(l.ptr + 8, l.len - 8);
         line = nl + 1;
     }
     return KITH_OK;
@@ -139,6 +142,8 @@ struct apply {
     const char *group_uri; /* and its id */
     bool fetched;          /* an object a local person asked for (search): fetched from its origin,
                               kept whoever follows it */
+    bool boosted;          /* with fetched: an object a followed person boosted (its author
+                              may be kept as a stub) */
 };
 
 /* The Accept (or Reject) of a Follow, from the followed local actor. */
@@ -513,9 +518,11 @@ static void read_object(struct arena *a, cJSON *obj, struct post *p, bool titled
 
 /* ---- remote authors ---- */
 
-/* The account of a remote actor named inside a community's Announce: kith
- * has not verified its key (the community vouches for the activity), so
- * an unknown one is kept as a stub (uri, name, host) until fetched. */
+/* The account of a remote actor named inside a community's Announce, or
+ * the author of a post a followed person boosted: kith has not verified
+ * its key (the community, or the fetch from the post's origin, vouches for
+ * it), so an unknown one is kept as a stub (uri, name, host) until
+ * fetched. */
 static int author_account(struct kv_txn *txn, struct apply *ap, const char *uri, uint64_t *id)
 {
     uint8_t kind;
@@ -530,7 +537,8 @@ static int author_account(struct kv_txn *txn, struct apply *ap, const char *uri,
     int rc = actor_uri_lookup(txn, str_from(uri), &kind, id);
     if (rc == KITH_OK)
         return kind == NAME_ACCOUNT ? KITH_OK : KITH_EINVAL;
-    if (rc != KITH_ENOTFOUND || !ap->group_id || !web_url(uri) || strlen(uri) > 511)
+    if (rc != KITH_ENOTFOUND || !(ap->group_id || ap->boosted) || !web_url(uri) ||
+        strlen(uri) > 511)
         return rc;
     struct str host = str_url_authority(str_from(uri));
     const char *last = strrchr(uri, '/');
@@ -652,30 +660,6 @@ static void local_people(struct kv_txn *txn, struct apply *ap, cJSON *obj, uint6
     }
 }
 
-/* True when some local person follows (accepted) the remote account. */
-static bool followed_here(struct kv_txn *txn, struct apply *ap, uint64_t remote)
-{
-    struct kv_cursor *cur;
-    struct str key;
-    struct key8 k = key_id(remote);
-    bool found = false;
-    if (kv_cursor_open(txn, T_FOLLOWERS, &cur))
-        return false;
-    for (int rc = kv_cursor_seek(cur, KEY8(k), &key, NULL);
-         !found && rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
-         rc = kv_cursor_next(cur, &key, NULL)) {
-        uint64_t fid = be64_get((const unsigned char *)key.ptr + 8);
-        struct key16 fk = key_pair(fid, remote);
-        struct follow f;
-        struct account acct;
-        found = rec_get(txn, T_FOLLOWS, KEY16(fk), &follow_desc, ap->a, &f) == KITH_OK &&
-                f.state == FOLLOW_ACCEPTED && account_get(txn, fid, ap->a, &acct) == KITH_OK &&
-                !acct.uri.len;
-    }
-    kv_cursor_close(cur);
-    return found;
-}
-
 /* A followers collection (Mastodon's, Lemmy's, ours end so). */
 static bool followers_collection(const char *id)
 {
@@ -764,7 +748,7 @@ static int apply_note(struct kv_txn *txn, struct apply *ap, cJSON *obj, const ch
     size_t nlocals = 0;
     local_people(txn, ap, obj, locals, &nlocals, 64);
     bool parent_here = has_parent && post_is_local(parent);
-    if (!nlocals && !parent_here && !ap->fetched && !followed_here(txn, ap, author_id)) {
+    if (!nlocals && !parent_here && !ap->fetched && !followed_locally(txn, author_id)) {
         ap->state = ACTIVITY_STORED;
         ap->note = "a note nobody here follows, is addressed by, or was answered";
         return KITH_OK;
@@ -1362,6 +1346,87 @@ static int apply_announced(struct kv_txn *txn, struct apply *ap, cJSON *inner)
     return rc ? rc : remember(txn, &sub);
 }
 
+/* A person's boost (Announce of a post): kept as a boost of theirs when a
+ * local person follows them (into the followers' homes) or when the post
+ * is local (its author hears of it). The post itself, when kith does not
+ * hold it, comes embedded from the booster's own server or fetched from
+ * its origin by the inbox. */
+static int apply_boost(struct kv_txn *txn, struct apply *ap, uint64_t booster, cJSON *obj)
+{
+    const struct kith_config *cfg = ap->core->cfg;
+    const char *ref = id_of(obj);
+    struct post p;
+    bool followed = followed_locally(txn, booster);
+    bool held = ref && post_by_ref(txn, cfg, ref, ap->a, &p) == KITH_OK;
+    /* An embedded post is believed from its own server only: the booster's
+     * (same origin), or the origin the inbox fetched it from. */
+    bool vouched = ref && ((ap->e && str_eq_cstr(ap->e->fetched, ref)) ||
+                           str_eq_nocase(str_url_authority(str_from(ref)),
+                                         str_url_authority(str_from(ap->actor))));
+    if (!held && followed && vouched && cJSON_IsObject(obj) && !is_local_url(cfg, ref) &&
+        author_of(obj)) {
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddStringToObject(doc, "type", "Create");
+        cJSON_AddStringToObject(doc, "actor", author_of(obj));
+        cJSON_AddItemToObject(doc, "object", cJSON_Duplicate(obj, true));
+        struct apply sub = *ap;
+        sub.doc = doc;
+        sub.type = "Create";
+        sub.actor = author_of(obj);
+        sub.fetched = sub.boosted = true;
+        int rc = apply_create(txn, &sub);
+        cJSON_Delete(doc);
+        if (rc)
+            return rc;
+        held = post_by_ref(txn, cfg, ref, ap->a, &p) == KITH_OK;
+    }
+    if (!held || p.deleted_at) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "a boost of an object kith does not hold";
+        return KITH_OK;
+    }
+    if (p.visibility != VIS_PUBLIC && p.visibility != VIS_UNLISTED) {
+        ap->state = ACTIVITY_REJECTED;
+        ap->note = "a boost of a followers-only or direct post";
+        return KITH_OK;
+    }
+    struct reblog r;
+    if (reblog_find(txn, p.id, booster, ap->a, &r) == KITH_OK)
+        return KITH_OK; /* the same boost again */
+    if (!followed && !post_is_local(&p)) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "a boost by someone nobody here follows";
+        return KITH_OK;
+    }
+    r = (struct reblog){.id = idgen_next(store_ids(ap->core->st)),
+                        .post_id = p.id,
+                        .account_id = booster,
+                        .created_at = wall_seconds(),
+                        .uri = ap->id ? str_from(ap->id) : STR_NULL};
+    int rc = reblog_add(txn, ap->core, &r);
+    if (rc == KITH_OK && post_is_local(&p))
+        rc = notify_add(txn, ap->core, p.author_id, "reblog", booster, p.id);
+    return rc;
+}
+
+/* Undo of a person's boost: it leaves the homes it went to. */
+static int apply_undo_boost(struct kv_txn *txn, struct apply *ap, cJSON *announce)
+{
+    const char *ref = id_of(cJSON_GetObjectItemCaseSensitive(announce, "object"));
+    uint8_t kind;
+    uint64_t booster;
+    struct post p;
+    struct reblog r;
+    if (!ref || actor_uri_lookup(txn, str_from(ap->actor), &kind, &booster) ||
+        kind != NAME_ACCOUNT || post_by_ref(txn, ap->core->cfg, ref, ap->a, &p) ||
+        reblog_find(txn, p.id, booster, ap->a, &r)) {
+        ap->state = ACTIVITY_STORED;
+        ap->note = "Undo of a boost kith does not hold";
+        return KITH_OK;
+    }
+    return reblog_remove(txn, &r);
+}
+
 /* Announce: a community forwarding activities (embedded, one or an array),
  * or a boost. An Announce naming its object only by id is kept until
  * kith fetches objects on its own. */
@@ -1394,14 +1459,8 @@ static int apply_announce(struct kv_txn *txn, struct apply *ap)
         }
         return rc;
     }
-    /* A person's boost: of a local post, the author hears of it. */
-    struct post p;
-    const char *ref = id_of(obj);
-    if (kind == NAME_ACCOUNT && ref && post_by_ref(txn, ap->core->cfg, ref, ap->a, &p) == KITH_OK) {
-        if (post_is_local(&p))
-            return notify_add(txn, ap->core, p.author_id, "reblog", id, p.id);
-        return KITH_OK;
-    }
+    if (kind == NAME_ACCOUNT)
+        return apply_boost(txn, ap, id, obj);
     ap->state = ACTIVITY_STORED;
     ap->note = "a boost of an object kith does not hold";
     return KITH_OK;
@@ -1423,6 +1482,8 @@ static int apply_undo(struct kv_txn *txn, struct apply *ap)
         return apply_vote(txn, ap, obj, true);
     if (otype && strcmp(otype, "Delete") == 0)
         return apply_undo_delete(txn, ap, obj);
+    if (otype && strcmp(otype, "Announce") == 0 && !ap->group_id)
+        return apply_undo_boost(txn, ap, obj);
     if (!otype) {
         /* Undo naming its activity by id only: kith keeps votes by post and
          * voter, not by activity id, so it cannot tell what to take back. */

@@ -42,6 +42,24 @@ bool follows_accepted(struct kv_txn *txn, uint64_t follower, uint64_t target)
     return yes;
 }
 
+bool followed_locally(struct kv_txn *txn, uint64_t remote)
+{
+    struct kv_cursor *cur;
+    struct str key;
+    struct key8 k = key_id(remote);
+    bool found = false;
+    if (kv_cursor_open(txn, T_FOLLOWERS, &cur))
+        return false;
+    for (int rc = kv_cursor_seek(cur, KEY8(k), &key, NULL);
+         !found && rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
+         rc = kv_cursor_next(cur, &key, NULL)) {
+        uint64_t fid = be64_get((const unsigned char *)key.ptr + 8);
+        found = is_local_account(txn, fid) && follows_accepted(txn, fid, remote);
+    }
+    kv_cursor_close(cur);
+    return found;
+}
+
 /* status_id into the home of every local, active member of community. */
 static int fanout_members(struct kv_txn *txn, uint64_t community_id, uint64_t skip,
                           uint64_t status_id, uint64_t post_id)

@@ -15,6 +15,8 @@
 
 /* Does follower follow target (an accepted follow)? */
 bool follows_accepted(struct kv_txn *txn, uint64_t follower, uint64_t target);
+/* Whether some local person follows remote (accepted). */
+bool followed_locally(struct kv_txn *txn, uint64_t remote);
 /* Puts status_id (post_id itself, or a boost of it) into account's home. */
 int home_add(struct kv_txn *txn, uint64_t account_id, uint64_t status_id, uint64_t post_id);
 /* Fans a new post out to the local homes it belongs in: its local author;

@@ -317,3 +317,42 @@ def test_a_fetched_status_notifies_nobody(make_kithd):
     assert [s["uri"] for s in r.json()["statuses"]] == [missed["uri"]], r.json()
     notes = bob.req("GET", "/api/v1/notifications").json()
     assert [n["status"]["uri"] for n in notes] == [first["uri"]], notes
+
+
+def test_boosts_by_people_followed_reach_the_home_timeline(make_kithd):
+    """bob (B) boosts carol's post (B); alice (A) follows bob: the boost is in
+    her home with carol's post, fetched from its origin (A has never met
+    carol); bob's undo takes it out; carol hears of nothing extra."""
+    a, b = start(make_kithd, "a"), start(make_kithd, "b")
+    alice, bob, carol = signup(a, "alice"), signup(b, "bob"), signup(b, "carol")
+    bid = alice.req("GET", "/api/v2/search?resolve=true&q=" + urllib.parse.quote(
+        f"bob@127.0.0.1:{b.port}")).json()["accounts"][0]["id"]
+    alice.req("POST", f"/api/v1/accounts/{bid}/follow")
+    wait_for(lambda: alice.req("GET", f"/api/v1/accounts/relationships?id[]={bid}")
+             .json()[0]["following"], SYNC, what="B accepting alice's follow of bob")
+    c = carol.post("carol's own words")
+    boost = bob.req("POST", f"/api/v1/statuses/{c['id']}/reblog")
+    assert boost.status == 200, boost
+
+    def boosted():
+        for s in alice.req("GET", "/api/v1/timelines/home").json():
+            if s.get("reblog") and s["reblog"]["uri"] == c["uri"]:
+                return s
+    s = wait_for(boosted, SYNC, what="bob's boost in alice's home on A")
+    check("Status", s)
+    assert s["account"]["acct"] == f"bob@127.0.0.1:{b.port}"
+    assert s["reblog"]["account"]["acct"] == f"carol@127.0.0.1:{b.port}"
+    assert s["reblog"]["content"].find("carol&#39;s own words") >= 0 or \
+        "carol's own words" in s["reblog"]["content"]
+    assert s["id"] != s["reblog"]["id"]
+    bob.req("POST", f"/api/v1/statuses/{c['id']}/unreblog")
+    wait_for(lambda: boosted() is None, SYNC, what="the boost gone after bob's undo")
+    # A boost of a followers-only post cannot be made; a boost by someone
+    # nobody on A follows does not reach A's homes.
+    dave = signup(b, "dave")
+    d = carol.post("another")
+    dave.req("POST", f"/api/v1/statuses/{d['id']}/reblog")
+    bob.req("POST", f"/api/v1/statuses/{c['id']}/reblog")
+    wait_for(boosted, SYNC, what="bob's second boost")
+    assert not any(x.get("reblog") and x["reblog"]["uri"] == d["uri"]
+                   for x in alice.req("GET", "/api/v1/timelines/home").json())
