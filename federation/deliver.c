@@ -780,7 +780,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 static int poll_told(struct kv_txn *txn, const struct post *p, void *arg)
 {
-    return outbox_poll_update(txn, arg, p);
+    int rc = outbox_poll_update(txn, arg, p);
+    if (rc == KITH_EINVAL || rc == KITH_ENOTFOUND) { /* nowhere to send it: the rest goes on */
+        log_warn("deliver: the Update of poll %llu cannot be addressed: %s",
+                 (unsigned long long)p->id, kith_strerror(rc));
+        rc = KITH_OK;
+    }
+    return rc;
 }
 
 static int apply_sweep(struct kv_txn *txn, void *arg)

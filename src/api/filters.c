@@ -732,9 +732,9 @@ static int handle_status_add(struct http_ctx *ctx)
     uint64_t status_id = sid.len ? strtoull(num, &end, 10) : 0;
     struct post post;
     struct reblog r;
-    if (!status_id || *end ||
-        (post_get(who.txn, status_id, &ctx->arena, &post) != KITH_OK &&
-         reblog_get(who.txn, status_id, &ctx->arena, &r) != KITH_OK))
+    if (status_id && !*end && reblog_get(who.txn, status_id, &ctx->arena, &r) == KITH_OK)
+        status_id = r.post_id; /* a boost: the post it shows is what gets filtered */
+    if (!status_id || *end || post_get(who.txn, status_id, &ctx->arena, &post) != KITH_OK)
         return http_reply_error(ctx, 422, "Validation failed: status_id names no status"),
                HANDLER_DONE;
     struct fstatus st[FILTER_STATUSES_MAX];

@@ -96,6 +96,37 @@ static uint64_t counter(struct kv_txn *txn, const char *name)
     return n;
 }
 
+/* The servers of the actors kith knows (table actor_uris, in URI order: one
+ * seek a server), as Mastodon counts and lists its peers; arr (may be
+ * NULL) gets each host[:port]. */
+static uint64_t peers(struct kv_txn *txn, struct arena *a, cJSON *arr)
+{
+    struct kv_cursor *c;
+    struct str key;
+    uint64_t n = 0;
+    if (kv_cursor_open(txn, T_ACTOR_URIS, &c))
+        return 0;
+    int rc = kv_cursor_first(c, &key, NULL);
+    while (rc == KITH_OK && n < 100000) {
+        struct str host = str_url_authority(key);
+        if (!host.len) {
+            rc = kv_cursor_next(c, &key, NULL);
+            continue;
+        }
+        n++;
+        if (arr)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(arena_str(a, host).ptr));
+        /* Past every URI of this server: "scheme://host" then '0', above '/'. */
+        size_t plen = (size_t)(host.ptr + host.len - key.ptr);
+        char *next = arena_alloc(a, plen + 1);
+        memcpy(next, key.ptr, plen);
+        next[plen] = '0';
+        rc = kv_cursor_seek(c, str_make(next, plen + 1), &key, NULL);
+    }
+    kv_cursor_close(c);
+    return n;
+}
+
 static int handle_v2(struct http_ctx *ctx)
 {
     struct kv_txn *txn;
@@ -150,7 +181,7 @@ static int handle_v1(struct http_ctx *ctx)
     cJSON_AddNumberToObject(stats, "status_count",
                             (double)(counter(txn, "local_posts") + counter(txn, "local_comments")));
     uint64_t domains = 0;
-    kv_count(txn, T_HOSTS, &domains); /* the servers kith has delivered to */
+    domains = peers(txn, &ctx->arena, NULL);
     cJSON_AddNumberToObject(stats, "domain_count", (double)domains);
     cJSON_AddStringToObject(o, "thumbnail", http_url(ctx, "/static/header.png"));
     static const char *const langs[] = {"en"};
@@ -184,21 +215,14 @@ static int handle_announcements(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
-/* GET /api/v1/instance/peers: the servers kith has exchanged with (its
- * per-host delivery table), as Mastodon lists the domains it knows. */
+/* GET /api/v1/instance/peers */
 static int handle_peers(struct http_ctx *ctx)
 {
     struct kv_txn *txn;
-    struct kv_cursor *c;
-    struct str key;
-    if (http_read_txn(ctx, &txn) || kv_cursor_open(txn, T_HOSTS, &c))
+    if (http_read_txn(ctx, &txn))
         return http_reply_error(ctx, 503, "database unavailable"), HANDLER_DONE;
     cJSON *arr = cJSON_CreateArray();
-    size_t n = 0;
-    for (int rc = kv_cursor_first(c, &key, NULL); rc == KITH_OK && n < 100000;
-         rc = kv_cursor_next(c, &key, NULL), n++)
-        cJSON_AddItemToArray(arr, cJSON_CreateString(arena_str(&ctx->arena, key).ptr));
-    kv_cursor_close(c);
+    peers(txn, &ctx->arena, arr);
     http_reply_json(ctx, 200, arr);
     return HANDLER_DONE;
 }

@@ -198,6 +198,7 @@ static int handle_update(struct http_ctx *ctx)
         return http_reply_error(ctx, 400, "the request body does not parse"), HANDLER_DONE;
     if (!read_data(ctx, &p, &r->s))
         return HANDLER_DONE;
+    r->app_id = who.token.app_id; /* a subscription from before push tokens gets one now */
     r->update = true;
     return submit(ctx, r);
 }

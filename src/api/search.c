@@ -210,12 +210,30 @@ static void reply_results(struct http_ctx *ctx, struct search *s)
 static void resolved(struct http_ctx *ctx, int rc, int kind, uint64_t id, void *arg)
 {
     struct search *s = arg;
-    (void)kind, (void)id;
     if (rc == KITH_ESTOPPED)
         return http_reply_error(ctx, 503, "the server is stopping");
     if (http_read_txn_fresh(ctx, &s->who.txn))
         return http_reply_error(ctx, 503, "database unavailable");
-    reply_results(ctx, s); /* nothing found there: empty results, as Mastodon */
+    if (rc) /* nothing found there: empty results, as Mastodon */
+        return reply_results(ctx, s);
+    /* What the lookup found, though q may name it otherwise (a post's page
+     * URL, an actor's profile URL, an address the actor spells another way). */
+    struct status_view v;
+    struct post p;
+    status_view_init(&v, ctx, s->who.txn, &s->who.acct);
+    cJSON *o = results();
+    if (kind == FED_FOUND_POST) {
+        cJSON *st = s->statuses && post_get(s->who.txn, id, &ctx->arena, &p) == KITH_OK &&
+                            api_can_see(&v, &p)
+                        ? api_status_post(&v, &p)
+                        : NULL;
+        if (st)
+            cJSON_AddItemToArray(cJSON_GetObjectItem(o, "statuses"), st);
+    } else if (s->accounts) {
+        add_actor(&v, o, id);
+    }
+    status_view_done(&v);
+    http_reply_json(ctx, 200, o);
 }
 
 static int handle_search(struct http_ctx *ctx)

@@ -62,6 +62,7 @@ struct streamer {
     struct sub subs[SUBS_MAX];
     uint64_t batches; /* the writer's count at the last look */
     uint64_t dcursor; /* the newest deletion sent (table deletions) */
+    bool more;        /* the last tick stopped at its caps: the next one goes on */
 };
 
 /* ---- cursors: the newest id of each index now ---- */
@@ -168,6 +169,8 @@ static bool sub_saw(struct deletions *d, const struct sub *sub, uint64_t author,
         return true;
     if (sub->kind != SUB_USER && sub->kind != SUB_LIST)
         return false;
+    if (vis == VIS_DIRECT)
+        return sub->kind == SUB_USER && author == st->user.id;
     if (author == st->user.id)
         return true;
     return vis != VIS_DIRECT &&
@@ -210,7 +213,9 @@ static int collect_index(uint64_t id, struct str val, void *arg)
     return c->n == SEND_MAX;
 }
 
-static void run_sub(struct streamer *st, struct kv_txn *txn, struct status_view *v, struct sub *sub)
+/* Sends what came for sub since its cursors; true when it stopped at
+ * SEND_MAX with more to send (the next tick goes on). */
+static bool run_sub(struct streamer *st, struct kv_txn *txn, struct status_view *v, struct sub *sub)
 {
     struct collect c = {.n = 0};
     struct key8 k = key_id(st->user.id);
@@ -234,7 +239,7 @@ static void run_sub(struct streamer *st, struct kv_txn *txn, struct status_view 
     struct list l = {0};
     struct key8 lk = key_id(sub->list_id);
     if (sub->kind == SUB_LIST && rec_get(txn, T_LISTS, KEY8(lk), &list_desc, &v->ctx->arena, &l))
-        return; /* the list is gone */
+        return false; /* the list is gone */
     uint64_t exclusive[16];
     size_t nexcl =
         sub->kind == SUB_USER ? list_exclusive(txn, st->user.id, &v->ctx->arena, exclusive, 16) : 0;
@@ -256,8 +261,9 @@ static void run_sub(struct streamer *st, struct kv_txn *txn, struct status_view 
         if (s)
             send_event(st, sub, "update", s);
     }
+    bool more = c.n == SEND_MAX;
     if (sub->kind != SUB_USER && sub->kind != SUB_NOTIFICATIONS)
-        return;
+        return more;
     struct collect n = {.n = 0};
     index_each(txn, T_NOTIFICATIONS, KEY8(k), 0, sub->ncursor, true, collect_index, &n);
     v->context = FILTER_NOTIFICATIONS;
@@ -276,6 +282,7 @@ static void run_sub(struct streamer *st, struct kv_txn *txn, struct status_view 
         if (o)
             send_event(st, sub, "notification", o);
     }
+    return more || n.n == SEND_MAX;
 }
 
 static void on_tick(struct http_stream *s, void *arg)
@@ -284,8 +291,8 @@ static void on_tick(struct http_stream *s, void *arg)
     struct http_ctx *ctx = http_stream_ctx(s);
     struct writer_stats ws;
     writer_get_stats(http_core(ctx)->w, &ws);
-    if (ws.batches == st->batches || !st->nsubs)
-        return; /* nothing committed since the last look */
+    if ((ws.batches == st->batches && !st->more) || !st->nsubs)
+        return; /* nothing committed since the last look, nothing left to send */
     st->batches = ws.batches;
     struct kv_txn *txn;
     if (http_read_txn_fresh(ctx, &txn))
@@ -295,10 +302,12 @@ static void on_tick(struct http_stream *s, void *arg)
     ctx->arena = (struct arena)ARENA_INIT;
     struct status_view v;
     status_view_init(&v, ctx, txn, &st->user);
+    bool more = false;
     for (size_t i = 0; i < st->nsubs; i++)
-        run_sub(st, txn, &v, &st->subs[i]);
+        more |= run_sub(st, txn, &v, &st->subs[i]);
     struct deletions d = {st, txn, 0};
     deletion_each(txn, st->dcursor, send_deletion, &d);
+    st->more = more || d.n == SEND_MAX * 4;
     status_view_done(&v);
     arena_release(&ctx->arena);
     ctx->arena = keep;

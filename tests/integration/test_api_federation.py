@@ -356,3 +356,29 @@ def test_boosts_by_people_followed_reach_the_home_timeline(make_kithd):
     wait_for(boosted, SYNC, what="bob's second boost")
     assert not any(x.get("reblog") and x["reblog"]["uri"] == d["uri"]
                    for x in alice.req("GET", "/api/v1/timelines/home").json())
+
+
+def test_search_by_a_posts_page_url(make_kithd, tmp_path):
+    """Mastodon's page URL (/@name/ID) answers with the Note whose id is
+    another URL: the search finds the status all the same."""
+    from test_federation import Peer
+    peer = Peer(tmp_path)
+    try:
+        k = start(make_kithd, "k")
+        alice = signup(k, "alice")
+        note = {"@context": "https://www.w3.org/ns/activitystreams",
+                "id": f"{peer.actor}/statuses/1", "type": "Note", "attributedTo": peer.actor,
+                "content": "<p>found by its page</p>", "url": f"{peer.base}/@bob/1",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "published": "2026-11-26T00:00:00Z"}
+        peer.docs["/@bob/1"] = note
+        r = alice.req("GET", "/api/v2/search?resolve=true&type=statuses&q=" +
+                      urllib.parse.quote(f"{peer.base}/@bob/1"))
+        assert r.status == 200, r
+        assert [s["uri"] for s in r.json()["statuses"]] == [note["id"]], r.json()
+        # An actor by its URL, found the same way.
+        r = alice.req("GET", "/api/v2/search?resolve=true&type=accounts&q=" +
+                      urllib.parse.quote(peer.actor))
+        assert [a["acct"] for a in r.json()["accounts"]] == [f"bob@127.0.0.1:{peer.port}"]
+    finally:
+        peer.close()

@@ -37,6 +37,7 @@ class Peer:
         self.received = []  # (path, headers, body) of POSTs
         self.gets = []  # paths of GETs
         self.fail_first = fail_first
+        self.docs = {}  # path -> a document served as activity+json (besides /users/bob)
         self.lock = threading.Lock()
         peer = self
 
@@ -46,6 +47,14 @@ class Peer:
 
             def do_GET(self):
                 peer.gets.append(self.path)
+                if self.path in peer.docs:
+                    body = json.dumps(peer.docs[self.path]).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/activity+json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if self.path.split("#")[0] != "/users/bob":
                     self.send_response(404)
                     self.end_headers()

@@ -496,6 +496,12 @@ def test_filter_keywords_statuses_and_v1(k):
                      {"status_id": loud["id"]}).status == 422
     assert alice.req("POST", f"/api/v2/filters/{f['id']}/statuses",
                      {"status_id": "12345"}).status == 422
+    # A boost's id filters the post it shows.
+    echo = alice.post("echo me")
+    boost = bob.req("POST", f"/api/v1/statuses/{echo['id']}/reblog").json()
+    r = alice.req("POST", f"/api/v2/filters/{f['id']}/statuses", {"status_id": boost["id"]})
+    assert r.status == 200 and r.json()["status_id"] == echo["id"], r
+    alice.req("DELETE", f"/api/v2/filters/statuses/{r.json()['id']}")
     home = {s["id"]: s for s in alice.req("GET", "/api/v1/timelines/home").json()}
     assert home[loud["id"]]["filtered"][0]["status_matches"] == [loud["id"]]
     assert home[quiet["id"]]["filtered"][0]["keyword_matches"] == ["nft"]
