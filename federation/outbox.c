@@ -452,21 +452,17 @@ int outbox_poll_update(struct kv_txn *txn, struct core *core, const struct post 
         rc = outbox_send(txn, core, &a, act, aid, p->author_id, p, false);
     } else { /* a note's audience, and every remote voter (Mastodon's way) */
         struct inboxes s = {0};
-        struct kv_cursor *cur;
-        struct str key;
-        struct key8 pk = key_id(p->id);
+        uint64_t *voters = NULL;
+        size_t nv = 0;
         rc = note_inboxes(txn, &a, p->author_id, p, &s);
-        if (rc == KITH_OK && (rc = kv_cursor_open(txn, T_POLL_VOTES, &cur)) == KITH_OK) {
-            for (int r = kv_cursor_seek(cur, KEY8(pk), &key, NULL);
-                 r == KITH_OK && key.len == 16 && memcmp(key.ptr, pk.b, 8) == 0;
-                 r = kv_cursor_next(cur, &key, NULL)) {
-                struct account voter;
-                if (account_get(txn, be64_get((const unsigned char *)key.ptr + 8), &a, &voter) ==
-                    KITH_OK)
-                    inboxes_add(&s, &a, &voter);
-            }
-            kv_cursor_close(cur);
+        if (rc == KITH_OK)
+            rc = prefix_ids(txn, T_POLL_VOTES, p->id, &voters, &nv);
+        for (size_t i = 0; i < nv; i++) {
+            struct account voter;
+            if (account_get(txn, voters[i], &a, &voter) == KITH_OK)
+                inboxes_add(&s, &a, &voter);
         }
+        free(voters);
         if (rc == KITH_OK)
             rc = send_all(txn, core, act, aid, p->author_id, &s);
         free(s.v);

@@ -564,28 +564,29 @@ struct entry_req {
     size_t at;
 };
 
+/* Entry at of f as the route of reply shows it. */
+static cJSON *entry_view(struct arena *a, const struct filter *f, int reply, size_t at)
+{
+    struct keyword kw[FILTER_KEYWORDS_MAX];
+    struct fstatus st[FILTER_STATUSES_MAX];
+    if (reply == REPLY_STATUS) {
+        statuses_read(f->statuses, st, FILTER_STATUSES_MAX);
+        return fstatus_json(a, &st[at]);
+    }
+    keywords_read(f->keywords, kw, FILTER_KEYWORDS_MAX);
+    return reply == REPLY_V1 ? v1_json(a, f, &kw[at]) : keyword_json(a, &kw[at]);
+}
+
 static void entry_done(struct http_ctx *ctx, int rc, void *arg)
 {
     struct entry_req *e = arg;
-    struct arena *a = &ctx->arena;
     if (rc == KITH_ETOOBIG)
         return http_reply_error(ctx, 422, "Validation failed: at most 64 filters");
     if (rc)
         return http_reply_error(ctx, 500, "the filter could not be stored: %s", kith_strerror(rc));
-    struct keyword kw[FILTER_KEYWORDS_MAX];
-    struct fstatus st[FILTER_STATUSES_MAX];
-    keywords_read(e->r.f.keywords, kw, FILTER_KEYWORDS_MAX);
-    statuses_read(e->r.f.statuses, st, FILTER_STATUSES_MAX);
-    switch (e->reply) {
-    case REPLY_KEYWORD:
-        return http_reply_json(ctx, 200, keyword_json(a, &kw[e->at]));
-    case REPLY_STATUS:
-        return http_reply_json(ctx, 200, fstatus_json(a, &st[e->at]));
-    case REPLY_V1:
-        return http_reply_json(ctx, 200, v1_json(a, &e->r.f, &kw[e->at]));
-    default:
-        return http_reply_json(ctx, 200, cJSON_CreateObject());
-    }
+    http_reply_json(ctx, 200,
+                    e->reply == REPLY_EMPTY ? cJSON_CreateObject()
+                                            : entry_view(&ctx->arena, &e->r.f, e->reply, e->at));
 }
 
 static int submit_entry(struct http_ctx *ctx, struct entry_req *e, bool existing)
@@ -616,21 +617,6 @@ static bool read_keyword(struct http_ctx *ctx, const struct api_params *p, const
     return true;
 }
 
-static int handle_keywords(struct http_ctx *ctx)
-{
-    struct api_who who;
-    struct filter f;
-    if (!api_auth(ctx, NULL, true, &who) || !own_filter(ctx, &who, &f))
-        return HANDLER_DONE;
-    struct keyword kw[FILTER_KEYWORDS_MAX];
-    size_t n = keywords_read(f.keywords, kw, FILTER_KEYWORDS_MAX);
-    cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, keyword_json(&ctx->arena, &kw[i]));
-    http_reply_json(ctx, 200, arr);
-    return HANDLER_DONE;
-}
-
 static int handle_keyword_add(struct http_ctx *ctx)
 {
     struct api_who who;
@@ -653,68 +639,6 @@ static int handle_keyword_add(struct http_ctx *ctx)
     e->at = n;
     e->reply = REPLY_KEYWORD;
     return submit_entry(ctx, e, true);
-}
-
-static int handle_keyword_get(struct http_ctx *ctx)
-{
-    struct api_who who;
-    struct filter f;
-    size_t at;
-    if (!api_auth(ctx, NULL, true, &who) || !find_entry(ctx, &who, true, &f, &at))
-        return HANDLER_DONE;
-    struct keyword kw[FILTER_KEYWORDS_MAX];
-    keywords_read(f.keywords, kw, FILTER_KEYWORDS_MAX);
-    http_reply_json(ctx, 200, keyword_json(&ctx->arena, &kw[at]));
-    return HANDLER_DONE;
-}
-
-/* PUT or DELETE /api/v2/filters/keywords/:id */
-static int keyword_change(struct http_ctx *ctx, bool remove)
-{
-    struct api_who who;
-    struct api_params p;
-    struct entry_req *e = arena_zalloc(&ctx->arena, sizeof(*e));
-    if (!api_auth(ctx, NULL, true, &who) || !find_entry(ctx, &who, true, &e->r.f, &e->at))
-        return HANDLER_DONE;
-    struct keyword kw[FILTER_KEYWORDS_MAX];
-    size_t n = keywords_read(e->r.f.keywords, kw, FILTER_KEYWORDS_MAX);
-    if (remove) {
-        memmove(&kw[e->at], &kw[e->at + 1], (n - e->at - 1) * sizeof(kw[0]));
-        n--;
-        e->reply = REPLY_EMPTY;
-    } else {
-        if (api_params_read(ctx, &p))
-            return http_reply_error(ctx, 400, "the request body does not parse"), HANDLER_DONE;
-        if (!read_keyword(ctx, &p, "keyword", &kw[e->at], false))
-            return HANDLER_DONE;
-        e->reply = REPLY_KEYWORD;
-    }
-    e->r.f.keywords = keywords_write(&ctx->arena, kw, n);
-    return submit_entry(ctx, e, true);
-}
-
-static int handle_keyword_put(struct http_ctx *ctx)
-{
-    return keyword_change(ctx, false);
-}
-static int handle_keyword_delete(struct http_ctx *ctx)
-{
-    return keyword_change(ctx, true);
-}
-
-static int handle_statuses(struct http_ctx *ctx)
-{
-    struct api_who who;
-    struct filter f;
-    if (!api_auth(ctx, NULL, true, &who) || !own_filter(ctx, &who, &f))
-        return HANDLER_DONE;
-    struct fstatus st[FILTER_STATUSES_MAX];
-    size_t n = statuses_read(f.statuses, st, FILTER_STATUSES_MAX);
-    cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, fstatus_json(&ctx->arena, &st[i]));
-    http_reply_json(ctx, 200, arr);
-    return HANDLER_DONE;
 }
 
 static int handle_status_add(struct http_ctx *ctx)
@@ -751,33 +675,6 @@ static int handle_status_add(struct http_ctx *ctx)
     e->r.f.statuses = statuses_write(&ctx->arena, st, n + 1);
     e->at = n;
     e->reply = REPLY_STATUS;
-    return submit_entry(ctx, e, true);
-}
-
-static int handle_status_get(struct http_ctx *ctx)
-{
-    struct api_who who;
-    struct filter f;
-    size_t at;
-    if (!api_auth(ctx, NULL, true, &who) || !find_entry(ctx, &who, false, &f, &at))
-        return HANDLER_DONE;
-    struct fstatus st[FILTER_STATUSES_MAX];
-    statuses_read(f.statuses, st, FILTER_STATUSES_MAX);
-    http_reply_json(ctx, 200, fstatus_json(&ctx->arena, &st[at]));
-    return HANDLER_DONE;
-}
-
-static int handle_status_delete(struct http_ctx *ctx)
-{
-    struct api_who who;
-    struct entry_req *e = arena_zalloc(&ctx->arena, sizeof(*e));
-    if (!api_auth(ctx, NULL, true, &who) || !find_entry(ctx, &who, false, &e->r.f, &e->at))
-        return HANDLER_DONE;
-    struct fstatus st[FILTER_STATUSES_MAX];
-    size_t n = statuses_read(e->r.f.statuses, st, FILTER_STATUSES_MAX);
-    memmove(&st[e->at], &st[e->at + 1], (n - e->at - 1) * sizeof(st[0]));
-    e->r.f.statuses = statuses_write(&ctx->arena, st, n - 1);
-    e->reply = REPLY_EMPTY;
     return submit_entry(ctx, e, true);
 }
 
@@ -825,19 +722,6 @@ static int handle_v1_list(struct http_ctx *ctx)
     return HANDLER_DONE;
 }
 
-static int handle_v1_get(struct http_ctx *ctx)
-{
-    struct api_who who;
-    struct filter f;
-    size_t at;
-    if (!api_auth(ctx, NULL, true, &who) || !find_entry(ctx, &who, true, &f, &at))
-        return HANDLER_DONE;
-    struct keyword kw[FILTER_KEYWORDS_MAX];
-    keywords_read(f.keywords, kw, FILTER_KEYWORDS_MAX);
-    http_reply_json(ctx, 200, v1_json(&ctx->arena, &f, &kw[at]));
-    return HANDLER_DONE;
-}
-
 static int handle_v1_create(struct http_ctx *ctx)
 {
     struct api_who who;
@@ -857,40 +741,120 @@ static int handle_v1_create(struct http_ctx *ctx)
     return submit_entry(ctx, e, false);
 }
 
-/* PUT /api/v1/filters/:id changes the keyword and its filter; DELETE
- * removes the keyword, and the filter with its last one. */
-static int v1_change(struct http_ctx *ctx, bool remove)
+/* GET /api/v2/filters/:id/keywords or /statuses (reply says which). */
+static int list_entries(struct http_ctx *ctx, int reply)
+{
+    struct api_who who;
+    struct filter f;
+    struct keyword kw[FILTER_KEYWORDS_MAX];
+    struct fstatus st[FILTER_STATUSES_MAX];
+    if (!api_auth(ctx, NULL, true, &who) || !own_filter(ctx, &who, &f))
+        return HANDLER_DONE;
+    size_t n = reply == REPLY_STATUS ? statuses_read(f.statuses, st, FILTER_STATUSES_MAX)
+                                     : keywords_read(f.keywords, kw, FILTER_KEYWORDS_MAX);
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, entry_view(&ctx->arena, &f, reply, i));
+    http_reply_json(ctx, 200, arr);
+    return HANDLER_DONE;
+}
+
+/* GET of a keyword, a status entry, or a v1 filter (a keyword), by id. */
+static int get_entry(struct http_ctx *ctx, int reply)
+{
+    struct api_who who;
+    struct filter f;
+    size_t at;
+    if (!api_auth(ctx, NULL, true, &who) || !find_entry(ctx, &who, reply != REPLY_STATUS, &f, &at))
+        return HANDLER_DONE;
+    http_reply_json(ctx, 200, entry_view(&ctx->arena, &f, reply, at));
+    return HANDLER_DONE;
+}
+
+/* DELETE of a keyword or a status entry; v1: a filter left with nothing
+ * goes too (Mastodon's v1 filter is the keyword). */
+static int delete_entry(struct http_ctx *ctx, bool keyword, bool v1)
+{
+    struct api_who who;
+    struct entry_req *e = arena_zalloc(&ctx->arena, sizeof(*e));
+    struct keyword kw[FILTER_KEYWORDS_MAX];
+    struct fstatus st[FILTER_STATUSES_MAX];
+    if (!api_auth(ctx, NULL, true, &who) || !find_entry(ctx, &who, keyword, &e->r.f, &e->at))
+        return HANDLER_DONE;
+    size_t n = keyword ? keywords_read(e->r.f.keywords, kw, FILTER_KEYWORDS_MAX)
+                       : statuses_read(e->r.f.statuses, st, FILTER_STATUSES_MAX);
+    if (keyword) {
+        memmove(&kw[e->at], &kw[e->at + 1], (n - e->at - 1) * sizeof(kw[0]));
+        e->r.f.keywords = keywords_write(&ctx->arena, kw, n - 1);
+    } else {
+        memmove(&st[e->at], &st[e->at + 1], (n - e->at - 1) * sizeof(st[0]));
+        e->r.f.statuses = statuses_write(&ctx->arena, st, n - 1);
+    }
+    e->r.remove = v1 && !e->r.f.keywords.len && !e->r.f.statuses.len;
+    e->reply = REPLY_EMPTY;
+    return submit_entry(ctx, e, true);
+}
+
+/* PUT of a keyword (keyword, whole_word) or of a v1 filter (phrase,
+ * whole_word, and its filter's context, irreversible, expires_in). */
+static int put_keyword(struct http_ctx *ctx, bool v1)
 {
     struct api_who who;
     struct api_params p;
     struct entry_req *e = arena_zalloc(&ctx->arena, sizeof(*e));
+    struct keyword kw[FILTER_KEYWORDS_MAX];
     if (!api_auth(ctx, NULL, true, &who) || !find_entry(ctx, &who, true, &e->r.f, &e->at))
         return HANDLER_DONE;
-    struct keyword kw[FILTER_KEYWORDS_MAX];
+    if (api_params_read(ctx, &p))
+        return http_reply_error(ctx, 400, "the request body does not parse"), HANDLER_DONE;
     size_t n = keywords_read(e->r.f.keywords, kw, FILTER_KEYWORDS_MAX);
-    if (remove) {
-        memmove(&kw[e->at], &kw[e->at + 1], (n - e->at - 1) * sizeof(kw[0]));
-        n--;
-        e->r.remove = n == 0 && !e->r.f.statuses.len;
-        e->reply = REPLY_EMPTY;
-    } else {
-        if (api_params_read(ctx, &p))
-            return http_reply_error(ctx, 400, "the request body does not parse"), HANDLER_DONE;
-        if (!read_v1(ctx, &p, &e->r.f, &kw[e->at], false))
-            return HANDLER_DONE;
-        e->reply = REPLY_V1;
-    }
+    if (v1 ? !read_v1(ctx, &p, &e->r.f, &kw[e->at], false)
+           : !read_keyword(ctx, &p, "keyword", &kw[e->at], false))
+        return HANDLER_DONE;
     e->r.f.keywords = keywords_write(&ctx->arena, kw, n);
+    e->reply = v1 ? REPLY_V1 : REPLY_KEYWORD;
     return submit_entry(ctx, e, true);
 }
 
+static int handle_keywords(struct http_ctx *ctx)
+{
+    return list_entries(ctx, REPLY_KEYWORD);
+}
+static int handle_keyword_get(struct http_ctx *ctx)
+{
+    return get_entry(ctx, REPLY_KEYWORD);
+}
+static int handle_keyword_put(struct http_ctx *ctx)
+{
+    return put_keyword(ctx, false);
+}
+static int handle_keyword_delete(struct http_ctx *ctx)
+{
+    return delete_entry(ctx, true, false);
+}
+static int handle_statuses(struct http_ctx *ctx)
+{
+    return list_entries(ctx, REPLY_STATUS);
+}
+static int handle_status_get(struct http_ctx *ctx)
+{
+    return get_entry(ctx, REPLY_STATUS);
+}
+static int handle_status_delete(struct http_ctx *ctx)
+{
+    return delete_entry(ctx, false, false);
+}
+static int handle_v1_get(struct http_ctx *ctx)
+{
+    return get_entry(ctx, REPLY_V1);
+}
 static int handle_v1_update(struct http_ctx *ctx)
 {
-    return v1_change(ctx, false);
+    return put_keyword(ctx, true);
 }
 static int handle_v1_delete(struct http_ctx *ctx)
 {
-    return v1_change(ctx, true);
+    return delete_entry(ctx, true, true);
 }
 
 const struct route filter_routes[] = {

@@ -619,20 +619,13 @@ int polls_close_due(struct kv_txn *txn, struct core *core, int64_t now, poll_tol
         if (live && rc == KITH_OK && !counts_only[i]) {
             /* Its author and every voter hear that it ended (Mastodon's "poll"). */
             rc = notify_add(txn, core, p.author_id, "poll", p.author_id, p.id);
-            struct kv_cursor *vc;
-            struct str vk;
-            struct key8 pk = key_id(p.id);
-            uint64_t voters[512];
+            uint64_t *voters = NULL;
             size_t nv = 0;
-            if (rc == KITH_OK && kv_cursor_open(txn, T_POLL_VOTES, &vc) == KITH_OK) {
-                for (int r = kv_cursor_seek(vc, KEY8(pk), &vk, NULL);
-                     r == KITH_OK && nv < 512 && vk.len == 16 && memcmp(vk.ptr, pk.b, 8) == 0;
-                     r = kv_cursor_next(vc, &vk, NULL))
-                    voters[nv++] = be64_get((const unsigned char *)vk.ptr + 8);
-                kv_cursor_close(vc);
-            }
+            if (rc == KITH_OK)
+                rc = prefix_ids(txn, T_POLL_VOTES, p.id, &voters, &nv);
             for (size_t j = 0; j < nv && rc == KITH_OK; j++)
                 rc = notify_add(txn, core, voters[j], "poll", p.author_id, p.id);
+            free(voters);
         }
         arena_release(&a);
         struct key16 k = key_pair(ends[i], ids[i]);
