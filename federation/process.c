@@ -1192,6 +1192,8 @@ static int apply_edit(struct kv_txn *txn, struct apply *ap, bool delete)
     if (edited)
         p.updated_at = now;
     int rc = post_put(txn, &p);
+    if (rc == KITH_OK && edited && !delete) /* streams send it as status.update */
+        rc = status_change_log(txn, p.id, p.author_id, p.visibility, CHANGE_EDIT);
     return rc || !c.id || c.uri.len ? rc
                                     : community_announce(txn, ap->core, ap->a, &c, ap->doc, NULL);
 }

@@ -457,6 +457,8 @@ static int w_edit_delete(struct kv_txn *txn, struct ctx *x, bool del)
             t.language = str_from(w->language);
         /* Edited: later than published, even within its second. */
         t.updated_at = now > t.updated_at ? now : t.updated_at + 1;
+        if ((rc = status_change_log(txn, t.id, t.author_id, t.visibility, CHANGE_EDIT)))
+            return rc;
     }
     if ((rc = post_put(txn, &t)))
         return rc;

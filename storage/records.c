@@ -67,7 +67,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_FILTERS] = "filters",
     [T_PUSH_SUBS] = "push_subs",
     [T_PUSH_BY_ACCOUNT] = "push_by_account",
-    [T_DELETIONS] = "deletions",
+    [T_STATUS_CHANGES] = "status_changes",
 };
 
 #define F(tag, type, st, m)         \

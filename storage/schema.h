@@ -84,9 +84,10 @@
  * filters             account id (8) + filter id (8)      rec filter (a person's keyword filter)
  * push_subs           SHA-256 of the access token (32)    rec push_sub (Web Push, one a token)
  * push_by_account     account id (8) + push_sub id (8)    the token's hash (32)
- * deletions           sequence (8)                       status id (8) + author (8) +
- *                                                         visibility (1) + time (8): statuses
- *                                                         deleted lately, for streams (10 min)
+ * status_changes      sequence (8)                       status id (8) + author (8) +
+ *                                                         visibility (1) + time (8) + kind (1):
+ *                                                         statuses deleted or edited lately,
+ *                                                         for streams (10 min)
  * votes               post id (8) + account id (8)        rec vote
  * follows             follower id (8) + target id (8)     rec follow
  * followers           target id (8) + follower id (8)     empty; index of follows
@@ -172,7 +173,7 @@ enum store_table {
     T_FILTERS,
     T_PUSH_SUBS,
     T_PUSH_BY_ACCOUNT,
-    T_DELETIONS,
+    T_STATUS_CHANGES,
     T_COUNT /* number of tables */
 };
 

@@ -17,8 +17,7 @@
 
 #define CONV_ACCOUNTS 33 /* the author and up to 32 people named */
 
-/* The Conversation entity: the others in it, its newest status, unread. */
-static cJSON *conversation_json(struct status_view *v, uint64_t root, uint64_t last, bool unread)
+cJSON *api_conversation(struct status_view *v, uint64_t root, uint64_t last, bool unread)
 {
     struct arena *a = &v->ctx->arena;
     struct post p;
@@ -85,7 +84,7 @@ static cJSON *conv_item(uint64_t last, struct str val, void *arg)
     struct key16 ck = key_pair(w->me, root);
     struct str cv;
     bool unread = kv_get(w->v->txn, T_CONVS, KEY16(ck), &cv) == KITH_OK && cv.len == 9 && cv.ptr[8];
-    return conversation_json(w->v, root, last, unread);
+    return api_conversation(w->v, root, last, unread);
 }
 
 static int handle_list(struct http_ctx *ctx)
@@ -132,7 +131,7 @@ static void conv_done(struct http_ctx *ctx, int rc, void *arg)
         return http_reply_error(ctx, 503, "database unavailable");
     struct status_view v;
     status_view_init(&v, ctx, txn, &r->user);
-    cJSON *o = conversation_json(&v, r->root, r->last, false);
+    cJSON *o = api_conversation(&v, r->root, r->last, false);
     status_view_done(&v);
     if (!o)
         return http_reply_error(ctx, 404, "Record not found");

@@ -68,6 +68,12 @@ cJSON *api_notification(struct status_view *v, const struct notification *n);
 cJSON *api_poll(struct status_view *v, const struct post *p);
 /* The MediaAttachment of an upload. */
 cJSON *api_media(struct http_ctx *ctx, const struct media_rec *m);
+/* ---- conversations (conversations.c) ---- */
+
+/* The Conversation entity: the others in it, its newest status (last),
+ * unread; NULL when the viewer may not see that status. */
+cJSON *api_conversation(struct status_view *v, uint64_t root, uint64_t last, bool unread);
+
 /* ---- tags (tags.c) ---- */
 
 /* The Tag entity of tag; following: -1 leaves the field out (no viewer). */

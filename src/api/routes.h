@@ -21,7 +21,7 @@ extern const struct route media_routes[4];        /* media.c */
 extern const struct route profile_routes[3];      /* profile.c */
 extern const struct route signup_routes[1];       /* signup.c */
 extern const struct route poll_routes[2];         /* polls.c */
-extern const struct route streaming_routes[10];   /* streaming.c */
+extern const struct route streaming_routes[11];   /* streaming.c */
 extern const struct route conversation_routes[3]; /* conversations.c */
 extern const struct route filter_routes[19];      /* filters.c */
 extern const struct route push_routes[4];         /* push.c */

@@ -7,8 +7,9 @@
  * has committed anything since the last look, sends what came after it:
  * "update" for statuses (home, public, local, remote, a hashtag, a list)
  * and "notification"; "delete" (the id) for the statuses deleted since
- * (table deletions), on the streams that may have shown them. Entities are rendered for the
- * stream's person, on its loop, with a fresh read snapshot.
+ * (table status_changes), on the streams that may have shown them; "status.update" for edits the
+ * same way, and "conversation" on the direct stream. Entities are rendered for the stream's person,
+ * on its loop, with a fresh read snapshot.
  */
 #include "../http/params.h"
 #include "../http/stream.h"
@@ -39,11 +40,12 @@ enum sub_kind {
     SUB_HASHTAG,
     SUB_HASHTAG_LOCAL,
     SUB_LIST,
+    SUB_DIRECT, /* direct conversations */
 };
 
 static const char *const sub_names[] = {
-    "user",          "user:notification", "public",        "public:local",
-    "public:remote", "hashtag",           "hashtag:local", "list"};
+    "user",    "user:notification", "public", "public:local", "public:remote",
+    "hashtag", "hashtag:local",     "list",   "direct"};
 
 struct sub {
     int kind;
@@ -61,7 +63,7 @@ struct streamer {
     size_t nsubs;
     struct sub subs[SUBS_MAX];
     uint64_t batches; /* the writer's count at the last look */
-    uint64_t dcursor; /* the newest deletion sent (table deletions) */
+    uint64_t dcursor; /* the newest status change sent (table status_changes) */
     bool more;        /* the last tick stopped at its caps: the next one goes on */
 };
 
@@ -101,6 +103,9 @@ static void start_cursors(struct kv_txn *txn, struct streamer *st, struct sub *s
     case SUB_HASHTAG:
     case SUB_HASHTAG_LOCAL:
         tag_each(txn, str_from(sub->tag), 0, 0, false, newest_step, &id);
+        break;
+    case SUB_DIRECT:
+        index_each(txn, T_CONV_ORDER, KEY8(k), 0, 0, false, newest_step, &id);
         break;
     }
     sub->cursor = id;
@@ -148,11 +153,12 @@ static void send_event(struct streamer *st, const struct sub *sub, const char *e
     free(text);
 }
 
-/* ---- deletions ---- */
+/* ---- deleted and edited statuses ---- */
 
-struct deletions {
+struct changes {
     struct streamer *st;
     struct kv_txn *txn;
+    struct status_view *v;
     size_t n;
 };
 
@@ -160,10 +166,10 @@ struct deletions {
  * notifications; unlisted and followers-only ones on the home and list
  * streams of their author and of the author's followers; direct ones on
  * their author's (a recipient's client drops it when it reloads). */
-static bool sub_saw(struct deletions *d, const struct sub *sub, uint64_t author, uint8_t vis)
+static bool sub_saw(struct changes *d, const struct sub *sub, uint64_t author, uint8_t vis)
 {
     const struct streamer *st = d->st;
-    if (sub->kind == SUB_NOTIFICATIONS)
+    if (sub->kind == SUB_NOTIFICATIONS || sub->kind == SUB_DIRECT)
         return false;
     if (vis == VIS_PUBLIC)
         return true;
@@ -177,15 +183,29 @@ static bool sub_saw(struct deletions *d, const struct sub *sub, uint64_t author,
            (vis == VIS_UNLISTED || follows_accepted(d->txn, st->user.id, author));
 }
 
-static int send_deletion(uint64_t seq, uint64_t status_id, uint64_t author, uint8_t vis, void *arg)
+/* "delete" (the id) or "status.update" (the status as the viewer may see
+ * it now) on the streams that may have shown it. */
+static int send_change(uint64_t seq, uint64_t status_id, uint64_t author, uint8_t vis, uint8_t kind,
+                       void *arg)
 {
-    struct deletions *d = arg;
+    struct changes *d = arg;
     char id[24];
+    char *text = NULL;
     d->st->dcursor = seq;
     snprintf(id, sizeof(id), "%llu", (unsigned long long)status_id);
+    if (kind == CHANGE_EDIT) {
+        d->v->context = 0; /* as the status is: a filter's warning shows on the timeline */
+        cJSON *s = api_hidden(d->v, status_id) ? NULL : api_status(d->v, status_id);
+        text = s ? cJSON_PrintUnformatted(s) : NULL;
+        cJSON_Delete(s);
+        if (!text)
+            return ++d->n == SEND_MAX * 4;
+    }
     for (size_t i = 0; i < d->st->nsubs; i++)
         if (sub_saw(d, &d->st->subs[i], author, vis))
-            send_text(d->st, &d->st->subs[i], "delete", id);
+            send_text(d->st, &d->st->subs[i], kind == CHANGE_EDIT ? "status.update" : "delete",
+                      text ? text : id);
+    free(text);
     return ++d->n == SEND_MAX * 4;
 }
 
@@ -213,6 +233,27 @@ static int collect_index(uint64_t id, struct str val, void *arg)
     return c->n == SEND_MAX;
 }
 
+/* The direct stream: a "conversation" (Mastodon's entity) for each
+ * conversation with a new status since the cursor; true when more wait. */
+static bool send_conversations(struct streamer *st, struct kv_txn *txn, struct status_view *v,
+                               struct sub *sub, const struct collect *c)
+{
+    v->context = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        sub->cursor = c->ids[i];
+        if (c->vals[i].len != 8)
+            continue;
+        uint64_t root = be64_get((const unsigned char *)c->vals[i].ptr);
+        struct key16 ck = key_pair(st->user.id, root);
+        struct str cv;
+        bool unread = kv_get(txn, T_CONVS, KEY16(ck), &cv) == KITH_OK && cv.len == 9 && cv.ptr[8];
+        cJSON *o = api_conversation(v, root, c->ids[i], unread);
+        if (o)
+            send_event(st, sub, "conversation", o);
+    }
+    return c->n == SEND_MAX;
+}
+
 /* Sends what came for sub since its cursors; true when it stopped at
  * SEND_MAX with more to send (the next tick goes on). */
 static bool run_sub(struct streamer *st, struct kv_txn *txn, struct status_view *v, struct sub *sub)
@@ -235,6 +276,9 @@ static bool run_sub(struct streamer *st, struct kv_txn *txn, struct status_view 
     case SUB_HASHTAG_LOCAL:
         tag_each(txn, str_from(sub->tag), 0, sub->cursor, true, collect_index, &c);
         break;
+    case SUB_DIRECT:
+        index_each(txn, T_CONV_ORDER, KEY8(k), 0, sub->cursor, true, collect_index, &c);
+        return send_conversations(st, txn, v, sub, &c);
     }
     struct list l = {0};
     struct key8 lk = key_id(sub->list_id);
@@ -305,8 +349,8 @@ static void on_tick(struct http_stream *s, void *arg)
     bool more = false;
     for (size_t i = 0; i < st->nsubs; i++)
         more |= run_sub(st, txn, &v, &st->subs[i]);
-    struct deletions d = {st, txn, 0};
-    deletion_each(txn, st->dcursor, send_deletion, &d);
+    struct changes d = {st, txn, &v, 0};
+    status_change_each(txn, st->dcursor, send_change, &d);
     st->more = more || d.n == SEND_MAX * 4;
     status_view_done(&v);
     arena_release(&ctx->arena);
@@ -325,7 +369,8 @@ static const char *subscribe(struct streamer *st, struct kv_txn *txn, struct str
             kind = (int)i;
     if (kind < 0)
         return "unknown stream";
-    if ((kind == SUB_USER || kind == SUB_NOTIFICATIONS || kind == SUB_LIST) && !st->has_user)
+    if ((kind == SUB_USER || kind == SUB_NOTIFICATIONS || kind == SUB_LIST || kind == SUB_DIRECT) &&
+        !st->has_user)
         return "this stream needs a person's token";
     struct sub sub = {.kind = kind};
     if (kind == SUB_HASHTAG || kind == SUB_HASHTAG_LOCAL) {
@@ -467,7 +512,7 @@ static int open_stream(struct http_ctx *ctx, const char *fixed)
     struct writer_stats wstat;
     writer_get_stats(http_core(ctx)->w, &wstat);
     st->batches = wstat.batches;
-    st->dcursor = deletion_last(who.txn);
+    st->dcursor = status_change_last(who.txn);
     st->s = ws ? http_websocket(ctx,
                                 proto ? arena_str(&ctx->arena, http_header(ctx, "Sec-WebSocket-"
                                                                                 "Protocol"))
@@ -508,6 +553,7 @@ SSE("public:remote", public_remote)
 SSE("hashtag", hashtag)
 SSE("hashtag:local", hashtag_local)
 SSE("list", list)
+SSE("direct", direct)
 
 const struct route streaming_routes[] = {
     {"GET", "/api/v1/streaming", handle_ws, 0, "read:statuses"},
@@ -520,4 +566,5 @@ const struct route streaming_routes[] = {
     {"GET", "/api/v1/streaming/hashtag", handle_hashtag, 0, "read:statuses"},
     {"GET", "/api/v1/streaming/hashtag/local", handle_hashtag_local, 0, "read:statuses"},
     {"GET", "/api/v1/streaming/list", handle_list, 0, "read:statuses"},
+    {"GET", "/api/v1/streaming/direct", handle_direct, 0, "read:statuses"},
 };

@@ -511,7 +511,7 @@ int reblog_remove(struct kv_txn *txn, const struct reblog *r)
     if (rc == KITH_OK || rc == KITH_ENOTFOUND)
         rc = kv_del(txn, T_ACTOR_REBLOGS, KEY16(ak));
     if (rc == KITH_OK || rc == KITH_ENOTFOUND)
-        rc = deletion_log(txn, r->id, booster_key(r), VIS_PUBLIC);
+        rc = status_change_log(txn, r->id, booster_key(r), VIS_PUBLIC, CHANGE_DELETE);
     return rc == KITH_ENOTFOUND ? KITH_OK : rc;
 }
 
@@ -679,16 +679,16 @@ int idempotency_put(struct kv_txn *txn, uint64_t account_id, struct str key, uin
     return kv_put(txn, T_IDEMPOTENCY, str_make(k, 40), str_make(v, 16), 0);
 }
 
-/* ---- deletions, for the streaming API ---- */
+/* ---- status changes, for the streaming API ---- */
 
-#define DELETION_VAL 25
+#define CHANGE_VAL 26
 
-uint64_t deletion_last(struct kv_txn *txn)
+uint64_t status_change_last(struct kv_txn *txn)
 {
     struct kv_cursor *c;
     struct str k, v;
     uint64_t seq = 0;
-    if (kv_cursor_open(txn, T_DELETIONS, &c))
+    if (kv_cursor_open(txn, T_STATUS_CHANGES, &c))
         return 0;
     if (kv_cursor_last(c, &k, &v) == KITH_OK && k.len == 8)
         seq = be64_get((const unsigned char *)k.ptr);
@@ -696,50 +696,53 @@ uint64_t deletion_last(struct kv_txn *txn)
     return seq;
 }
 
-int deletion_log(struct kv_txn *txn, uint64_t status_id, uint64_t author_id, uint8_t visibility)
+int status_change_log(struct kv_txn *txn, uint64_t status_id, uint64_t author_id,
+                      uint8_t visibility, uint8_t kind)
 {
     int64_t now = wall_seconds();
-    struct key8 k = key_id(deletion_last(txn) + 1);
-    unsigned char v[DELETION_VAL];
+    struct key8 k = key_id(status_change_last(txn) + 1);
+    unsigned char v[CHANGE_VAL];
     be64_put(v, status_id);
     be64_put(v + 8, author_id);
     v[16] = visibility;
     be64_put(v + 17, (uint64_t)now);
-    int rc = kv_put(txn, T_DELETIONS, KEY8(k), str_make(v, sizeof(v)), 0);
+    v[25] = kind;
+    int rc = kv_put(txn, T_STATUS_CHANGES, KEY8(k), str_make(v, sizeof(v)), 0);
     /* The oldest go, a few at a time: streams only look back seconds. */
     struct kv_cursor *c;
     struct str key, val;
-    if (rc || kv_cursor_open(txn, T_DELETIONS, &c))
+    if (rc || kv_cursor_open(txn, T_STATUS_CHANGES, &c))
         return rc;
     unsigned char old[8][8];
     size_t n = 0;
     for (int r = kv_cursor_first(c, &key, &val); r == KITH_OK && n < 8;
          r = kv_cursor_next(c, &key, &val)) {
-        if (key.len != 8 || val.len != DELETION_VAL ||
-            (int64_t)be64_get((const unsigned char *)val.ptr + 17) >= now - DELETIONS_KEEP_SECS)
+        if (key.len != 8 || val.len != CHANGE_VAL ||
+            (int64_t)be64_get((const unsigned char *)val.ptr + 17) >= now - CHANGES_KEEP_SECS)
             break;
         memcpy(old[n++], key.ptr, 8);
     }
     kv_cursor_close(c);
     for (size_t i = 0; i < n && rc == KITH_OK; i++)
-        rc = kv_del(txn, T_DELETIONS, str_make(old[i], 8));
+        rc = kv_del(txn, T_STATUS_CHANGES, str_make(old[i], 8));
     return rc;
 }
 
-int deletion_each(struct kv_txn *txn, uint64_t after, deletion_fn *fn, void *arg)
+int status_change_each(struct kv_txn *txn, uint64_t after, status_change_fn *fn, void *arg)
 {
     struct kv_cursor *c;
     struct str k, v;
     struct key8 from = key_id(after + 1);
-    int rc = kv_cursor_open(txn, T_DELETIONS, &c);
+    int rc = kv_cursor_open(txn, T_STATUS_CHANGES, &c);
     if (rc)
         return rc;
     for (rc = kv_cursor_seek(c, KEY8(from), &k, &v); rc == KITH_OK;
          rc = kv_cursor_next(c, &k, &v)) {
         const unsigned char *p = (const unsigned char *)v.ptr;
-        if (k.len != 8 || v.len != DELETION_VAL)
+        if (k.len != 8 || v.len != CHANGE_VAL)
             continue;
-        if (fn(be64_get((const unsigned char *)k.ptr), be64_get(p), be64_get(p + 8), p[16], arg))
+        if (fn(be64_get((const unsigned char *)k.ptr), be64_get(p), be64_get(p + 8), p[16], p[25],
+               arg))
             break;
     }
     kv_cursor_close(c);

@@ -73,19 +73,22 @@ int tag_names(struct kv_txn *txn, struct str prefix, size_t skip, tag_name_fn *f
 bool tag_followed(struct kv_txn *txn, uint64_t account_id, struct str tag);
 int tag_follow(struct kv_txn *txn, uint64_t account_id, struct str tag, bool on);
 
-/* ---- deletions, for the streaming API ---- */
+/* ---- status changes, for the streaming API ---- */
 
-/* Records that a status (a post, or a boost: its reblog id) is gone, for
- * streams to send "delete"; entries older than DELETIONS_KEEP_SECS go. */
-#define DELETIONS_KEEP_SECS 600
-int deletion_log(struct kv_txn *txn, uint64_t status_id, uint64_t author_id, uint8_t visibility);
+/* Records that a status (a post, or a boost: its reblog id) is gone
+ * (CHANGE_DELETE) or was edited (CHANGE_EDIT), for streams to send
+ * "delete" or "status.update"; entries older than CHANGES_KEEP_SECS go. */
+enum status_change { CHANGE_DELETE = 0, CHANGE_EDIT = 1 };
+#define CHANGES_KEEP_SECS 600
+int status_change_log(struct kv_txn *txn, uint64_t status_id, uint64_t author_id,
+                      uint8_t visibility, uint8_t kind);
 /* The newest entry's sequence (0: none). */
-uint64_t deletion_last(struct kv_txn *txn);
+uint64_t status_change_last(struct kv_txn *txn);
 /* The entries after seq, oldest first: fn gets each until it returns
  * non-zero. */
-typedef int deletion_fn(uint64_t seq, uint64_t status_id, uint64_t author_id, uint8_t visibility,
-                        void *arg);
-int deletion_each(struct kv_txn *txn, uint64_t after, deletion_fn *fn, void *arg);
+typedef int status_change_fn(uint64_t seq, uint64_t status_id, uint64_t author_id,
+                             uint8_t visibility, uint8_t kind, void *arg);
+int status_change_each(struct kv_txn *txn, uint64_t after, status_change_fn *fn, void *arg);
 
 /* ---- blocks and mutes (a person's own) ---- */
 

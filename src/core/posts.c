@@ -169,7 +169,7 @@ int post_counts_add(struct kv_txn *txn, const struct post *p, int64_t delta)
 int post_deleted(struct kv_txn *txn, const struct post *p)
 {
     int rc = post_counts_add(txn, p, -1);
-    return rc ? rc : deletion_log(txn, p->id, p->author_id, p->visibility);
+    return rc ? rc : status_change_log(txn, p->id, p->author_id, p->visibility, CHANGE_DELETE);
 }
 
 uint64_t statuses_count(struct kv_txn *txn, uint64_t id, bool community)

@@ -45,7 +45,7 @@ int post_put(struct kv_txn *txn, const struct post *p);
  * when restored. */
 int post_counts_add(struct kv_txn *txn, const struct post *p, int64_t delta);
 /* What follows a post's deletion (after post_tombstone): its counts go
- * down and streams hear of it (deletion_log). */
+ * down and streams hear of it (status_change_log). */
 int post_deleted(struct kv_txn *txn, const struct post *p);
 /* The live statuses of an account, or the posts of a community. */
 uint64_t statuses_count(struct kv_txn *txn, uint64_t id, bool community);

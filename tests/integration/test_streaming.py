@@ -96,6 +96,13 @@ def test_deletions_are_streamed(k):
     s = bob.post("soon gone")
     assert json.loads(next_event(home, "update")["payload"])["id"] == s["id"]
     assert json.loads(next_event(local, "update")["payload"])["id"] == s["id"]
+    # An edit: status.update with the status as it is now.
+    assert bob.req("PUT", f"/api/v1/statuses/{s['id']}", {"status": "soon gone, edited"}).status == 200
+    for ws in (home, local):
+        msg = next_event(ws, "status.update")
+        st = json.loads(msg["payload"])
+        check("Status", st)
+        assert st["id"] == s["id"] and "edited" in st["content"] and st["edited_at"], st
     bob.req("DELETE", f"/api/v1/statuses/{s['id']}")
     for ws, stream in ((home, ["user"]), (local, ["public:local"])):
         msg = next_event(ws, "delete")
@@ -114,6 +121,25 @@ def test_deletions_are_streamed(k):
     assert next_event(home, "delete")["payload"] == last["id"]
     home.close()
     local.close()
+
+
+def test_direct_stream_sends_conversations(k):
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    ws = ws_open(k, "?stream=direct", alice.token)
+    dm = bob.post("@alice just between us", visibility="direct")
+    msg = next_event(ws, "conversation")
+    assert msg["stream"] == ["direct"]
+    conv = json.loads(msg["payload"])
+    check("Conversation", conv)
+    assert conv["last_status"]["id"] == dm["id"] and conv["unread"] is True
+    assert [a["username"] for a in conv["accounts"]] == ["bob"]
+    # Public statuses do not come on it; the next message in the thread does.
+    bob.post("@alice in public")
+    again = bob.post("@alice still private", visibility="direct", in_reply_to_id=dm["id"])
+    conv = json.loads(next_event(ws, "conversation")["payload"])
+    assert conv["last_status"]["id"] == again["id"]
+    ws.close()
+    assert k.http("GET", "/api/v1/streaming/direct").status == 401
 
 
 def test_websocket_close_is_answered(k):
