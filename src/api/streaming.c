@@ -7,9 +7,10 @@
  * has committed anything since the last look, sends what came after it:
  * "update" for statuses (home, public, local, remote, a hashtag, a list)
  * and "notification"; "delete" (the id) for the statuses deleted since
- * (table status_changes), on the streams that may have shown them; "status.update" for edits the
- * same way, and "conversation" on the direct stream. Entities are rendered for the stream's person,
- * on its loop, with a fresh read snapshot.
+ * and "status.update" for those edited (table status_changes), on the
+ * streams that may have shown them; "conversation" on the direct stream.
+ * Entities are rendered for the stream's person, on its loop, with a
+ * fresh read snapshot.
  */
 #include "../http/params.h"
 #include "../http/stream.h"
