@@ -32,6 +32,15 @@ cJSON *ap_context(void)
     cJSON_AddStringToObject(ext, "sensitive", "as:sensitive");
     cJSON_AddStringToObject(ext, "toot", "http://joinmastodon.org/ns#");
     cJSON_AddStringToObject(ext, "discoverable", "toot:discoverable");
+    cJSON_AddStringToObject(ext, "blurhash", "toot:blurhash");
+    cJSON_AddStringToObject(ext, "votersCount", "toot:votersCount");
+    cJSON *focal = cJSON_AddObjectToObject(ext, "focalPoint");
+    cJSON_AddStringToObject(focal, "@container", "@list");
+    cJSON_AddStringToObject(focal, "@id", "toot:focalPoint");
+    cJSON_AddStringToObject(ext, "Hashtag", "as:Hashtag");
+    cJSON_AddStringToObject(ext, "schema", "http://schema.org#");
+    cJSON_AddStringToObject(ext, "PropertyValue", "schema:PropertyValue");
+    cJSON_AddStringToObject(ext, "value", "schema:value");
     cJSON *featured = cJSON_AddObjectToObject(ext, "featured");
     cJSON_AddStringToObject(featured, "@id", "toot:featured");
     cJSON_AddStringToObject(featured, "@type", "@id");
@@ -305,8 +314,24 @@ static int handle_collection(struct http_ctx *ctx, uint8_t kind, const char *whi
         o = collection(url, false, n);
     } else if (strcmp(which, "following") == 0) {
         o = collection(url, false, prefix_count(txn, T_FOLLOWS, id));
+    } else if (kind == NAME_ACCOUNT) {
+        /* featured: a person's pinned public and unlisted notes, newest first
+         * (Mastodon shows them pinned on the profile). */
+        uint64_t *ids = NULL;
+        size_t n = 0;
+        cJSON *items = cJSON_CreateArray();
+        prefix_ids(txn, T_PINS, id, &ids, &n);
+        for (size_t i = n; i-- > 0;) {
+            struct post p;
+            if (post_get(txn, ids[i], &ctx->arena, &p) == KITH_OK && !p.deleted_at &&
+                (p.visibility == VIS_PUBLIC || p.visibility == VIS_UNLISTED))
+                cJSON_AddItemToArray(items, object_json(txn, http_core(ctx), &ctx->arena, &p));
+        }
+        free(ids);
+        o = collection(url, true, (uint64_t)cJSON_GetArraySize(items));
+        cJSON_AddItemToObject(o, "orderedItems", items);
     } else {
-        /* featured: pins come with the moderation and API issues; none yet. */
+        /* A community's featured posts come with the moderation issue. */
         o = collection(url, true, 0);
         cJSON_AddArrayToObject(o, "orderedItems");
     }

@@ -226,6 +226,11 @@ def test_favourite_reblog_bookmark_pin(k):
     for i in ids[:4]:
         assert alice.req("POST", f"/api/v1/statuses/{i}/pin").status == 200
     assert alice.req("POST", f"/api/v1/statuses/{ids[4]}/pin").status == 422
+    # The pins are the person's featured collection (federation).
+    feat = k.http("GET", "/u/alice/featured", headers={"Accept": "application/activity+json"}).json()
+    pinned = [alice.req("GET", f"/api/v1/statuses/{i}").json()["uri"] for i in [s["id"]] + ids[:4]]
+    assert feat["type"] == "OrderedCollection" and feat["totalItems"] == 5
+    assert [o["id"] for o in feat["orderedItems"]] == pinned[::-1]
     r = alice.req("POST", f"/api/v1/statuses/{s['id']}/unpin")
     assert r.json()["pinned"] is False
 
