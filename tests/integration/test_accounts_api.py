@@ -216,6 +216,7 @@ def test_preferences_markers_favourites_and_empty_lists(k):
     assert alice.req("GET", "/api/v1/announcements").json() == []
     # Instance pages and the lists kith keeps nothing in (docs/api.md).
     d = k.http("GET", "/api/v1/instance/extended_description").json()
+    check("ExtendedDescription", d)
     desc = k.http("GET", "/api/v1/instance").json()["description"]
     assert d["content"] == (f"<p>{desc}</p>" if desc else "") and d["updated_at"].endswith("Z")
     assert k.http("GET", "/api/v1/instance/peers").json() == []
@@ -228,6 +229,7 @@ def test_preferences_markers_favourites_and_empty_lists(k):
     assert k.http("GET", "/api/v1/scheduled_statuses").status == 401
     r = alice.req("GET", f"/api/v1/accounts/familiar_followers?id[]={bob_id(alice)}&id[]=7")
     assert r.json() == [{"id": bob_id(alice), "accounts": []}, {"id": "7", "accounts": []}]
+    check("FamiliarFollowers", r.json()[0])
 
 
 def bob_id(who):

@@ -5,6 +5,7 @@ import json
 import xml.etree.ElementTree as ET
 
 from conftest import free_port
+from entities import check
 
 AP = {"Accept": "application/activity+json"}
 
@@ -60,6 +61,7 @@ def test_host_meta_and_nodeinfo(make_kithd):
         r = k.http("GET", f"/nodeinfo/{v}")
         assert r.status == 200 and f"schema/{v}#" in r.headers["content-type"]
         ni = r.json()
+        check("Nodeinfo", ni)
         assert ni["version"] == v and ni["software"]["name"] == "kith"
         assert ni["protocols"] == ["activitypub"] and ni["openRegistrations"] is True
         assert ni["usage"]["users"]["total"] == 2  # admin and alice
