@@ -304,15 +304,19 @@ def test_notes_mentions_and_direct_messages(make_kithd, tmp_path):
         assert box["type"] == "OrderedCollection" and box["totalItems"] == 1 and ids == [hi]
         assert box["orderedItems"][0]["type"] == "Create" and d not in ids
 
-        # The peer favourites alice's note; a boost of it notifies her too.
+        # The peer favourites alice's note; a boost of her public note
+        # notifies her too; a direct one cannot be boosted.
         like = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{p.base}/like/1",
                 "type": "Like", "actor": p.actor, "object": d}
         assert "state: applied" in send(p, like)
         boost = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{p.base}/boost/1",
-                 "type": "Announce", "actor": p.actor, "object": d}
+                 "type": "Announce", "actor": p.actor, "object": hi}
         assert "state: applied" in send(p, boost)
+        boost_dm = dict(boost, id=f"{p.base}/boost/2", object=d)
+        assert "state: rejected" in send(p, boost_dm)
         notes = ok(k.ctl("act", "alice", "notifications"))
-        assert f"favourite\t{p.actor}\t{d}" in notes and f"reblog\t{p.actor}\t{d}" in notes
+        assert f"favourite\t{p.actor}\t{d}" in notes and f"reblog\t{p.actor}\t{hi}" in notes
+        assert f"reblog\t{p.actor}\t{d}" not in notes
 
         # Moderation and unknown types: stored, acknowledged, nothing else.
         flag = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{p.base}/flag/1",
