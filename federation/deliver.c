@@ -6,6 +6,7 @@
 #include "../src/base/mem.h"
 #include "../src/core/posts.h"
 #include "../src/core/webpush.h"
+#include "federation.h"
 #include "fetch.h"
 #include "hosttab.h"
 #include "httpsig.h"
@@ -47,6 +48,7 @@ struct job;
 
 struct deliverer {
     struct core *core;
+    void *fed; /* struct federation: publishes scheduled statuses */
     const struct kith_config *cfg;
     pthread_t thread;
     struct event_base *base;
@@ -792,14 +794,17 @@ static int poll_told(struct kv_txn *txn, const struct post *p, void *arg)
 static int apply_sweep(struct kv_txn *txn, void *arg)
 {
     struct deliverer *d = arg;
-    return polls_close_due(txn, d->core, wall_seconds(), poll_told, d->core);
+    int64_t now = wall_seconds();
+    int rc = polls_close_due(txn, d->core, now, poll_told, d->core);
+    return rc ? rc : federation_scheduled_publish(txn, d->fed, now);
 }
 
 static void sweep_done(void *arg, int rc)
 {
     struct deliverer *d = arg;
     if (rc)
-        log_error("deliver: telling ended polls failed: %s", kith_strerror(rc));
+        log_error("deliver: the sweep (ended polls, scheduled statuses) failed: %s",
+                  kith_strerror(rc));
     atomic_store(&d->sweeping, false);
 }
 
@@ -812,7 +817,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (d->stopping || atomic_load(&d->sweeping) || store_read_begin(d->core->st, &txn))
         return;
-    bool due = polls_due(txn, wall_seconds());
+    bool due = polls_due(txn, wall_seconds()) || federation_scheduled_due(txn, wall_seconds());
     kv_txn_abort(txn);
     if (!due)
         return;
@@ -839,11 +844,12 @@ static void *deliver_main(void *arg)
     return NULL;
 }
 
-int deliverer_start(struct core *core, struct deliverer **out, char *err, size_t errlen)
+int deliverer_start(struct core *core, void *fed, struct deliverer **out, char *err, size_t errlen)
 {
     struct deliverer *d = xcalloc(1, sizeof(*d));
     struct timeval tick = {0, TICK_MS * 1000};
     d->core = core;
+    d->fed = fed;
     d->cfg = core->cfg;
     pthread_mutex_init(&d->mail_lock, NULL);
     d->base = event_base_new();

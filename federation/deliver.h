@@ -28,7 +28,8 @@ struct deliver_stats {
     uint64_t connections, reused; /* opened, and requests on kept-alive ones */
 };
 
-int deliverer_start(struct core *core, struct deliverer **out, char *err, size_t errlen);
+/* fed (struct federation) publishes scheduled statuses from the sweep. */
+int deliverer_start(struct core *core, void *fed, struct deliverer **out, char *err, size_t errlen);
 /* New jobs are scheduled: look now rather than at the next tick. */
 void deliverer_kick(struct deliverer *d);
 /* Stops sending (jobs in flight stay scheduled) and joins the thread. */

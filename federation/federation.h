@@ -95,6 +95,31 @@ struct fed_write {
  * apply function): stores the change and queues its activities. Returns
  * KITH_EINVAL with w->status and w->msg when refused. */
 int federation_write(struct kv_txn *txn, void *f, struct fed_write *w);
+/* Scheduled statuses (Mastodon's scheduled_at): a FW_CREATE made ready
+ * now (mentions found, community and title set) is kept to be written at
+ * scheduled_at by the delivery loop's sweep (federation_scheduled_publish),
+ * its poll then open for poll_secs. At most SCHEDULED_MAX an account and
+ * SCHEDULED_MAX_A_DAY on one (UTC) day: KITH_ETOOBIG beyond. */
+#define SCHEDULED_MAX       300
+#define SCHEDULED_MAX_A_DAY 50
+struct sched_info {
+    uint64_t id, app_id;
+    int64_t scheduled_at; /* Unix seconds */
+    int64_t poll_secs;
+};
+int federation_schedule(struct kv_txn *txn, const struct fed_write *w, const struct sched_info *s);
+/* The kept status as JSON (caller deletes): id, scheduled_at, app,
+ * community, parent, title, body, summary, language, sensitive,
+ * visibility (a number), to, media (id strings), poll_titles,
+ * poll_multiple, poll_secs; NULL when account has no such id. */
+struct cJSON;
+struct cJSON *federation_scheduled_get(struct kv_txn *txn, uint64_t account, uint64_t id);
+/* Moves it to at (Unix seconds), or deletes it (at < 0); KITH_ENOTFOUND. */
+int federation_scheduled_change(struct kv_txn *txn, uint64_t account, uint64_t id, int64_t at);
+/* Whether one is due by now; publishes those due (16 a call) in txn. */
+bool federation_scheduled_due(struct kv_txn *txn, int64_t now);
+int federation_scheduled_publish(struct kv_txn *txn, void *f, int64_t now);
+
 /* Wakes the delivery engine once a federation_write is committed. */
 void federation_kick(void *f);
 

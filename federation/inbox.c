@@ -50,7 +50,7 @@ int federation_new(struct core *core, const struct kith_config *cfg, struct fede
     }
     snprintf(f->instance_key_id, sizeof(f->instance_key_id), "%s/actor#main-key", cfg->public_url);
     char err[256];
-    if (deliverer_start(core, &f->deliverer, err, sizeof(err))) {
+    if (deliverer_start(core, f, &f->deliverer, err, sizeof(err))) {
         log_error("federation: %s", err);
         keycache_free(f->keys);
         EVP_PKEY_free(f->instance_key);

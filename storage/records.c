@@ -68,6 +68,8 @@ const char *const store_table_names[T_COUNT] = {
     [T_PUSH_SUBS] = "push_subs",
     [T_PUSH_BY_ACCOUNT] = "push_by_account",
     [T_STATUS_CHANGES] = "status_changes",
+    [T_SCHEDULED] = "scheduled",
+    [T_SCHEDULED_DUE] = "scheduled_due",
 };
 
 #define F(tag, type, st, m)         \

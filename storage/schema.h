@@ -84,6 +84,9 @@
  * filters             account id (8) + filter id (8)      rec filter (a person's keyword filter)
  * push_subs           SHA-256 of the access token (32)    rec push_sub (Web Push, one a token)
  * push_by_account     account id (8) + push_sub id (8)    the token's hash (32)
+ * scheduled           account id (8) + id (8)            JSON: a status to publish later (the
+ *                                                         write kept ready, federation/schedule.c)
+ * scheduled_due       time (i64, 8) + id (8)             account id (8): by time to publish
  * status_changes      sequence (8)                       status id (8) + author (8) +
  *                                                         visibility (1) + time (8) + kind (1):
  *                                                         statuses deleted or edited lately,
@@ -174,6 +177,8 @@ enum store_table {
     T_PUSH_SUBS,
     T_PUSH_BY_ACCOUNT,
     T_STATUS_CHANGES,
+    T_SCHEDULED,
+    T_SCHEDULED_DUE,
     T_COUNT /* number of tables */
 };
 

@@ -74,6 +74,15 @@ cJSON *api_media(struct http_ctx *ctx, const struct media_rec *m);
  * unread; NULL when the viewer may not see that status. */
 cJSON *api_conversation(struct status_view *v, uint64_t root, uint64_t last, bool unread);
 
+/* ---- scheduled statuses (scheduled.c) ---- */
+
+/* The ScheduledStatus entity of a kept status (federation_scheduled_get). */
+cJSON *api_scheduled_status(struct http_ctx *ctx, struct kv_txn *txn, cJSON *kept);
+/* Reads scheduled_at (ISO 8601) into *at; false after replying 422 when it
+ * does not parse or is in the future by less than scheduled_min_lead (a
+ * time past means now). */
+bool api_scheduled_at(struct http_ctx *ctx, struct str v, int64_t *at);
+
 /* ---- tags (tags.c) ---- */
 
 /* The Tag entity of tag; following: -1 leaves the field out (no viewer). */

@@ -254,7 +254,7 @@ static int handle_extended_description(struct http_ctx *ctx)
 /* Lists kith keeps nothing in (empty by design, docs/api.md; Mastodon's
  * apps show an empty screen): instance rules (not written yet), trends
  * (not computed), suggestions, endorsements and featured tags (not
- * offered), scheduled statuses (a status with scheduled_at is refused). */
+ * offered). */
 static int handle_empty(struct http_ctx *ctx)
 {
     http_reply_json(ctx, 200, cJSON_CreateArray());
@@ -285,6 +285,5 @@ const struct route instance_routes[] = {
     {"GET", "/api/v2/suggestions", handle_empty_signed_in, 0, "read"},
     {"GET", "/api/v1/endorsements", handle_empty_signed_in, 0, "read:accounts"},
     {"GET", "/api/v1/featured_tags", handle_empty_signed_in, 0, "read:accounts"},
-    {"GET", "/api/v1/scheduled_statuses", handle_empty_signed_in, 0, "read:statuses"},
     {"GET", "/api/v1/accounts/{id}/featured_tags", handle_empty, 0, NULL},
 };

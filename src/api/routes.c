@@ -15,5 +15,6 @@ const struct route_table api_tables[] = {
     TABLE(tag_routes),          TABLE(media_routes),    TABLE(profile_routes),
     TABLE(signup_routes),       TABLE(poll_routes),     TABLE(streaming_routes),
     TABLE(conversation_routes), TABLE(filter_routes),   TABLE(push_routes),
+    TABLE(scheduled_routes),
 };
 const size_t api_ntables = sizeof(api_tables) / sizeof(api_tables[0]);

@@ -9,7 +9,7 @@
 
 extern const struct route oauth_routes[5];        /* oauth.c */
 extern const struct route account_routes[19];     /* accounts.c */
-extern const struct route instance_routes[17];    /* instance.c */
+extern const struct route instance_routes[16];    /* instance.c */
 extern const struct route list_routes[10];        /* lists.c */
 extern const struct route notification_routes[4]; /* notifications.c */
 extern const struct route pref_routes[3];         /* prefs.c */
@@ -25,5 +25,6 @@ extern const struct route streaming_routes[11];   /* streaming.c */
 extern const struct route conversation_routes[3]; /* conversations.c */
 extern const struct route filter_routes[19];      /* filters.c */
 extern const struct route push_routes[4];         /* push.c */
+extern const struct route scheduled_routes[4];    /* scheduled.c */
 
 #endif

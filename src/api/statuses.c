@@ -94,11 +94,12 @@ struct write_req {
     void *fed;
     struct fed_write w;
     struct account user;
-    struct str idem_key; /* Idempotency-Key, or empty */
-    bool reused;         /* the key's earlier post was found at apply */
-    cJSON *prepared;     /* DELETE: the status as it was */
-    bool media_given;    /* media_ids was sent (an edit without it keeps them) */
-    uint64_t reply_id;   /* the status to answer with; 0: by kind */
+    struct str idem_key;     /* Idempotency-Key, or empty */
+    bool reused;             /* the key's earlier post was found at apply */
+    cJSON *prepared;         /* DELETE: the status as it was */
+    bool media_given;        /* media_ids was sent (an edit without it keeps them) */
+    uint64_t reply_id;       /* the status to answer with; 0: by kind */
+    struct sched_info sched; /* scheduled_at given: kept to be published then */
 };
 
 static int apply_write(struct kv_txn *txn, void *arg)
@@ -149,6 +150,57 @@ static int submit(struct http_ctx *ctx, struct write_req *r)
         cJSON_Delete(r->prepared);
         return http_reply_error(ctx, 503, "the server is stopping"), HANDLER_DONE;
     }
+    return HANDLER_ASYNC;
+}
+
+/* ---- scheduled: kept to be published later ---- */
+
+static int apply_schedule(struct kv_txn *txn, void *arg)
+{
+    struct write_req *r = arg;
+    /* The uploads must be one's own now already. */
+    for (size_t i = 0; i < r->w.nmedia; i++) {
+        struct media_rec m;
+        struct arena a = ARENA_INIT;
+        struct key8 k = key_id(r->w.media[i]);
+        bool mine = rec_get(txn, T_MEDIA, KEY8(k), &media_desc, &a, &m) == KITH_OK &&
+                    m.account_id == r->w.user_id;
+        arena_release(&a);
+        if (!mine) {
+            r->w.status = 422;
+            snprintf(r->w.msg, sizeof(r->w.msg), "Validation failed: media %llu is not yours",
+                     (unsigned long long)r->w.media[i]);
+            return KITH_EINVAL;
+        }
+    }
+    return federation_schedule(txn, &r->w, &r->sched);
+}
+
+static void scheduled(struct http_ctx *ctx, int rc, void *arg)
+{
+    struct write_req *r = arg;
+    struct kv_txn *txn;
+    if (rc == KITH_EINVAL)
+        return http_reply_error(ctx, r->w.status ? r->w.status : 422, "%s", r->w.msg);
+    if (rc == KITH_ETOOBIG)
+        return http_reply_error(ctx, 422,
+                                "Validation failed: at most %d scheduled statuses, %d on one day",
+                                SCHEDULED_MAX, SCHEDULED_MAX_A_DAY);
+    if (rc)
+        return http_reply_error(ctx, 500, "the status could not be stored: %s", kith_strerror(rc));
+    if (http_read_txn_fresh(ctx, &txn))
+        return http_reply_error(ctx, 503, "database unavailable");
+    cJSON *kept = federation_scheduled_get(txn, r->w.user_id, r->sched.id);
+    if (!kept)
+        return http_reply_error(ctx, 500, "the scheduled status is gone");
+    http_reply_json(ctx, 200, api_scheduled_status(ctx, txn, kept));
+    cJSON_Delete(kept);
+}
+
+static int submit_scheduled(struct http_ctx *ctx, struct write_req *r)
+{
+    if (http_write(ctx, apply_schedule, r, scheduled, r))
+        return http_reply_error(ctx, 503, "the server is stopping"), HANDLER_DONE;
     return HANDLER_ASYNC;
 }
 
@@ -343,6 +395,7 @@ static bool read_poll(struct http_ctx *ctx, const struct api_params *p, struct w
     struct str multi = api_param(p, "poll[multiple]");
     r->w.poll_multiple = str_eq(multi, STR_LIT("true")) || str_eq(multi, STR_LIT("1"));
     r->w.poll_expires_at = wall_seconds() + secs;
+    r->sched.poll_secs = secs;
     return true;
 }
 
@@ -374,9 +427,6 @@ static bool read_text(struct http_ctx *ctx, const struct api_params *p, struct w
     r->media_given = api_param_entry(p, "media_ids") != NULL;
     if (api_param_entry(p, "poll[options]") && !read_poll(ctx, p, r, edit))
         return false;
-    if (!edit && api_param(p, "scheduled_at").len)
-        return http_reply_error(ctx, 422, "Validation failed: scheduled posts are not supported"),
-               false;
     if (!str_trim(text).len && !r->w.nmedia && !r->w.poll_titles)
         return http_reply_error(ctx, 422, "Validation failed: Text can't be blank"), false;
     if (status_chars(text) + utf8_chars(spoiler) > STATUS_MAX_CHARS)
@@ -424,6 +474,15 @@ static int handle_create(struct http_ctx *ctx)
     r->idem_key = arena_str(&ctx->arena, key);
     if (!read_text(ctx, &p, r, false))
         return HANDLER_DONE;
+    struct str when = api_param(&p, "scheduled_at");
+    if (when.len && !api_scheduled_at(ctx, when, &r->sched.scheduled_at))
+        return HANDLER_DONE;
+    if (r->sched.scheduled_at > wall_seconds()) { /* else: a time past posts now (Mastodon) */
+        r->sched.id = idgen_next(store_ids(http_core(ctx)->st));
+        r->sched.app_id = who.token.app_id;
+    } else {
+        r->sched.scheduled_at = 0;
+    }
     struct str vis = api_param(&p, "visibility");
     if (vis.len && (r->w.visibility = api_visibility_parse(vis)) < 0)
         return http_reply_error(ctx, 422,
@@ -486,6 +545,8 @@ static int create_finish(struct http_ctx *ctx, struct create_req *c, struct kv_t
                                     "title)"),
                    HANDLER_DONE;
     }
+    if (r->sched.scheduled_at)
+        return submit_scheduled(ctx, r);
     return submit(ctx, r);
 }
 

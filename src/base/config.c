@@ -39,9 +39,10 @@ void config_defaults(struct kith_config *cfg)
     cfg->delivery_give_up_after_ms = 4ull * 24 * 3600 * 1000;
     cfg->delivery_dead_after_ms = 24ull * 3600 * 1000;
     cfg->actor_refresh_after_ms = 24ull * 3600 * 1000;
-    cfg->media_max_image_bytes = 16ull << 20;     /* Mastodon's image_size_limit */
-    cfg->media_max_video_bytes = 99ull << 20;     /* and its video_size_limit */
-    cfg->media_max_image_pixels = 8294400ull * 4; /* 7680 x 4320: 8K */
+    cfg->scheduled_min_lead_ms = 5ull * 60 * 1000; /* Mastodon's five minutes */
+    cfg->media_max_image_bytes = 16ull << 20;      /* Mastodon's image_size_limit */
+    cfg->media_max_video_bytes = 99ull << 20;      /* and its video_size_limit */
+    cfg->media_max_image_pixels = 8294400ull * 4;  /* 7680 x 4320: 8K */
 }
 
 void config_free(struct kith_config *cfg)
@@ -414,7 +415,8 @@ static const char *set_key(struct kith_config *cfg, struct str k, struct str v, 
     if (str_eq_cstr(k, "rate_limit"))
         return parse_rate(cfg, v);
     if (str_eq_cstr(k, "delivery_retry_base") || str_eq_cstr(k, "delivery_give_up_after") ||
-        str_eq_cstr(k, "delivery_dead_after") || str_eq_cstr(k, "actor_refresh_after")) {
+        str_eq_cstr(k, "delivery_dead_after") || str_eq_cstr(k, "actor_refresh_after") ||
+        str_eq_cstr(k, "scheduled_min_lead")) {
         if (config_parse_duration(v, &n) || n == 0)
             return "expected a duration such as 500ms, 30s, 5m, 2h or 3d";
         if (str_eq_cstr(k, "delivery_retry_base"))
@@ -423,6 +425,8 @@ static const char *set_key(struct kith_config *cfg, struct str k, struct str v, 
             cfg->delivery_give_up_after_ms = n;
         else if (str_eq_cstr(k, "delivery_dead_after"))
             cfg->delivery_dead_after_ms = n;
+        else if (str_eq_cstr(k, "scheduled_min_lead"))
+            cfg->scheduled_min_lead_ms = n;
         else
             cfg->actor_refresh_after_ms = n;
         return NULL;

@@ -53,6 +53,7 @@ struct kith_config {
     uint64_t delivery_give_up_after_ms; /* a delivery older than this is dropped */
     uint64_t delivery_dead_after_ms;    /* a host failing this long is marked dead */
     uint64_t actor_refresh_after_ms;    /* a stored remote actor this old is fetched again */
+    uint64_t scheduled_min_lead_ms;     /* a scheduled status is at least this far ahead */
     uint64_t media_max_image_bytes;     /* an uploaded image's ceiling */
     uint64_t media_max_video_bytes;     /* an uploaded video's or audio file's ceiling */
     uint64_t media_max_image_pixels;    /* width x height of an image, at most */

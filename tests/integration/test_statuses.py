@@ -11,6 +11,7 @@ import urllib.parse
 
 import pytest
 
+from conftest import wait_for
 from entities import check
 
 
@@ -542,3 +543,63 @@ def test_filter_keywords_statuses_and_v1(k):
     assert alice.req("DELETE", f"/api/v1/filters/{v1['id']}").status == 200
     assert alice.req("GET", "/api/v1/filters").json() == []
     assert [x["title"] for x in alice.req("GET", "/api/v2/filters").json()] == ["Noise"]
+
+
+def test_scheduled_statuses(make_kithd):
+    """scheduled_at keeps the status for later (a ScheduledStatus answers);
+    it can be listed, moved and cancelled; when due it is published as if
+    posted then, mentions and poll included."""
+    import datetime
+    import time
+
+    k = make_kithd(extra=["scheduled_min_lead = 2s"])
+    k.start()
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+
+    def at(secs):
+        t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=secs)
+        return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    r = alice.req("POST", "/api/v1/statuses", {"status": "too soon", "scheduled_at": at(1)})
+    assert r.status == 422 and "future" in r.json()["error"], r
+    r = alice.req("POST", "/api/v1/statuses", {"status": "x", "scheduled_at": "tomorrow"})
+    assert r.status == 422, r
+    later = alice.req("POST", "/api/v1/statuses", {"status": "much later", "scheduled_at": at(3600),
+                                                   "visibility": "unlisted",
+                                                   "spoiler_text": "cw"})
+    assert later.status == 200, later
+    sch = later.json()
+    check("ScheduledStatus", {**sch, "params": {**sch["params"], "poll": None}})
+    assert sch["params"]["text"] == "much later" and sch["params"]["visibility"] == "unlisted"
+    assert sch["params"]["spoiler_text"] == "cw" and sch["params"]["poll"] is None
+    assert sch["media_attachments"] == [] and sch["params"]["media_ids"] is None
+    soon = alice.req("POST", "/api/v1/statuses", {
+        "status": "@bob soon", "scheduled_at": at(4),
+        "poll[options][]": ["yes", "no"], "poll[expires_in]": "600"}).json()
+    assert soon["params"]["poll"] == {"options": ["yes", "no"], "expires_in": 600,
+                                      "multiple": False, "hide_totals": False}
+    listed = alice.req("GET", "/api/v1/scheduled_statuses").json()
+    assert [s["id"] for s in listed] == [soon["id"], sch["id"]]
+    assert bob.req("GET", f"/api/v1/scheduled_statuses/{sch['id']}").status == 404
+    assert alice.req("GET", f"/api/v1/scheduled_statuses/{sch['id']}").json()["id"] == sch["id"]
+    # Moved, then cancelled.
+    r = alice.req("PUT", f"/api/v1/scheduled_statuses/{sch['id']}", {"scheduled_at": at(7200)})
+    assert r.status == 200 and r.json()["scheduled_at"] > sch["scheduled_at"], r
+    assert alice.req("PUT", f"/api/v1/scheduled_statuses/{sch['id']}",
+                     {"scheduled_at": at(1)}).status == 422
+    assert alice.req("DELETE", f"/api/v1/scheduled_statuses/{sch['id']}").status == 200
+    assert alice.req("GET", f"/api/v1/scheduled_statuses/{sch['id']}").status == 404
+    # Not posted yet; then published when due, bob mentioned, the poll open.
+    assert not [s for s in alice.req("GET", "/api/v1/accounts/" + alice.req(
+        "GET", "/api/v1/accounts/verify_credentials").json()["id"] + "/statuses").json()]
+
+    def published():
+        notes = bob.req("GET", "/api/v1/notifications").json()
+        return [n["status"] for n in notes if n["type"] == "mention"]
+    st = wait_for(published, 20, what="the scheduled status published")[0]
+    check("Status", st)
+    assert "soon" in st["content"] and st["poll"]["expired"] is False
+    assert [o["title"] for o in st["poll"]["options"]] == ["yes", "no"]
+    assert alice.req("GET", "/api/v1/scheduled_statuses").json() == []
+    # A time already past posts at once.
+    r = alice.req("POST", "/api/v1/statuses", {"status": "now", "scheduled_at": at(-60)})
+    assert r.status == 200 and r.json()["content"] == "<p>now</p>", r
