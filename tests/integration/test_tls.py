@@ -105,3 +105,38 @@ def test_tls_unreadable_cert_fails_to_start(tmp_path, cert):
     r = run(cfg)
     assert r.returncode != 0
     assert "tls_cert" in r.stderr and "missing.pem" in r.stderr
+
+
+def test_streaming_over_tls(make_kithd, cert):
+    """The WebSocket takes over the TLS connection's bufferevent: frames
+    both ways, and the closing handshake, go through TLS (wss://)."""
+    import json
+
+    import websocket
+
+    from test_statuses import signup
+    crt, key = cert
+    plain_port, tls_port = free_port(), free_port()  # the API calls go plain
+    k = make_kithd(listens=[f"127.0.0.1:{plain_port}", f"127.0.0.1:{tls_port} tls"],
+                   extra=[f"tls_cert = {crt}", f"tls_key = {key}"])
+    k.start()
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    bob_id = alice.req("GET", "/api/v1/accounts/lookup?acct=bob").json()["id"]
+    alice.req("POST", f"/api/v1/accounts/{bob_id}/follow")
+    ws = websocket.create_connection(
+        f"wss://127.0.0.1:{tls_port}/api/v1/streaming", timeout=10,
+        header=[f"Authorization: Bearer {alice.token}"],
+        sslopt={"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": str(crt)})
+    ws.send(json.dumps({"type": "subscribe", "stream": "user"}))
+    s = bob.post("over tls")
+    while True:
+        msg = json.loads(ws.recv())
+        if msg.get("event") == "update":
+            break
+    assert json.loads(msg["payload"])["id"] == s["id"]
+    ws.send_close(websocket.STATUS_NORMAL, b"")
+    opcode, frame = ws.recv_data_frame(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE
+    assert int.from_bytes(frame.data[:2], "big") == 1000
+    ws.shutdown()
+    assert k.http("GET", "/api/v1/streaming/health").status == 200
