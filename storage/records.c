@@ -70,6 +70,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_STATUS_CHANGES] = "status_changes",
     [T_SCHEDULED] = "scheduled",
     [T_SCHEDULED_DUE] = "scheduled_due",
+    [T_THREAD_MUTES] = "thread_mutes",
 };
 
 #define F(tag, type, st, m)         \

@@ -87,6 +87,7 @@
  * scheduled           account id (8) + id (8)            JSON: a status to publish later (the
  *                                                         write kept ready, federation/schedule.c)
  * scheduled_due       time (i64, 8) + id (8)             account id (8): by time to publish
+ * thread_mutes        account id (8) + thread root (8)   empty: conversations a person muted
  * status_changes      sequence (8)                       status id (8) + author (8) +
  *                                                         visibility (1) + time (8) + kind (1):
  *                                                         statuses deleted or edited lately,
@@ -179,6 +180,7 @@ enum store_table {
     T_STATUS_CHANGES,
     T_SCHEDULED,
     T_SCHEDULED_DUE,
+    T_THREAD_MUTES,
     T_COUNT /* number of tables */
 };
 

@@ -650,7 +650,7 @@ cJSON *api_status_post(struct status_view *v, const struct post *p)
         cJSON_AddBoolToObject(o, "reblogged",
                               reblog_find(v->txn, p->id, v->viewer, a, &r) == KITH_OK);
         cJSON_AddBoolToObject(o, "bookmarked", bookmark_has(v->txn, v->viewer, p->id));
-        cJSON_AddFalseToObject(o, "muted");
+        cJSON_AddBoolToObject(o, "muted", thread_muted(v->txn, v->viewer, p));
         if (p->author_id == v->viewer)
             cJSON_AddBoolToObject(o, "pinned", pin_has(v->txn, v->viewer, p->id));
         struct buf fb;

@@ -14,7 +14,7 @@ extern const struct route list_routes[10];        /* lists.c */
 extern const struct route notification_routes[4]; /* notifications.c */
 extern const struct route pref_routes[3];         /* prefs.c */
 extern const struct route search_routes[1];       /* search.c */
-extern const struct route status_routes[19];      /* statuses.c */
+extern const struct route status_routes[21];      /* statuses.c */
 extern const struct route timeline_routes[3];     /* timelines.c */
 extern const struct route tag_routes[4];          /* tags.c */
 extern const struct route media_routes[4];        /* media.c */

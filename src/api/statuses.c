@@ -695,17 +695,23 @@ static int handle_unreblog(struct http_ctx *ctx)
 
 /* ---- bookmarks and pins: one's own, never federated ---- */
 
+enum mark_kind { MARK_BOOKMARK, MARK_PIN, MARK_MUTE };
+
 struct mark_req {
     struct core *core;
     uint64_t account_id, post_id;
-    bool on, pin;
+    bool on;
+    int kind;
     struct account user;
+    uint64_t root; /* MARK_MUTE: the thread */
 };
 
 static int apply_mark(struct kv_txn *txn, void *arg)
 {
     struct mark_req *m = arg;
-    if (m->pin) {
+    if (m->kind == MARK_MUTE)
+        return thread_mute_set(txn, m->account_id, m->root, m->on);
+    if (m->kind == MARK_PIN) {
         if (m->on && !pin_has(txn, m->account_id, m->post_id) && pin_count(txn, m->account_id) >= 5)
             return KITH_ETOOBIG;
         return pin_set(txn, m->account_id, m->post_id, m->on);
@@ -726,13 +732,15 @@ static void mark_done(struct http_ctx *ctx, int rc, void *arg)
     reply_status(ctx, txn, &m->user, m->post_id, 200);
 }
 
-static int mark(struct http_ctx *ctx, bool pin, bool on)
+static int mark(struct http_ctx *ctx, int kind, bool on)
 {
+    static const char *const scopes[] = {"write:bookmarks", "write:accounts", "write:mutes"};
     struct api_who who;
     struct post p;
     uint64_t id;
-    if (!api_auth(ctx, pin ? "write:accounts" : "write:bookmarks", true, &who) ||
-        !api_id_param(ctx, "id", &id) || !find_post(ctx, &who, id, &p))
+    bool pin = kind == MARK_PIN;
+    if (!api_auth(ctx, scopes[kind], true, &who) || !api_id_param(ctx, "id", &id) ||
+        !find_post(ctx, &who, id, &p))
         return HANDLER_DONE;
     if (pin && on && p.author_id != who.acct.id)
         return http_reply_error(ctx, 422, "Validation failed: you can pin only your own posts"),
@@ -743,7 +751,7 @@ static int mark(struct http_ctx *ctx, bool pin, bool on)
                                 "cannot be pinned"),
                HANDLER_DONE;
     struct mark_req *m = arena_zalloc(&ctx->arena, sizeof(*m));
-    *m = (struct mark_req){http_core(ctx), who.acct.id, p.id, on, pin, who.acct};
+    *m = (struct mark_req){http_core(ctx), who.acct.id, p.id, on, kind, who.acct, thread_root(&p)};
     if (http_write(ctx, apply_mark, m, mark_done, m))
         return http_reply_error(ctx, 503, "the server is stopping"), HANDLER_DONE;
     return HANDLER_ASYNC;
@@ -751,19 +759,28 @@ static int mark(struct http_ctx *ctx, bool pin, bool on)
 
 static int handle_bookmark(struct http_ctx *ctx)
 {
-    return mark(ctx, false, true);
+    return mark(ctx, MARK_BOOKMARK, true);
 }
 static int handle_unbookmark(struct http_ctx *ctx)
 {
-    return mark(ctx, false, false);
+    return mark(ctx, MARK_BOOKMARK, false);
 }
 static int handle_pin(struct http_ctx *ctx)
 {
-    return mark(ctx, true, true);
+    return mark(ctx, MARK_PIN, true);
 }
 static int handle_unpin(struct http_ctx *ctx)
 {
-    return mark(ctx, true, false);
+    return mark(ctx, MARK_PIN, false);
+}
+/* POST /api/v1/statuses/:id/mute, /unmute: the status's conversation. */
+static int handle_mute(struct http_ctx *ctx)
+{
+    return mark(ctx, MARK_MUTE, true);
+}
+static int handle_unmute(struct http_ctx *ctx)
+{
+    return mark(ctx, MARK_MUTE, false);
 }
 
 /* ---- threads ---- */
@@ -1020,6 +1037,8 @@ const struct route status_routes[] = {
     {"POST", "/api/v1/statuses/{id}/reblog", handle_reblog, 0, "write:statuses"},
     {"POST", "/api/v1/statuses/{id}/unreblog", handle_unreblog, 0, "write:statuses"},
     {"POST", "/api/v1/statuses/{id}/bookmark", handle_bookmark, 0, "write:bookmarks"},
+    {"POST", "/api/v1/statuses/{id}/mute", handle_mute, 0, "write:mutes"},
+    {"POST", "/api/v1/statuses/{id}/unmute", handle_unmute, 0, "write:mutes"},
     {"POST", "/api/v1/statuses/{id}/unbookmark", handle_unbookmark, 0, "write:bookmarks"},
     {"POST", "/api/v1/statuses/{id}/pin", handle_pin, 0, "write:accounts"},
     {"POST", "/api/v1/statuses/{id}/unpin", handle_unpin, 0, "write:accounts"},

@@ -590,6 +590,24 @@ uint64_t pin_count(struct kv_txn *txn, uint64_t account_id)
     return prefix_count(txn, T_PINS, account_id);
 }
 
+/* ---- muted conversations ---- */
+
+bool thread_muted(struct kv_txn *txn, uint64_t account_id, const struct post *p)
+{
+    struct key16 k = key_pair(account_id, thread_root(p));
+    struct str v;
+    return kv_get(txn, T_THREAD_MUTES, KEY16(k), &v) == KITH_OK;
+}
+
+int thread_mute_set(struct kv_txn *txn, uint64_t account_id, uint64_t root, bool on)
+{
+    struct key16 k = key_pair(account_id, root);
+    if (on)
+        return kv_put(txn, T_THREAD_MUTES, KEY16(k), STR_LIT(""), 0);
+    int rc = kv_del(txn, T_THREAD_MUTES, KEY16(k));
+    return rc == KITH_ENOTFOUND ? KITH_OK : rc;
+}
+
 /* ---- blocks and mutes ---- */
 
 bool block_has(struct kv_txn *txn, uint64_t account_id, uint64_t target)

@@ -90,6 +90,17 @@ typedef int status_change_fn(uint64_t seq, uint64_t status_id, uint64_t author_i
                              uint8_t visibility, uint8_t kind, void *arg);
 int status_change_each(struct kv_txn *txn, uint64_t after, status_change_fn *fn, void *arg);
 
+/* ---- muted conversations (a person's own) ---- */
+
+/* The thread a post belongs to: its root, or itself. */
+static inline uint64_t thread_root(const struct post *p)
+{
+    return p->root_id ? p->root_id : p->id;
+}
+/* Whether account muted p's conversation: no notifications from it. */
+bool thread_muted(struct kv_txn *txn, uint64_t account_id, const struct post *p);
+int thread_mute_set(struct kv_txn *txn, uint64_t account_id, uint64_t root, bool on);
+
 /* ---- blocks and mutes (a person's own) ---- */
 
 bool block_has(struct kv_txn *txn, uint64_t account_id, uint64_t target);

@@ -204,9 +204,12 @@ int notify_add(struct kv_txn *txn, struct core *core, uint64_t account_id, const
     /* One's own act tells nothing, except that one's poll ended. */
     bool local = account_id && (account_id != from_account_id || strcmp(type, "poll") == 0) &&
                  account_get(txn, account_id, &a, &to) == KITH_OK && !to.uri.len;
+    struct post about;
+    bool muted = local && post_id && post_get(txn, post_id, &a, &about) == KITH_OK &&
+                 thread_muted(txn, account_id, &about);
     arena_release(&a);
-    if (!local)
-        return KITH_OK; /* only local people are notified */
+    if (!local || muted)
+        return KITH_OK; /* only local people are notified, and not from a muted conversation */
     struct notification n = {.id = idgen_next(store_ids(core->st)),
                              .account_id = account_id,
                              .type = str_from(type),

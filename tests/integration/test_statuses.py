@@ -603,3 +603,26 @@ def test_scheduled_statuses(make_kithd):
     # A time already past posts at once.
     r = alice.req("POST", "/api/v1/statuses", {"status": "now", "scheduled_at": at(-60)})
     assert r.status == 200 and r.json()["content"] == "<p>now</p>", r
+
+
+def test_muting_a_conversation(k):
+    """POST /statuses/:id/mute: no more notifications from that thread (the
+    status shows muted); unmute brings them back; other threads unaffected."""
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    root = alice.post("a thread of mine")
+    r = alice.req("POST", f"/api/v1/statuses/{root['id']}/mute")
+    assert r.status == 200 and r.json()["muted"] is True, r
+    check("Status", r.json())
+    reply = bob.post("@alice a reply in the muted thread", in_reply_to_id=root["id"])
+    bob.req("POST", f"/api/v1/statuses/{root['id']}/favourite")
+    bob.post("@alice elsewhere")
+    kinds = [(n["type"], n["status"]["id"]) for n in alice.req("GET", "/api/v1/notifications").json()]
+    assert all(sid not in (root["id"], reply["id"]) for _, sid in kinds), kinds
+    assert len(kinds) == 1 and kinds[0][0] == "mention"
+    # The reply shows the thread muted too; unmuting brings notifications back.
+    assert alice.req("GET", f"/api/v1/statuses/{reply['id']}").json()["muted"] is True
+    r = alice.req("POST", f"/api/v1/statuses/{reply['id']}/unmute")
+    assert r.status == 200 and r.json()["muted"] is False
+    bob.post("@alice back again", in_reply_to_id=root["id"])
+    assert len(alice.req("GET", "/api/v1/notifications").json()) == 2
+    assert alice.req("POST", "/api/v1/statuses/999/mute").status == 404
