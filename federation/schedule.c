@@ -11,6 +11,7 @@
 #include "../src/base/err.h"
 #include "../src/base/log.h"
 #include "../src/base/mem.h"
+#include "../src/core/feeds.h"
 #include "../src/core/posts.h"
 
 #include <cjson/cJSON.h>
@@ -158,15 +159,7 @@ int federation_scheduled_change(struct kv_txn *txn, uint64_t account, uint64_t i
 
 bool federation_scheduled_due(struct kv_txn *txn, int64_t now)
 {
-    struct kv_cursor *c;
-    struct str key;
-    bool due = false;
-    if (kv_cursor_open(txn, T_SCHEDULED_DUE, &c))
-        return false;
-    if (kv_cursor_first(c, &key, NULL) == KITH_OK && key.len == 16)
-        due = (int64_t)be64_get((const unsigned char *)key.ptr) <= now;
-    kv_cursor_close(c);
-    return due;
+    return time_index_due(txn, T_SCHEDULED_DUE, now);
 }
 
 /* The write kept in o, ready for federation_write (strings in a). */

@@ -590,6 +590,19 @@ uint64_t pin_count(struct kv_txn *txn, uint64_t account_id)
     return prefix_count(txn, T_PINS, account_id);
 }
 
+bool time_index_due(struct kv_txn *txn, unsigned table, int64_t now)
+{
+    struct kv_cursor *c;
+    struct str key;
+    bool due = false;
+    if (kv_cursor_open(txn, table, &c))
+        return false;
+    if (kv_cursor_first(c, &key, NULL) == KITH_OK && key.len == 16)
+        due = (int64_t)be64_get((const unsigned char *)key.ptr) <= now;
+    kv_cursor_close(c);
+    return due;
+}
+
 /* ---- muted conversations ---- */
 
 bool thread_muted(struct kv_txn *txn, uint64_t account_id, const struct post *p)

@@ -55,6 +55,10 @@ typedef int index_fn(uint64_t id, struct str val, void *arg);
 int index_each(struct kv_txn *txn, unsigned table, struct str prefix, uint64_t max_id,
                uint64_t min_id, bool ascending, index_fn *fn, void *arg);
 
+/* Whether the first key of a table ordered by time (Unix seconds, 8 bytes
+ * big-endian, then an id) is at or before now: something is due. */
+bool time_index_due(struct kv_txn *txn, unsigned table, int64_t now);
+
 /* Public timelines: a new public post that is not a reply to someone else
  * goes into table public (and public_local when written here); a public
  * post's #hashtags into table tags. Called by post_insert. */

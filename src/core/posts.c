@@ -581,15 +581,7 @@ int poll_vote(struct kv_txn *txn, struct arena *a, struct post *p, uint64_t acco
 
 bool polls_due(struct kv_txn *txn, int64_t now)
 {
-    struct kv_cursor *c;
-    struct str key;
-    bool due = false;
-    if (kv_cursor_open(txn, T_POLLS_OPEN, &c))
-        return false;
-    if (kv_cursor_first(c, &key, NULL) == KITH_OK && key.len == 16)
-        due = (int64_t)be64_get((const unsigned char *)key.ptr) <= now;
-    kv_cursor_close(c);
-    return due;
+    return time_index_due(txn, T_POLLS_OPEN, now);
 }
 
 int polls_close_due(struct kv_txn *txn, struct core *core, int64_t now, poll_told_fn *told,
