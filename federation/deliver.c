@@ -4,6 +4,7 @@
 #include "../src/base/err.h"
 #include "../src/base/log.h"
 #include "../src/base/mem.h"
+#include "../src/core/mediagc.h"
 #include "../src/core/posts.h"
 #include "../src/core/webpush.h"
 #include "federation.h"
@@ -48,7 +49,10 @@ struct job;
 
 struct deliverer {
     struct core *core;
-    void *fed; /* struct federation: publishes scheduled statuses */
+    void *fed;               /* struct federation: publishes scheduled statuses */
+    int64_t media_next;      /* uploads are swept at most once a minute */
+    bool media_sweep;        /* this sweep removes unneeded uploads */
+    struct media_gone *gone; /* their files, unlinked once it committed */
     const struct kith_config *cfg;
     pthread_t thread;
     struct event_base *base;
@@ -796,12 +800,22 @@ static int apply_sweep(struct kv_txn *txn, void *arg)
     struct deliverer *d = arg;
     int64_t now = wall_seconds();
     int rc = polls_close_due(txn, d->core, now, poll_told, d->core);
-    return rc ? rc : federation_scheduled_publish(txn, d->fed, now);
+    if (rc == KITH_OK)
+        rc = federation_scheduled_publish(txn, d->fed, now);
+    d->gone->n = 0;
+    if (rc == KITH_OK && d->media_sweep)
+        rc = media_sweep(txn, now, (int64_t)(d->cfg->media_keep_ms / 1000), d->gone);
+    return rc;
 }
 
 static void sweep_done(void *arg, int rc)
 {
     struct deliverer *d = arg;
+    if (rc == KITH_OK && d->gone->n) { /* committed: the files can go */
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s/media", store_data_dir(d->core->st));
+        media_unlink(dir, d->gone);
+    }
     if (rc)
         log_error("deliver: the sweep (ended polls, scheduled statuses) failed: %s",
                   kith_strerror(rc));
@@ -817,7 +831,12 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (d->stopping || atomic_load(&d->sweeping) || store_read_begin(d->core->st, &txn))
         return;
-    bool due = polls_due(txn, wall_seconds()) || federation_scheduled_due(txn, wall_seconds());
+    int64_t now = wall_seconds();
+    int64_t keep = (int64_t)(d->cfg->media_keep_ms / 1000);
+    d->media_sweep = now >= d->media_next && media_sweep_due(txn, now, keep);
+    if (d->media_sweep)
+        d->media_next = now + (keep < 60 ? 1 : 60);
+    bool due = polls_due(txn, now) || federation_scheduled_due(txn, now) || d->media_sweep;
     kv_txn_abort(txn);
     if (!due)
         return;
@@ -850,12 +869,14 @@ int deliverer_start(struct core *core, void *fed, struct deliverer **out, char *
     struct timeval tick = {0, TICK_MS * 1000};
     d->core = core;
     d->fed = fed;
+    d->gone = xcalloc(1, sizeof(*d->gone));
     d->cfg = core->cfg;
     pthread_mutex_init(&d->mail_lock, NULL);
     d->base = event_base_new();
     if (!d->base || fetcher_new(d->base, core->cfg, &d->fetch, err, errlen)) {
         if (d->base)
             event_base_free(d->base);
+        free(d->gone);
         free(d);
         return KITH_EIO;
     }
@@ -948,6 +969,7 @@ void deliverer_stop(struct deliverer *d)
     for (int i = 0; i < SENDER_KEYS; i++)
         EVP_PKEY_free(d->keys[i].key);
     pthread_mutex_destroy(&d->mail_lock);
+    free(d->gone);
     free(d);
 }
 

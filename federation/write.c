@@ -143,8 +143,13 @@ static int attach_media(struct kv_txn *txn, struct ctx *x, struct post *p)
     for (size_t i = 0; i < w->nmedia && rc == KITH_OK; i++) {
         struct key8 k = key_id(w->media[i]);
         struct media_rec m;
-        if (rec_get(txn, T_MEDIA, KEY8(k), &media_desc, x->a, &m) || m.account_id != x->user.id ||
-            (m.post_id && m.post_id != p->id)) {
+        struct post was;
+        bool found = rec_get(txn, T_MEDIA, KEY8(k), &media_desc, x->a, &m) == KITH_OK;
+        /* An upload of a deleted status may be attached again ("delete and
+         * redraft", within the day core/mediagc keeps it). */
+        bool taken = found && m.post_id && m.post_id != p->id &&
+                     !(post_get(txn, m.post_id, x->a, &was) == KITH_OK && was.deleted_at);
+        if (!found || m.account_id != x->user.id || taken) {
             rc = refuse(w, 422, "Validation failed: media %llu is not yours to attach",
                         (unsigned long long)w->media[i]);
             break;

@@ -71,6 +71,7 @@ const char *const store_table_names[T_COUNT] = {
     [T_SCHEDULED] = "scheduled",
     [T_SCHEDULED_DUE] = "scheduled_due",
     [T_THREAD_MUTES] = "thread_mutes",
+    [T_MEDIA_DUE] = "media_due",
 };
 
 #define F(tag, type, st, m)         \

@@ -88,6 +88,8 @@
  *                                                         write kept ready, federation/schedule.c)
  * scheduled_due       time (i64, 8) + id (8)             account id (8): by time to publish
  * thread_mutes        account id (8) + thread root (8)   empty: conversations a person muted
+ * media_due           time (i64, 8) + upload id (8)      empty: when to see whether an upload
+ *                                                         is still needed (core/mediagc.c)
  * status_changes      sequence (8)                       status id (8) + author (8) +
  *                                                         visibility (1) + time (8) + kind (1):
  *                                                         statuses deleted or edited lately,
@@ -181,6 +183,7 @@ enum store_table {
     T_SCHEDULED,
     T_SCHEDULED_DUE,
     T_THREAD_MUTES,
+    T_MEDIA_DUE,
     T_COUNT /* number of tables */
 };
 

@@ -13,6 +13,7 @@
 #include "../base/clock.h"
 #include "../base/err.h"
 #include "../core/media.h"
+#include "../core/mediagc.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -85,7 +86,9 @@ static int apply_put(struct kv_txn *txn, void *arg)
 {
     struct media_rec *m = arg;
     struct key8 k = key_id(m->id);
-    return rec_put(txn, T_MEDIA, KEY8(k), &media_desc, m, 0);
+    int rc = rec_put(txn, T_MEDIA, KEY8(k), &media_desc, m, 0);
+    /* Looked at again in a day: gone then unless attached (core/mediagc). */
+    return rc ? rc : media_due_add(txn, m->id, m->created_at);
 }
 
 static void stored(struct http_ctx *ctx, int rc, void *arg)

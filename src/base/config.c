@@ -40,6 +40,7 @@ void config_defaults(struct kith_config *cfg)
     cfg->delivery_dead_after_ms = 24ull * 3600 * 1000;
     cfg->actor_refresh_after_ms = 24ull * 3600 * 1000;
     cfg->scheduled_min_lead_ms = 5ull * 60 * 1000; /* Mastodon's five minutes */
+    cfg->media_keep_ms = 24ull * 3600 * 1000;      /* Mastodon's day */
     cfg->media_max_image_bytes = 16ull << 20;      /* Mastodon's image_size_limit */
     cfg->media_max_video_bytes = 99ull << 20;      /* and its video_size_limit */
     cfg->media_max_image_pixels = 8294400ull * 4;  /* 7680 x 4320: 8K */
@@ -416,7 +417,7 @@ static const char *set_key(struct kith_config *cfg, struct str k, struct str v, 
         return parse_rate(cfg, v);
     if (str_eq_cstr(k, "delivery_retry_base") || str_eq_cstr(k, "delivery_give_up_after") ||
         str_eq_cstr(k, "delivery_dead_after") || str_eq_cstr(k, "actor_refresh_after") ||
-        str_eq_cstr(k, "scheduled_min_lead")) {
+        str_eq_cstr(k, "scheduled_min_lead") || str_eq_cstr(k, "media_keep")) {
         if (config_parse_duration(v, &n) || n == 0)
             return "expected a duration such as 500ms, 30s, 5m, 2h or 3d";
         if (str_eq_cstr(k, "delivery_retry_base"))
@@ -427,6 +428,8 @@ static const char *set_key(struct kith_config *cfg, struct str k, struct str v, 
             cfg->delivery_dead_after_ms = n;
         else if (str_eq_cstr(k, "scheduled_min_lead"))
             cfg->scheduled_min_lead_ms = n;
+        else if (str_eq_cstr(k, "media_keep"))
+            cfg->media_keep_ms = n;
         else
             cfg->actor_refresh_after_ms = n;
         return NULL;

@@ -54,9 +54,10 @@ struct kith_config {
     uint64_t delivery_dead_after_ms;    /* a host failing this long is marked dead */
     uint64_t actor_refresh_after_ms;    /* a stored remote actor this old is fetched again */
     uint64_t scheduled_min_lead_ms;     /* a scheduled status is at least this far ahead */
-    uint64_t media_max_image_bytes;     /* an uploaded image's ceiling */
-    uint64_t media_max_video_bytes;     /* an uploaded video's or audio file's ceiling */
-    uint64_t media_max_image_pixels;    /* width x height of an image, at most */
+    uint64_t media_keep_ms; /* an unattached upload, a deleted status's media, kept this long */
+    uint64_t media_max_image_bytes;  /* an uploaded image's ceiling */
+    uint64_t media_max_video_bytes;  /* an uploaded video's or audio file's ceiling */
+    uint64_t media_max_image_pixels; /* width x height of an image, at most */
     bool allow_private_addresses;
     enum registrations registrations;
     struct config_listen *listens;

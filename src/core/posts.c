@@ -2,6 +2,7 @@
 #include "posts.h"
 
 #include "feeds.h"
+#include "mediagc.h"
 #include "webpush.h"
 
 #include "../base/clock.h"
@@ -169,7 +170,19 @@ int post_counts_add(struct kv_txn *txn, const struct post *p, int64_t delta)
 int post_deleted(struct kv_txn *txn, const struct post *p)
 {
     int rc = post_counts_add(txn, p, -1);
-    return rc ? rc : status_change_log(txn, p->id, p->author_id, p->visibility, CHANGE_DELETE);
+    if (rc == KITH_OK)
+        rc = status_change_log(txn, p->id, p->author_id, p->visibility, CHANGE_DELETE);
+    /* Its uploads go a day later (core/mediagc), unless attached again. */
+    for (const char *s = p->media_ids.ptr, *end = s + p->media_ids.len; rc == KITH_OK && s < end;) {
+        char *next;
+        uint64_t id = strtoull(s, &next, 10);
+        if (next == s)
+            break;
+        if (id)
+            rc = media_due_add(txn, id, p->deleted_at);
+        s = next < end && *next == ',' ? next + 1 : next;
+    }
+    return rc;
 }
 
 uint64_t statuses_count(struct kv_txn *txn, uint64_t id, bool community)

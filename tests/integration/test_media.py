@@ -233,3 +233,40 @@ def test_profile_edit_with_avatar_and_header(k):
     assert r.status == 422
     r = alice.req("DELETE", "/api/v1/profile/avatar")
     assert r.status == 200 and r.json()["avatar"].endswith("/static/avatar.png")
+
+
+def test_unneeded_uploads_are_removed(make_kithd):
+    """After media_keep, an upload never attached, and the uploads of a
+    deleted status, are removed with their files, unless a file is still
+    used by another upload or by a profile image; an upload of a deleted
+    status may be attached again meanwhile (delete and redraft)."""
+    import time
+
+    from conftest import wait_for
+    k = make_kithd(extra=["media_keep = 2s"])
+    k.start()
+    alice = signup(k, "alice")
+    same = picture("PNG")
+    a = upload(alice, same, "a.png", "image/png").json()
+    b = upload(alice, same, "b.png", "image/png").json()  # the same file as a
+    c = upload(alice, picture("PNG", size=(40, 30)), "c.png", "image/png").json()
+    d = upload(alice, picture("PNG", size=(30, 20)), "d.png", "image/png").json()
+    e = upload(alice, picture("PNG", size=(20, 10)), "e.png", "image/png").json()
+    assert a["url"] == b["url"]
+    alice.post("keeps b", **{"media_ids[]": [b["id"]]})
+    gone = alice.post("to delete", **{"media_ids[]": [c["id"]]})
+    redraft = alice.post("to redraft", **{"media_ids[]": [e["id"]]})
+    assert alice.req("DELETE", f"/api/v1/statuses/{gone['id']}").status == 200
+    assert alice.req("DELETE", f"/api/v1/statuses/{redraft['id']}").status == 200
+    r = alice.req("POST", "/api/v1/statuses", {"status": "redrafted", "media_ids[]": [e["id"]]})
+    assert r.status == 200, r
+    got = lambda m: alice.req("GET", f"/api/v1/media/{m['id']}").status
+    wait_for(lambda: got(a) == 404 and got(c) == 404 and got(d) == 404, 20,
+             what="the unneeded uploads removed")
+    time.sleep(1)
+    assert got(b) == 200 and got(e) == 200
+    assert fetch(k, b["url"]).status == 200  # shared with a, still used by b
+    assert fetch(k, e["url"]).status == 200
+    for m in (c, d):
+        assert fetch(k, m["url"]).status == 404, m["url"]
+        assert fetch(k, m["preview_url"]).status == 404
