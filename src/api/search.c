@@ -25,6 +25,7 @@ struct search {
     bool accounts, statuses, hashtags;
     size_t limit, offset;
     bool resolve;
+    bool following; /* accounts: only those the viewer follows (or communities joined) */
 };
 
 static cJSON *results(void)
@@ -82,6 +83,18 @@ static bool is_address(struct str q, struct str *name, struct str *host)
     return true;
 }
 
+/* Whether the viewer follows the person, or is a member of the community. */
+static bool follows(struct search *s, uint8_t kind, uint64_t id, struct arena *a)
+{
+    struct membership m;
+    if (!s->who.token.account_id)
+        return false;
+    if (kind == NAME_COMMUNITY)
+        return membership_get(s->who.txn, id, s->who.acct.id, a, &m) == KITH_OK && !m.banned &&
+               m.role >= MEMBER_MEMBER;
+    return follows_accepted(s->who.txn, s->who.acct.id, id);
+}
+
 /* Names starting with the query: local ones (table names) and remote
  * addresses (table remote_accts), in key order. */
 static void by_prefix(struct status_view *v, struct search *s, cJSON *o)
@@ -110,6 +123,8 @@ static void by_prefix(struct status_view *v, struct search *s, cJSON *o)
             if ((uint8_t)val.ptr[0] == NAME_ACCOUNT &&
                 (account_get(s->who.txn, id, &v->ctx->arena, &acct) ||
                  acct.state != ACCOUNT_ACTIVE))
+                continue;
+            if (s->following && !follows(s, (uint8_t)val.ptr[0], id, &v->ctx->arena))
                 continue;
             if (skipped++ < s->offset)
                 continue;
@@ -258,6 +273,8 @@ static int handle_search(struct http_ctx *ctx)
     long f = off.len ? strtol(arena_str(&ctx->arena, off).ptr, NULL, 10) : 0;
     s->limit = l < 1 ? 20 : l > 40 ? 40 : (size_t)l;
     s->offset = f < 0 ? 0 : f > 10000 ? 10000 : (size_t)f;
+    s->following = str_eq(http_query(ctx, "following"), STR_LIT("true")) ||
+                   str_eq(http_query(ctx, "following"), STR_LIT("1"));
     s->resolve = str_eq(http_query(ctx, "resolve"), STR_LIT("true")) ||
                  str_eq(http_query(ctx, "resolve"), STR_LIT("1"));
     /* Looking elsewhere is for signed-in people only (Mastodon's rule). */

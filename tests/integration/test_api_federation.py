@@ -90,6 +90,11 @@ def test_search_finds_and_resolves(make_kithd):
         r = alice.req("GET", "/api/v2/search?q=" + urllib.parse.quote(q) + "&type=accounts")
         assert r.status == 200, r
         assert sorted(x["username"] for x in r.json()["accounts"]) == ["alice", "alicia"]
+    # following=true: only the accounts one follows (mention autocompletion).
+    alicia = alice.req("GET", "/api/v1/accounts/lookup?acct=alicia").json()["id"]
+    alice.req("POST", f"/api/v1/accounts/{alicia}/follow")
+    r = alice.req("GET", "/api/v2/search?q=ali&type=accounts&following=true")
+    assert [x["username"] for x in r.json()["accounts"]] == ["alicia"], r.json()
     # A remote address: nothing without resolve, found with it (WebFinger).
     bob_acct = f"bob@127.0.0.1:{b.port}"
     r = alice.req("GET", "/api/v2/search?q=" + urllib.parse.quote("@" + bob_acct))
