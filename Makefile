@@ -25,7 +25,7 @@ BUILD    ?= build
 # Debian packages the build, the tests and `make run` need.
 DEB_PKGS  = gcc libc6-dev make pkg-config libevent-dev libssl-dev liblmdb-dev libcjson-dev \
             libargon2-dev libxml2-dev libcmocka-dev libvips-dev libwslay-dev python3 python3-pytest \
-            python3-httpsig python3-websocket \
+            python3-httpsig python3-websocket python3-cryptography \
             python3-blurhash python3-pil clang-format strace openssl lmdb-utils $(NPM_PKG)
 # npm only fetches the pinned conformance packages (they bring their own node
 # 22): Debian's npm when the machine has none (a node from elsewhere ships its own).
