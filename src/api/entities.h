@@ -90,6 +90,9 @@ cJSON *api_tag(struct http_ctx *ctx, struct str tag, int following);
 
 /* ---- filters (filters.c) ---- */
 
+/* A counter each change of account's filters moves (streams send
+ * filters_changed when it does). */
+uint64_t api_filters_version(struct kv_txn *txn, uint64_t account);
 /* The FilterV2 entity. */
 cJSON *api_filter_json(struct arena *a, const struct filter *f);
 /* An account's filters in force (not expired), at most max. */

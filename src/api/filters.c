@@ -33,6 +33,12 @@
 static const char *const context_names[] = {"home", "notifications", "public", "thread", "account"};
 static const char *const action_names[] = {"warn", "hide", "blur"};
 
+/* The meta counter of account's filters version. */
+static void version_name(uint64_t account, char name[40])
+{
+    snprintf(name, 40, "filters:%llu", (unsigned long long)account);
+}
+
 /* ---- keywords: lines "ID W KEYWORD" ---- */
 
 struct keyword {
@@ -188,6 +194,15 @@ static size_t api_filters_load_all(struct kv_txn *txn, uint64_t account, struct 
         if (record_decode(&filter_desc, val, a, &out[n]) == KITH_OK)
             n++;
     kv_cursor_close(c);
+    return n;
+}
+
+uint64_t api_filters_version(struct kv_txn *txn, uint64_t account)
+{
+    char name[40];
+    uint64_t n = 0;
+    version_name(account, name);
+    counter_get(txn, name, &n);
     return n;
 }
 
@@ -356,11 +371,17 @@ static int apply_filter(struct kv_txn *txn, void *arg)
 {
     struct filter_req *r = arg;
     struct key16 k = key_pair(r->f.account_id, r->f.id);
+    int rc;
     if (r->remove)
-        return kv_del(txn, T_FILTERS, KEY16(k));
-    if (!r->f.created_at && prefix_count(txn, T_FILTERS, r->f.account_id) >= 64)
+        rc = kv_del(txn, T_FILTERS, KEY16(k));
+    else if (!r->f.created_at && prefix_count(txn, T_FILTERS, r->f.account_id) >= 64)
         return KITH_ETOOBIG;
-    return rec_put(txn, T_FILTERS, KEY16(k), &filter_desc, &r->f, 0);
+    else
+        rc = rec_put(txn, T_FILTERS, KEY16(k), &filter_desc, &r->f, 0);
+    /* Streams see the count move and send filters_changed. */
+    char name[40];
+    version_name(r->f.account_id, name);
+    return rc ? rc : counter_add(txn, name, 1);
 }
 
 static void filter_done(struct http_ctx *ctx, int rc, void *arg)

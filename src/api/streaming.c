@@ -50,6 +50,7 @@ static const char *const sub_names[] = {
 
 struct sub {
     int kind;
+    bool media;       /* public:media and friends: statuses with attachments only */
     char tag[104];    /* hashtag streams */
     uint64_t list_id; /* list streams */
     uint64_t cursor;  /* newest status id sent */
@@ -66,6 +67,7 @@ struct streamer {
     uint64_t batches; /* the writer's count at the last look */
     uint64_t dcursor; /* the newest status change sent (table status_changes) */
     bool more;        /* the last tick stopped at its caps: the next one goes on */
+    uint64_t filters; /* the person's filters version at the last look */
 };
 
 /* ---- cursors: the newest id of each index now ---- */
@@ -129,7 +131,10 @@ static void send_text(struct streamer *st, const struct sub *sub, const char *ev
     /* Mastodon's WebSocket message: the stream, the event, the payload as a string. */
     cJSON *m = cJSON_CreateObject();
     cJSON *names = cJSON_AddArrayToObject(m, "stream");
-    cJSON_AddItemToArray(names, cJSON_CreateString(sub_names[sub->kind]));
+    cJSON_AddItemToArray(
+        names,
+        cJSON_CreateString(sub->media ? arena_printf(&ctx->arena, "%s:media", sub_names[sub->kind])
+                                      : sub_names[sub->kind]));
     if (sub->kind == SUB_HASHTAG || sub->kind == SUB_HASHTAG_LOCAL)
         cJSON_AddItemToArray(names, cJSON_CreateString(sub->tag));
     if (sub->kind == SUB_LIST)
@@ -292,9 +297,13 @@ static bool run_sub(struct streamer *st, struct kv_txn *txn, struct status_view 
     for (size_t i = 0; i < c.n; i++) {
         sub->cursor = c.ids[i];
         bool remote = c.vals[i].len == 1 && c.vals[i].ptr[0] == 1;
+        struct post mp;
         if ((sub->kind == SUB_PUBLIC_REMOTE && !remote) ||
             (sub->kind == SUB_HASHTAG_LOCAL && remote))
             continue;
+        if (sub->media &&
+            (post_get(txn, c.posts[i], &v->ctx->arena, &mp) != KITH_OK || !mp.nattachments))
+            continue; /* a :media stream: statuses with attachments only */
         if (sub->kind == SUB_LIST &&
             !list_wants(txn, &l, st->user.id, c.ids[i], c.posts[i], &v->ctx->arena))
             continue; /* as the list's timeline has it */
@@ -350,6 +359,16 @@ static void on_tick(struct http_stream *s, void *arg)
     bool more = false;
     for (size_t i = 0; i < st->nsubs; i++)
         more |= run_sub(st, txn, &v, &st->subs[i]);
+    /* A change of the person's filters: clients fetch them again. */
+    uint64_t fv = st->has_user ? api_filters_version(txn, st->user.id) : 0;
+    if (fv != st->filters) {
+        st->filters = fv;
+        for (size_t i = 0; i < st->nsubs; i++)
+            if (st->subs[i].kind == SUB_USER) {
+                send_text(st, &st->subs[i], "filters_changed", "");
+                break;
+            }
+    }
     struct changes d = {st, txn, &v, 0};
     status_change_each(txn, st->dcursor, send_change, &d);
     st->more = more || d.n == SEND_MAX * 4;
@@ -365,15 +384,20 @@ static const char *subscribe(struct streamer *st, struct kv_txn *txn, struct str
                              struct str tag, struct str list)
 {
     int kind = -1;
+    /* public:media, public:local:media, public:remote:media */
+    bool media = name.len > 6 && memcmp(name.ptr + name.len - 6, ":media", 6) == 0;
+    if (media)
+        name.len -= 6;
     for (size_t i = 0; i < sizeof(sub_names) / sizeof(sub_names[0]); i++)
         if (str_eq(name, str_from(sub_names[i])))
             kind = (int)i;
-    if (kind < 0)
+    if (kind < 0 ||
+        (media && kind != SUB_PUBLIC && kind != SUB_PUBLIC_LOCAL && kind != SUB_PUBLIC_REMOTE))
         return "unknown stream";
     if ((kind == SUB_USER || kind == SUB_NOTIFICATIONS || kind == SUB_LIST || kind == SUB_DIRECT) &&
         !st->has_user)
         return "this stream needs a person's token";
-    struct sub sub = {.kind = kind};
+    struct sub sub = {.kind = kind, .media = media};
     if (kind == SUB_HASHTAG || kind == SUB_HASHTAG_LOCAL) {
         if (tag.len && tag.ptr[0] == '#')
             tag = str_make(tag.ptr + 1, tag.len - 1);
@@ -395,8 +419,8 @@ static const char *subscribe(struct streamer *st, struct kv_txn *txn, struct str
             return "no such list";
     }
     for (size_t i = 0; i < st->nsubs; i++)
-        if (st->subs[i].kind == kind && strcmp(st->subs[i].tag, sub.tag) == 0 &&
-            st->subs[i].list_id == sub.list_id)
+        if (st->subs[i].kind == kind && st->subs[i].media == media &&
+            strcmp(st->subs[i].tag, sub.tag) == 0 && st->subs[i].list_id == sub.list_id)
             return NULL; /* already */
     if (st->nsubs == SUBS_MAX)
         return "too many streams on one connection";
@@ -407,9 +431,12 @@ static const char *subscribe(struct streamer *st, struct kv_txn *txn, struct str
 
 static void unsubscribe(struct streamer *st, struct str name, struct str tag)
 {
+    bool media = name.len > 6 && memcmp(name.ptr + name.len - 6, ":media", 6) == 0;
+    if (media)
+        name.len -= 6;
     for (size_t i = 0; i < st->nsubs; i++) {
         struct sub *s = &st->subs[i];
-        if (str_eq(name, str_from(sub_names[s->kind])) &&
+        if (str_eq(name, str_from(sub_names[s->kind])) && s->media == media &&
             (!tag.len || str_eq(tag, str_from(s->tag)))) {
             st->subs[i] = st->subs[--st->nsubs];
             i--;
@@ -499,6 +526,10 @@ static int open_stream(struct http_ctx *ctx, const char *fixed)
         st->user.name = arena_str(&ctx->arena, who.acct.name); /* kept for the stream's life */
     }
     struct str name = fixed ? str_from(fixed) : http_query(ctx, "stream");
+    struct str only = http_query(ctx, "only_media");
+    if (fixed && strncmp(fixed, "public", 6) == 0 &&
+        (str_eq(only, STR_LIT("true")) || str_eq(only, STR_LIT("1"))))
+        name = str_from(arena_printf(&ctx->arena, "%s:media", fixed)); /* Mastodon's SSE way */
     if (name.len) {
         const char *why =
             subscribe(st, who.txn, name, http_query(ctx, "tag"), http_query(ctx, "list"));
@@ -514,6 +545,7 @@ static int open_stream(struct http_ctx *ctx, const char *fixed)
     writer_get_stats(http_core(ctx)->w, &wstat);
     st->batches = wstat.batches;
     st->dcursor = status_change_last(who.txn);
+    st->filters = st->has_user ? api_filters_version(who.txn, who.acct.id) : 0;
     st->s = ws ? http_websocket(ctx,
                                 proto ? arena_str(&ctx->arena, http_header(ctx, "Sec-WebSocket-"
                                                                                 "Protocol"))

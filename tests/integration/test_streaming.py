@@ -206,3 +206,44 @@ def test_list_stream_and_server_stop(k):
             break
     assert opcode == websocket.ABNF.OPCODE_CLOSE
     assert int.from_bytes(frame.data[:2], "big") == 1001
+
+
+def test_media_streams(k):
+    """public:media (and :local:media) carry only statuses with attachments;
+    SSE takes only_media=true on /public and /public/local."""
+    import io
+
+    from PIL import Image
+
+    from test_media import upload
+    alice, bob = signup(k, "alice"), signup(k, "bob")
+    ws = ws_open(k, "?stream=public:local:media", alice.token)
+    ws.send(json.dumps({"type": "subscribe", "stream": "public:media"}))
+    bob.post("no picture here")
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(buf, "PNG")
+    m = upload(bob, buf.getvalue(), "p.png", "image/png").json()
+    pic = bob.post("a picture", **{"media_ids[]": [m["id"]]})
+    seen = set()
+    while len(seen) < 2:
+        msg = next_event(ws, "update")
+        assert json.loads(msg["payload"])["id"] == pic["id"], msg
+        seen.add(msg["stream"][0])
+    assert seen == {"public:local:media", "public:media"}
+    ws.send(json.dumps({"type": "subscribe", "stream": "user:media"}))
+    assert "error" in json.loads(ws.recv())
+    ws.close()
+
+
+def test_filters_changed(k):
+    """A change of one's filters comes as filters_changed on the user stream
+    (apps fetch them again)."""
+    alice = signup(k, "alice")
+    ws = ws_open(k, "?stream=user", alice.token)
+    r = alice.req("POST", "/api/v2/filters", {"title": "Noise", "context[]": ["home"]})
+    assert r.status == 200
+    msg = next_event(ws, "filters_changed")
+    assert msg["stream"] == ["user"]
+    alice.req("DELETE", f"/api/v2/filters/{r.json()['id']}")
+    assert next_event(ws, "filters_changed")["stream"] == ["user"]
+    ws.close()
