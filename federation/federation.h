@@ -76,6 +76,7 @@ struct fed_write {
     /* FW_CREATE: a poll (poll_titles newline-separated; NULL: none) */
     const char *poll_titles;
     bool poll_multiple;
+    bool poll_hide_totals; /* counts shown to others only once it ended */
     int64_t poll_expires_at;
     /* FW_POLL_VOTE */
     size_t nchoices;

@@ -110,6 +110,7 @@ int federation_schedule(struct kv_txn *txn, const struct fed_write *w, const str
     if (w->poll_titles) {
         cJSON_AddStringToObject(o, "poll_titles", w->poll_titles);
         cJSON_AddBoolToObject(o, "poll_multiple", w->poll_multiple);
+        cJSON_AddBoolToObject(o, "poll_hide_totals", w->poll_hide_totals);
         add_id(o, "poll_secs", (uint64_t)s->poll_secs);
     }
     char *text = cJSON_PrintUnformatted(o);
@@ -192,6 +193,7 @@ static void write_of(cJSON *o, uint64_t account, struct arena *a, struct fed_wri
     if (titles) {
         w->poll_titles = arena_strdup(a, titles);
         w->poll_multiple = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "poll_multiple"));
+        w->poll_hide_totals = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "poll_hide_totals"));
         w->poll_expires_at = now + (int64_t)get_id(o, "poll_secs"); /* counted from now */
     }
 }

@@ -291,6 +291,7 @@ static int w_create(struct kv_txn *txn, struct ctx *x)
         p.poll_counts = arena_str(x->a, buf_str(&zeros));
         buf_free(&zeros);
         p.poll_multiple = w->poll_multiple;
+        p.poll_hide_totals = w->poll_hide_totals;
         p.poll_expires_at = w->poll_expires_at;
     }
     if ((rc = create_and_send(txn, x, &p)))

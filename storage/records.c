@@ -187,6 +187,7 @@ static const struct field_desc post_fields[] = {
     F(34, FT_BOOL, post, poll_multiple),
     F(35, FT_I64, post, poll_expires_at),
     F(36, FT_U32, post, poll_voters),
+    F(37, FT_BOOL, post, poll_hide_totals),
 };
 
 static const struct field_desc reblog_fields[] = {

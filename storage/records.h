@@ -161,6 +161,7 @@ struct post {
     bool poll_multiple;
     int64_t poll_expires_at; /* Unix seconds; 0 = open-ended */
     uint32_t poll_voters;
+    bool poll_hide_totals; /* a local poll's counts are shown only once it ended */
 };
 
 /* A keyword filter (Mastodon's filters v2; table filters). */

@@ -534,10 +534,17 @@ cJSON *api_poll(struct status_view *v, const struct post *p)
     else
         add_uint(o, "voters_count", (uint64_t)((double)pv.total));
     cJSON *opts = cJSON_AddArrayToObject(o, "options");
+    /* hide_totals: each option's count is null until the poll ends, but for
+     * its author (Mastodon's way). */
+    bool hidden = p->poll_hide_totals && !poll_expired(p, wall_seconds()) &&
+                  (!v->viewer || v->viewer != p->author_id);
     for (size_t i = 0; i < pv.n; i++) {
         cJSON *opt = cJSON_CreateObject();
         cJSON_AddStringToObject(opt, "title", arena_str(a, pv.titles[i]).ptr);
-        add_uint(opt, "votes_count", (uint64_t)((double)pv.counts[i]));
+        if (hidden)
+            cJSON_AddNullToObject(opt, "votes_count");
+        else
+            add_uint(opt, "votes_count", (uint64_t)((double)pv.counts[i]));
         cJSON_AddItemToArray(opts, opt);
     }
     cJSON_AddArrayToObject(o, "emojis");

@@ -62,7 +62,8 @@ cJSON *api_scheduled_status(struct http_ctx *ctx, struct kv_txn *txn, cJSON *kep
         cJSON_AddNumberToObject(poll, "expires_in", (double)kept_id(kept, "poll_secs"));
         cJSON_AddBoolToObject(poll, "multiple",
                               cJSON_IsTrue(cJSON_GetObjectItem(kept, "poll_multiple")));
-        cJSON_AddFalseToObject(poll, "hide_totals");
+        cJSON_AddBoolToObject(poll, "hide_totals",
+                              cJSON_IsTrue(cJSON_GetObjectItem(kept, "poll_hide_totals")));
     } else {
         cJSON_AddNullToObject(p, "poll");
     }

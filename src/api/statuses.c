@@ -394,6 +394,8 @@ static bool read_poll(struct http_ctx *ctx, const struct api_params *p, struct w
     buf_free(&titles);
     struct str multi = api_param(p, "poll[multiple]");
     r->w.poll_multiple = str_eq(multi, STR_LIT("true")) || str_eq(multi, STR_LIT("1"));
+    struct str hide = api_param(p, "poll[hide_totals]");
+    r->w.poll_hide_totals = str_eq(hide, STR_LIT("true")) || str_eq(hide, STR_LIT("1"));
     r->w.poll_expires_at = wall_seconds() + secs;
     r->sched.poll_secs = secs;
     return true;

@@ -369,6 +369,15 @@ def test_polls(k):
     got = carol.req("GET", f"/api/v1/polls/{pid}").json()
     assert got["voted"] is False and got["own_votes"] == [] and got["votes_count"] == 1
     assert carol.req("GET", "/api/v1/polls/123").status == 404
+    # hide_totals: others see no option counts until it ends; its author does.
+    h = alice.post("Secret ballot", **{"poll[options][]": ["x", "y"], "poll[expires_in]": "600",
+                                       "poll[hide_totals]": "true"})["poll"]
+    bob.req("POST", f"/api/v1/polls/{h['id']}/votes", {"choices[]": "0"})
+    seen = carol.req("GET", f"/api/v1/polls/{h['id']}").json()
+    check("Poll", seen)
+    assert [o["votes_count"] for o in seen["options"]] == [None, None]
+    assert [o["votes_count"] for o in alice.req(
+        "GET", f"/api/v1/polls/{h['id']}").json()["options"]] == [1, 0]
     # A multiple-choice poll.
     m = alice.post("Pick any", **{"poll[options][]": ["a", "b", "c"], "poll[expires_in]": "600",
                                   "poll[multiple]": "true"})["poll"]
