@@ -54,6 +54,8 @@ enum fed_write_kind {
     FW_UNBLOCK,
     FW_PROFILE,   /* the user's profile changed (already stored): Update to followers */
     FW_POLL_VOTE, /* vote choices[] in target_id's poll */
+    FW_PIN,       /* pin one's own public or unlisted target_id (at most 5): Add to featured */
+    FW_UNPIN,     /* unpin it: Remove from featured */
 };
 
 #define FED_MAX_MENTIONS 32

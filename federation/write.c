@@ -823,6 +823,44 @@ static int w_follow(struct kv_txn *txn, struct ctx *x, bool undo)
     return follow_remote(txn, x, undo, false, tid, t.uri, t.inbox.len ? t.inbox : t.shared_inbox);
 }
 
+/* ---- pins: the person's featured collection ---- */
+
+#define PINS_MAX 5
+
+static int w_pin(struct kv_txn *txn, struct ctx *x, bool undo)
+{
+    struct fed_write *w = x->w;
+    struct post t;
+    struct community c;
+    int rc = target(txn, x, &t, &c);
+    if (rc)
+        return rc;
+    if (!undo && t.author_id != x->user.id)
+        return refuse(w, 422, "Validation failed: you can pin only your own posts");
+    if (!undo && t.visibility >= VIS_FOLLOWERS)
+        return refuse(w, 422,
+                      "Validation failed: followers-only and direct posts cannot be pinned");
+    bool had = pin_has(txn, x->user.id, t.id);
+    if (had != undo) { /* pinned twice, or unpinning what is not pinned */
+        w->noop = true;
+        return KITH_OK;
+    }
+    if (!undo && pin_count(txn, x->user.id) >= PINS_MAX)
+        return refuse(w, 422, "Validation failed: you may pin at most %d statuses", PINS_MAX);
+    if ((rc = pin_set(txn, x->user.id, t.id, !undo)))
+        return rc;
+    /* Mastodon's way: Add (Remove) the note to (from) the featured collection. */
+    uint64_t aid;
+    cJSON *act = activity_new(x->core, x->a, undo ? "Remove" : "Add", x->actor, &aid);
+    cJSON_AddStringToObject(act, "object", post_url(x->a, x->core->cfg, &t));
+    cJSON_AddStringToObject(act, "target", arena_printf(x->a, "%s/featured", x->actor));
+    cJSON *to = cJSON_AddArrayToObject(act, "to");
+    cJSON_AddItemToArray(to, cJSON_CreateString(AS_PUBLIC));
+    rc = outbox_send_followers(txn, x->core, x->a, act, aid, x->user.id, 0);
+    cJSON_Delete(act);
+    return rc;
+}
+
 /* ---- blocks ---- */
 
 static int w_block(struct kv_txn *txn, struct ctx *x, bool undo)
@@ -1003,6 +1041,10 @@ int federation_write(struct kv_txn *txn, void *fp, struct fed_write *w)
         break;
     case FW_POLL_VOTE:
         rc = w_poll_vote(txn, &x);
+        break;
+    case FW_PIN:
+    case FW_UNPIN:
+        rc = w_pin(txn, &x, w->kind == FW_UNPIN);
         break;
     default:
         rc = refuse(w, 422, "unknown kind of write");

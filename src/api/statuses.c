@@ -695,9 +695,9 @@ static int handle_unreblog(struct http_ctx *ctx)
     return act(ctx, "write:statuses", FW_UNREBLOG, 0);
 }
 
-/* ---- bookmarks and pins: one's own, never federated ---- */
+/* ---- bookmarks and muted conversations: one's own, never federated; pins ---- */
 
-enum mark_kind { MARK_BOOKMARK, MARK_PIN, MARK_MUTE };
+enum mark_kind { MARK_BOOKMARK, MARK_MUTE };
 
 struct mark_req {
     struct core *core;
@@ -713,11 +713,6 @@ static int apply_mark(struct kv_txn *txn, void *arg)
     struct mark_req *m = arg;
     if (m->kind == MARK_MUTE)
         return thread_mute_set(txn, m->account_id, m->root, m->on);
-    if (m->kind == MARK_PIN) {
-        if (m->on && !pin_has(txn, m->account_id, m->post_id) && pin_count(txn, m->account_id) >= 5)
-            return KITH_ETOOBIG;
-        return pin_set(txn, m->account_id, m->post_id, m->on);
-    }
     return bookmark_set(txn, m->core, m->account_id, m->post_id, m->on);
 }
 
@@ -725,8 +720,6 @@ static void mark_done(struct http_ctx *ctx, int rc, void *arg)
 {
     struct mark_req *m = arg;
     struct kv_txn *txn;
-    if (rc == KITH_ETOOBIG)
-        return http_reply_error(ctx, 422, "Validation failed: you may pin at most 5 statuses");
     if (rc)
         return http_reply_error(ctx, 500, "the change could not be stored: %s", kith_strerror(rc));
     if (http_read_txn_fresh(ctx, &txn))
@@ -736,22 +729,13 @@ static void mark_done(struct http_ctx *ctx, int rc, void *arg)
 
 static int mark(struct http_ctx *ctx, int kind, bool on)
 {
-    static const char *const scopes[] = {"write:bookmarks", "write:accounts", "write:mutes"};
+    static const char *const scopes[] = {"write:bookmarks", "write:mutes"};
     struct api_who who;
     struct post p;
     uint64_t id;
-    bool pin = kind == MARK_PIN;
     if (!api_auth(ctx, scopes[kind], true, &who) || !api_id_param(ctx, "id", &id) ||
         !find_post(ctx, &who, id, &p))
         return HANDLER_DONE;
-    if (pin && on && p.author_id != who.acct.id)
-        return http_reply_error(ctx, 422, "Validation failed: you can pin only your own posts"),
-               HANDLER_DONE;
-    if (pin && on && p.visibility >= VIS_FOLLOWERS)
-        return http_reply_error(ctx, 422,
-                                "Validation failed: followers-only and direct posts "
-                                "cannot be pinned"),
-               HANDLER_DONE;
     struct mark_req *m = arena_zalloc(&ctx->arena, sizeof(*m));
     *m = (struct mark_req){http_core(ctx), who.acct.id, p.id, on, kind, who.acct, thread_root(&p)};
     if (http_write(ctx, apply_mark, m, mark_done, m))
@@ -767,13 +751,14 @@ static int handle_unbookmark(struct http_ctx *ctx)
 {
     return mark(ctx, MARK_BOOKMARK, false);
 }
+/* Pins federate: Add (Remove) to the person's featured collection. */
 static int handle_pin(struct http_ctx *ctx)
 {
-    return mark(ctx, MARK_PIN, true);
+    return act(ctx, "write:accounts", FW_PIN, 0);
 }
 static int handle_unpin(struct http_ctx *ctx)
 {
-    return mark(ctx, MARK_PIN, false);
+    return act(ctx, "write:accounts", FW_UNPIN, 0);
 }
 /* POST /api/v1/statuses/:id/mute, /unmute: the status's conversation. */
 static int handle_mute(struct http_ctx *ctx)

@@ -387,3 +387,36 @@ def test_search_by_a_posts_page_url(make_kithd, tmp_path):
         assert [a["acct"] for a in r.json()["accounts"]] == [f"bob@127.0.0.1:{peer.port}"]
     finally:
         peer.close()
+
+
+def test_pins_are_added_to_the_featured_collection(make_kithd, tmp_path):
+    """Pinning sends Add (unpinning Remove) of the note to the person's
+    featured collection, to their followers."""
+    import json
+
+    from test_federation import Peer
+    peer = Peer(tmp_path)
+    try:
+        k = start(make_kithd, "k")
+        alice = signup(k, "alice")
+        body = json.dumps({"@context": "https://www.w3.org/ns/activitystreams",
+                           "id": f"{peer.base}/follows/1", "type": "Follow", "actor": peer.actor,
+                           "object": f"http://127.0.0.1:{k.port}/u/alice"}).encode()
+        r = k.http("POST", "/u/alice/inbox", headers=peer.sign(k.port, "/u/alice/inbox", body),
+                   body=body)
+        assert r.status == 202, r
+        wait_for(lambda: peer.activities("Accept"), SYNC, what="alice accepting the peer")
+        s = alice.post("worth pinning")
+        assert alice.req("POST", f"/api/v1/statuses/{s['id']}/pin").json()["pinned"] is True
+        featured = f"http://127.0.0.1:{k.port}/u/alice/featured"
+        add = wait_for(lambda: peer.activities("Add"), SYNC, what="the Add at the follower")[0]
+        assert add["object"] == s["uri"] and add["target"] == featured
+        assert add["actor"] == f"http://127.0.0.1:{k.port}/u/alice"
+        # Pinning again sends nothing more; unpinning sends Remove.
+        alice.req("POST", f"/api/v1/statuses/{s['id']}/pin")
+        alice.req("POST", f"/api/v1/statuses/{s['id']}/unpin")
+        rm = wait_for(lambda: peer.activities("Remove"), SYNC, what="the Remove")[0]
+        assert rm["object"] == s["uri"] and rm["target"] == featured
+        assert len(peer.activities("Add")) == 1
+    finally:
+        peer.close()
