@@ -24,31 +24,39 @@ bool ap_wanted(struct http_ctx *ctx)
 
 cJSON *ap_context(void)
 {
+    /* Plain terms (name, IRI), then terms with a definition of their own. */
+    static const char *const terms[][2] = {
+        {"manuallyApprovesFollowers", "as:manuallyApprovesFollowers"},
+        {"sensitive", "as:sensitive"},
+        {"Hashtag", "as:Hashtag"},
+        {"toot", "http://joinmastodon.org/ns#"},
+        {"discoverable", "toot:discoverable"},
+        {"blurhash", "toot:blurhash"},
+        {"votersCount", "toot:votersCount"},
+        {"schema", "http://schema.org#"},
+        {"PropertyValue", "schema:PropertyValue"},
+        {"value", "schema:value"},
+        {"lemmy", "https://join-lemmy.org/ns#"},
+        {"postingRestrictedToMods", "lemmy:postingRestrictedToMods"},
+    };
+    static const char *const defined[][3] = {
+        /* name, @id, and @type or @container */
+        {"featured", "toot:featured", "@type"},
+        {"moderators", "lemmy:moderators", "@type"},
+        {"focalPoint", "toot:focalPoint", "@container"},
+    };
     cJSON *ctx = cJSON_CreateArray();
     cJSON_AddItemToArray(ctx, cJSON_CreateString("https://www.w3.org/ns/activitystreams"));
     cJSON_AddItemToArray(ctx, cJSON_CreateString("https://w3id.org/security/v1"));
     cJSON *ext = cJSON_CreateObject();
-    cJSON_AddStringToObject(ext, "manuallyApprovesFollowers", "as:manuallyApprovesFollowers");
-    cJSON_AddStringToObject(ext, "sensitive", "as:sensitive");
-    cJSON_AddStringToObject(ext, "toot", "http://joinmastodon.org/ns#");
-    cJSON_AddStringToObject(ext, "discoverable", "toot:discoverable");
-    cJSON_AddStringToObject(ext, "blurhash", "toot:blurhash");
-    cJSON_AddStringToObject(ext, "votersCount", "toot:votersCount");
-    cJSON *focal = cJSON_AddObjectToObject(ext, "focalPoint");
-    cJSON_AddStringToObject(focal, "@container", "@list");
-    cJSON_AddStringToObject(focal, "@id", "toot:focalPoint");
-    cJSON_AddStringToObject(ext, "Hashtag", "as:Hashtag");
-    cJSON_AddStringToObject(ext, "schema", "http://schema.org#");
-    cJSON_AddStringToObject(ext, "PropertyValue", "schema:PropertyValue");
-    cJSON_AddStringToObject(ext, "value", "schema:value");
-    cJSON *featured = cJSON_AddObjectToObject(ext, "featured");
-    cJSON_AddStringToObject(featured, "@id", "toot:featured");
-    cJSON_AddStringToObject(featured, "@type", "@id");
-    cJSON_AddStringToObject(ext, "lemmy", "https://join-lemmy.org/ns#");
-    cJSON_AddStringToObject(ext, "postingRestrictedToMods", "lemmy:postingRestrictedToMods");
-    cJSON *mods = cJSON_AddObjectToObject(ext, "moderators");
-    cJSON_AddStringToObject(mods, "@id", "lemmy:moderators");
-    cJSON_AddStringToObject(mods, "@type", "@id");
+    for (size_t i = 0; i < sizeof(terms) / sizeof(terms[0]); i++)
+        cJSON_AddStringToObject(ext, terms[i][0], terms[i][1]);
+    for (size_t i = 0; i < sizeof(defined) / sizeof(defined[0]); i++) {
+        cJSON *d = cJSON_AddObjectToObject(ext, defined[i][0]);
+        cJSON_AddStringToObject(d, "@id", defined[i][1]);
+        bool type = defined[i][2][1] == 't';
+        cJSON_AddStringToObject(d, defined[i][2], type ? "@id" : "@list");
+    }
     cJSON_AddItemToArray(ctx, ext);
     return ctx;
 }
