@@ -67,21 +67,15 @@ static bool is_member(struct kv_txn *txn, uint64_t list, uint64_t account)
 size_t list_exclusive(struct kv_txn *txn, uint64_t account, struct arena *a, uint64_t *out,
                       size_t max)
 {
-    struct kv_cursor *c;
-    struct str key;
-    struct key8 k = key_id(account);
-    size_t n = 0;
-    if (kv_cursor_open(txn, T_ACCOUNT_LISTS, &c))
-        return 0;
-    for (int rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
-         rc == KITH_OK && n < max && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
-         rc = kv_cursor_next(c, &key, NULL)) {
+    uint64_t *ids = NULL;
+    size_t nids = 0, n = 0;
+    prefix_ids(txn, T_ACCOUNT_LISTS, account, &ids, &nids);
+    for (size_t i = 0; i < nids && n < max; i++) {
         struct list l;
-        uint64_t id = be64_get((const unsigned char *)key.ptr + 8);
-        if (list_get(txn, id, a, &l) == KITH_OK && l.exclusive)
-            out[n++] = id;
+        if (list_get(txn, ids[i], a, &l) == KITH_OK && l.exclusive)
+            out[n++] = ids[i];
     }
-    kv_cursor_close(c);
+    free(ids);
     return n;
 }
 
@@ -111,27 +105,28 @@ bool list_excludes(struct kv_txn *txn, const uint64_t *lists, size_t n, uint64_t
 
 /* ---- reading ---- */
 
+/* The caller's lists, or only those holding member (non-zero). */
+static void reply_lists(struct http_ctx *ctx, struct api_who *who, uint64_t member)
+{
+    uint64_t *ids = NULL;
+    size_t n = 0;
+    cJSON *arr = cJSON_CreateArray();
+    prefix_ids(who->txn, T_ACCOUNT_LISTS, who->acct.id, &ids, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct list l;
+        if ((!member || is_member(who->txn, ids[i], member)) &&
+            list_get(who->txn, ids[i], &ctx->arena, &l) == KITH_OK)
+            cJSON_AddItemToArray(arr, list_json(&ctx->arena, &l));
+    }
+    free(ids);
+    http_reply_json(ctx, 200, arr);
+}
+
 static int handle_lists(struct http_ctx *ctx)
 {
     struct api_who who;
-    if (!api_auth(ctx, "read:lists", true, &who))
-        return HANDLER_DONE;
-    cJSON *arr = cJSON_CreateArray();
-    struct kv_cursor *c;
-    struct str key;
-    struct key8 k = key_id(who.acct.id);
-    if (kv_cursor_open(who.txn, T_ACCOUNT_LISTS, &c) == KITH_OK) {
-        for (int rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
-             rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
-             rc = kv_cursor_next(c, &key, NULL)) {
-            struct list l;
-            if (list_get(who.txn, be64_get((const unsigned char *)key.ptr + 8), &ctx->arena, &l) ==
-                KITH_OK)
-                cJSON_AddItemToArray(arr, list_json(&ctx->arena, &l));
-        }
-        kv_cursor_close(c);
-    }
-    http_reply_json(ctx, 200, arr);
+    if (api_auth(ctx, "read:lists", true, &who))
+        reply_lists(ctx, &who, 0);
     return HANDLER_DONE;
 }
 
@@ -174,24 +169,8 @@ static int handle_account_lists(struct http_ctx *ctx)
 {
     struct api_who who;
     uint64_t id;
-    if (!api_auth(ctx, "read:lists", true, &who) || !api_id_param(ctx, "id", &id))
-        return HANDLER_DONE;
-    cJSON *arr = cJSON_CreateArray();
-    struct kv_cursor *c;
-    struct str key;
-    struct key8 k = key_id(who.acct.id);
-    if (kv_cursor_open(who.txn, T_ACCOUNT_LISTS, &c) == KITH_OK) {
-        for (int rc = kv_cursor_seek(c, KEY8(k), &key, NULL);
-             rc == KITH_OK && key.len == 16 && memcmp(key.ptr, k.b, 8) == 0;
-             rc = kv_cursor_next(c, &key, NULL)) {
-            struct list l;
-            uint64_t lid = be64_get((const unsigned char *)key.ptr + 8);
-            if (is_member(who.txn, lid, id) && list_get(who.txn, lid, &ctx->arena, &l) == KITH_OK)
-                cJSON_AddItemToArray(arr, list_json(&ctx->arena, &l));
-        }
-        kv_cursor_close(c);
-    }
-    http_reply_json(ctx, 200, arr);
+    if (api_auth(ctx, "read:lists", true, &who) && api_id_param(ctx, "id", &id))
+        reply_lists(ctx, &who, id);
     return HANDLER_DONE;
 }
 
